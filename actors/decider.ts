@@ -1,0 +1,115 @@
+/**
+ * The contract every actor's business logic satisfies: a pure decider.
+ *
+ * Deciders never do I/O. The runtime (cluster/host.ts) loads state, calls
+ * {@linkcode Decider.decide}, commits the events, folds them with
+ * {@linkcode Decider.evolve}, and only then replies.
+ *
+ * @module
+ */
+
+/** Identity of one actor: its kind, the tenant that owns it and its id. */
+export interface ActorAddress {
+  kind: string;
+  tenant: string;
+  id: string;
+}
+
+/** What the runtime tells a decider about the command being decided. */
+export interface DecideContext {
+  /** Wall-clock time of the turn in epoch milliseconds. */
+  now: number;
+  /** The actor deciding. */
+  actor: ActorAddress;
+  /** The client-chosen idempotency key of the command. */
+  commandId: string;
+  /** Tenant settings relevant to deciding (SLA policy, reopen window …). */
+  tenant: TenantSettings;
+}
+
+/** Per-tenant settings the runtime hands to deciders. */
+export interface TenantSettings {
+  /** SLA targets in minutes by priority. */
+  sla: Record<Priority, { firstResponseMinutes: number; resolutionMinutes: number }>;
+  /** How long after closing a ticket may still be reopened, in minutes. */
+  reopenWindowMinutes: number;
+}
+
+/**
+ * Settings for a tenant that has not configured its own: first response
+ * within 15 minutes to 8 hours and resolution within 4 to 72 hours by
+ * priority, and a week in which a closed ticket may be reopened.
+ */
+export const defaultTenantSettings: TenantSettings = {
+  sla: {
+    low: { firstResponseMinutes: 480, resolutionMinutes: 4320 },
+    normal: { firstResponseMinutes: 240, resolutionMinutes: 1440 },
+    high: { firstResponseMinutes: 60, resolutionMinutes: 480 },
+    urgent: { firstResponseMinutes: 15, resolutionMinutes: 240 },
+  },
+  reopenWindowMinutes: 7 * 24 * 60,
+};
+
+/** Ticket and work-item priorities, lowest first. */
+export type Priority = "low" | "normal" | "high" | "urgent";
+
+/** Why a command was refused. `code` is stable and machine-readable. */
+export interface Rejection {
+  code: string;
+  message: string;
+  /** The field at fault, for validation errors. */
+  field?: string;
+  /** Extra facts the caller needs, e.g. the current owner of a claimed ticket. */
+  details?: Record<string, unknown>;
+}
+
+/** The outcome of deciding: new events (possibly none), or a rejection. */
+export type Decision<E> = { events: E[] } | { reject: Rejection };
+
+/** A durable timer wanted by the current state: fire `name` at `at` (epoch ms). */
+export interface TimerSpec {
+  name: string;
+  at: number;
+}
+
+/** The query-side row an actor keeps current, written with its events. */
+export interface Projection {
+  status: string;
+  assignee: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** The document served by list queries. */
+  doc: Record<string, unknown>;
+}
+
+/** The command the runtime delivers when a durable timer is due. */
+export type TimerCommand = {
+  type: "timer";
+  name: string;
+  at: number;
+};
+
+/** A pure decider for one actor kind. */
+export interface Decider<S, C, E extends { type: string }> {
+  /** The actor kind this decider serves, e.g. `ticket`. */
+  kind: string;
+  /** State of an actor that has no events yet. */
+  initial(address: ActorAddress): S;
+  /** Decide what a command means in the current state. Pure. */
+  decide(state: S, command: C | TimerCommand, ctx: DecideContext): Decision<E>;
+  /** Fold one event into the state. Pure and total. */
+  evolve(state: S, event: E): S;
+  /** The durable timers this state wants, if any. */
+  timers?(state: S): TimerSpec[];
+  /** The query-side row for this state, or null while it has none. */
+  project?(state: S): Projection | null;
+  /** What a successful command answers with; the state itself by default. */
+  view?(state: S): unknown;
+}
+
+/** Short-hand for deciders: reject with a code. */
+export function reject(code: string, message: string, extra: Partial<Rejection> = {}): {
+  reject: Rejection;
+} {
+  return { reject: { code, message, ...extra } };
+}

@@ -1,0 +1,94 @@
+// Versioned migrations shared by the Postgres and PGlite drivers. Append only:
+// a released migration is never edited, a change is a new entry.
+export const migrations: readonly string[][] = [
+  [
+    `create table events (
+      actor_key text not null,
+      seq bigint not null,
+      type text not null,
+      data jsonb not null,
+      command_id text not null,
+      at bigint not null,
+      reply jsonb,
+      primary key (actor_key, seq)
+    )`,
+    `create table actor_heads (actor_key text primary key, seq bigint not null)`,
+    `create table snapshots (actor_key text primary key, seq bigint not null, state jsonb not null)`,
+    `create table timers (
+      actor_key text not null,
+      name text not null,
+      due_at bigint not null,
+      primary key (actor_key, name)
+    )`,
+    `create index timers_due on timers (due_at)`,
+    `create table projections (
+      tenant text not null,
+      kind text not null,
+      id text not null,
+      status text not null,
+      assignee text,
+      created_at bigint not null,
+      updated_at bigint not null,
+      doc jsonb not null,
+      primary key (tenant, kind, id)
+    )`,
+    `create index projections_recent on projections (tenant, kind, created_at desc, id desc)`,
+    `create index projections_status on projections (tenant, kind, status, created_at desc, id desc)`,
+    `create index projections_assignee on projections (tenant, kind, assignee, created_at desc, id desc)`,
+    `create table tenants (id text primary key, settings jsonb not null)`,
+  ],
+];
+
+// One statement, so one round trip, for a whole batch of actors. Each actor's
+// head moves only from the sequence its writer expected; everything else of
+// that actor is joined on the heads that moved, so a stale writer's append
+// leaves no trace while the rest of the batch commits.
+export const appendBatchSql = `
+with input as (
+  select * from jsonb_to_recordset($1::text::jsonb)
+    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb)
+),
+upd as (
+  update actor_heads h set seq = i.new from input i
+  where h.actor_key = i.k and i.exp > 0 and h.seq = i.exp
+  returning h.actor_key
+),
+ins as (
+  insert into actor_heads (actor_key, seq) select k, new from input where exp = 0
+  on conflict do nothing
+  returning actor_key
+),
+ok as (select actor_key from upd union all select actor_key from ins),
+okin as (select i.* from input i join ok on ok.actor_key = i.k),
+ev as (
+  insert into events (actor_key, seq, type, data, command_id, at, reply)
+  select o.k, (e->>'seq')::bigint, e->>'type', e->'data', e->>'commandId', (e->>'at')::bigint,
+    e->'reply'
+  from okin o, jsonb_array_elements(o.ev) e
+),
+sn as (
+  insert into snapshots (actor_key, seq, state)
+  select k, (snap->>'seq')::bigint, snap->'state' from okin where snap is not null
+  on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
+  where snapshots.seq < excluded.seq
+),
+tdel as (
+  delete from timers t using okin o
+  where o.tm is not null and t.actor_key = o.k
+    and not exists (select 1 from jsonb_array_elements(o.tm) x where x->>'name' = t.name)
+),
+tup as (
+  insert into timers (actor_key, name, due_at)
+  select o.k, x->>'name', (x->>'at')::bigint from okin o, jsonb_array_elements(o.tm) x
+  where o.tm is not null
+  on conflict (actor_key, name) do update set due_at = excluded.due_at
+),
+pr as (
+  insert into projections (tenant, kind, id, status, assignee, created_at, updated_at, doc)
+  select pr->>'tenant', pr->>'kind', pr->>'id', pr->>'status', pr->>'assignee',
+    (pr->>'createdAt')::bigint, (pr->>'updatedAt')::bigint, pr->'doc'
+  from okin where pr is not null
+  on conflict (tenant, kind, id) do update set status = excluded.status,
+    assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
+)
+select actor_key from ok`;

@@ -1,0 +1,76 @@
+/**
+ * Process configuration, read from environment variables only.
+ *
+ * @module
+ */
+
+/** Which part of Switchboard this process runs. */
+export type Role = "standalone" | "node" | "edge";
+
+/** The resolved configuration of one process. */
+export interface Config {
+  role: Role;
+  /** Postgres URL; absent → embedded PGlite in {@linkcode Config.dataDir}. */
+  databaseUrl?: string;
+  /** NATS URL; absent → in-process bus. */
+  natsUrl?: string;
+  /** Redis URL; absent → in-process shared state. */
+  redisUrl?: string;
+  /** Where standalone keeps PGlite and its generated JWT secret. */
+  dataDir: string;
+  httpPort: number;
+  /** HS256 secret; absent in standalone → generated and kept in the data dir. */
+  jwtSecret?: string;
+  nodeId: string;
+  /** Prefix of every NATS subject and Redis key of this cluster. */
+  cluster: string;
+  /** Postgres schema holding Switchboard's tables. */
+  dbSchema: string;
+}
+
+/** Thrown for an environment variable that is set but invalid. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Read the configuration from `env` (the process environment by default). */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const role = (env.SB_ROLE ?? "standalone") as Role;
+  if (!["standalone", "node", "edge"].includes(role)) {
+    throw new ConfigError(`SB_ROLE must be standalone, node or edge, not "${role}"`);
+  }
+  return {
+    role,
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    natsUrl: nonEmpty(env.NATS_URL),
+    redisUrl: nonEmpty(env.REDIS_URL),
+    dataDir: nonEmpty(env.SB_DATA_DIR) ?? "./data",
+    httpPort: port(env.SB_HTTP_PORT ?? "8080"),
+    jwtSecret: nonEmpty(env.SB_JWT_SECRET),
+    nodeId: nonEmpty(env.NODE_ID) ?? `node-${crypto.randomUUID().slice(0, 8)}`,
+    cluster: name("SB_CLUSTER", env.SB_CLUSTER ?? "sb"),
+    dbSchema: name("SB_DB_SCHEMA", env.SB_DB_SCHEMA ?? "switchboard"),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`SB_HTTP_PORT must be a port number, not "${value}"`);
+  }
+  return n;
+}
+
+// Used in NATS subjects and as a Postgres identifier, so keep it to a safe alphabet.
+function name(variable: string, value: string): string {
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(value)) {
+    throw new ConfigError(
+      `${variable} must be lowercase letters, digits and _ (starting with a letter), not "${value}"`,
+    );
+  }
+  return value;
+}

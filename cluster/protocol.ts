@@ -1,0 +1,106 @@
+/**
+ * The request/response shapes that cross from an edge to the actor runtime,
+ * whether in-process (standalone) or over NATS (cluster).
+ *
+ * @module
+ */
+import type { ActorAddress } from "../actors/decider.ts";
+
+/** A command (or read) addressed to one actor. */
+export interface ActorRequest {
+  address: ActorAddress;
+  /** `command` runs the decider; `read` answers the current view. */
+  op: "command" | "read";
+  /** The command body for `op: "command"`; it must carry a string `type`. */
+  command?: { type: string; [field: string]: unknown };
+  /** Idempotency key: a retry with the same id returns the original result. */
+  commandId: string;
+  /** Epoch ms after which the caller no longer waits; the runtime skips late work. */
+  deadline: number;
+  /** W3C trace context of the caller, if any. */
+  traceparent?: string;
+}
+
+/** A failure answer. `retryable` tells the client a retry may succeed. */
+export interface ActorError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  field?: string;
+  details?: Record<string, unknown>;
+}
+
+/** The answer to an {@linkcode ActorRequest}. */
+export type ActorResponse =
+  | { ok: true; reply: unknown; seq: number }
+  | { ok: false; error: ActorError };
+
+/** Error codes the runtime itself produces (deciders add their own). */
+export const RuntimeErrors = {
+  /** The actor's mailbox is full. */
+  overloaded: "overloaded",
+  /** This activation lost an append race: another owner wrote first. */
+  staleOwner: "stale_owner",
+  /** The store or the bus is unreachable. */
+  unavailable: "unavailable",
+  /** The request's deadline passed before it could run. */
+  timeout: "timeout",
+  /** A read of an actor that has never been created. */
+  notFound: "not_found",
+  /** The node is not the owner under its view. */
+  redirect: "redirect",
+  /** The node is shutting down and takes no new work. */
+  draining: "draining",
+  /** Unknown actor kind. */
+  unknownKind: "unknown_kind",
+} as const;
+
+/** Errors after which a client may safely retry with the same command id. */
+export const retryableCodes: ReadonlySet<string> = new Set([
+  RuntimeErrors.overloaded,
+  RuntimeErrors.staleOwner,
+  RuntimeErrors.unavailable,
+  RuntimeErrors.timeout,
+  RuntimeErrors.redirect,
+  RuntimeErrors.draining,
+]);
+
+/** One stored event as served by the audit history. */
+export interface StoredEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  commandId: string;
+  at: number;
+}
+
+/** A page of results with an opaque cursor for the next page, null at the end. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Filters for listing projections (e.g. tickets) of one tenant. */
+export interface ProjectionQuery {
+  kind: string;
+  tenant: string;
+  status?: string;
+  assignee?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * Everything the edge needs from the runtime. Standalone implements it
+ * in-process; the cluster implements it over NATS.
+ */
+export interface Backend {
+  /** Route a request to the actor's owner and wait for its answer. */
+  request(request: ActorRequest): Promise<ActorResponse>;
+  /** Page through an actor's event history, oldest first, after `afterSeq`. */
+  events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>>;
+  /** Page through query-side rows, newest first. */
+  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
+  /** True once the process can serve (has a view, and for a node its store). */
+  ready(): boolean;
+}

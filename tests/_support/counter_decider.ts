@@ -1,0 +1,47 @@
+// A minimal decider for testing the runtime's mechanics, independent of any
+// business actor: it counts, can be told to refuse, and wants one timer.
+import type { Decider } from "../../actors/decider.ts";
+
+export interface CounterState {
+  n: number;
+  fired: string[];
+}
+
+export type CounterCommand =
+  | { type: "add"; by?: number }
+  | { type: "refuse" }
+  | { type: "alarm"; at: number | null };
+
+export type CounterEvent =
+  | { type: "added"; by: number }
+  | { type: "alarm_set"; at: number | null }
+  | { type: "alarm_fired"; at: number };
+
+export const counterDecider: Decider<CounterState & { alarm: number | null }, CounterCommand, CounterEvent> = {
+  kind: "counter",
+  initial: () => ({ n: 0, fired: [], alarm: null }),
+  decide(state, command) {
+    switch (command.type) {
+      case "add":
+        return { events: [{ type: "added", by: command.by ?? 1 }] };
+      case "refuse":
+        return { reject: { code: "refused", message: "refused", details: { n: state.n } } };
+      case "alarm":
+        return { events: [{ type: "alarm_set", at: command.at }] };
+      case "timer":
+        return state.alarm === command.at ? { events: [{ type: "alarm_fired", at: command.at }] } : { events: [] };
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case "added":
+        return { ...state, n: state.n + event.by };
+      case "alarm_set":
+        return { ...state, alarm: event.at };
+      case "alarm_fired":
+        return { ...state, alarm: null, fired: [...state.fired, `alarm@${event.at}`] };
+    }
+  },
+  timers: (state) => (state.alarm === null ? [] : [{ name: "alarm", at: state.alarm }]),
+  project: (state) => ({ status: "open", assignee: null, createdAt: 0, updatedAt: 0, doc: { n: state.n } }),
+};

@@ -1,0 +1,184 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import type { AppendRequest, EventStore } from "../cluster/event_store.ts";
+import { openPostgresStore } from "../cluster/postgres_store.ts";
+import { openPgliteStore } from "../cluster/pglite_store.ts";
+import { InvalidCursorError } from "../cluster/sql_event_store.ts";
+import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
+
+const drivers: [string, () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>][] = [
+  ["postgres", async () => {
+    const schema = uniqueName("sb_test");
+    const store = await openPostgresStore({ url: DATABASE_URL, schema, max: 4 });
+    return { store, cleanup: () => dropSchema(schema) };
+  }],
+  ["pglite", async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sb-pglite-" });
+    const store = await openPgliteStore(dir, "switchboard");
+    return { store, cleanup: () => Deno.remove(dir, { recursive: true }) };
+  }],
+];
+
+function append(actorKey: string, expectedSeq: number, count: number, extra: Partial<AppendRequest> = {}): AppendRequest {
+  return {
+    actorKey,
+    expectedSeq,
+    events: Array.from({ length: count }, (_, i) => ({
+      seq: expectedSeq + i + 1,
+      type: "noted",
+      data: { type: "noted", n: expectedSeq + i + 1 },
+      commandId: `c${expectedSeq + i + 1}`,
+      at: 1000 + i,
+      reply: i === count - 1 ? { n: expectedSeq + count } : undefined,
+    })),
+    ...extra,
+  };
+}
+
+for (const [driver, open] of drivers) {
+  Deno.test(`${driver}: append, load and page events`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      assertEquals((await store.appendBatch([append("ticket/t/a", 0, 3)])).conflicts.size, 0);
+      assertEquals((await store.appendBatch([append("ticket/t/a", 3, 2)])).conflicts.size, 0);
+      const loaded = await store.load("ticket/t/a", 10);
+      assertEquals(loaded.snapshot, null);
+      assertEquals(loaded.events.map((e) => e.seq), [1, 2, 3, 4, 5]);
+      assertEquals(loaded.events[4].data, { type: "noted", n: 5 });
+      assertEquals(loaded.replies.map((r) => [r.commandId, r.seq, r.reply]), [
+        ["c5", 5, { n: 5 }],
+        ["c3", 3, { n: 3 }],
+      ]);
+      assertEquals((await store.events("ticket/t/a", 2, 2)).map((e) => e.seq), [3, 4]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: a stale append is refused whole while the rest of its batch commits`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.appendBatch([append("ticket/t/a", 0, 2)]);
+      const projection = {
+        key: { kind: "ticket", tenant: "t", id: "a" },
+        row: { status: "new", assignee: null, createdAt: 1, updatedAt: 1, doc: { id: "a" } },
+      };
+      const { conflicts } = await store.appendBatch([
+        append("ticket/t/a", 1, 2, { timers: [{ name: "x", at: 5 }], projection }),
+        append("ticket/t/b", 0, 1, { timers: [{ name: "y", at: 6 }] }),
+        append("ticket/t/new", 0, 1),
+      ]);
+      assertEquals([...conflicts], ["ticket/t/a"]);
+      const a = await store.load("ticket/t/a", 10);
+      assertEquals(a.events.map((e) => e.seq), [1, 2]);
+      assertEquals(a.timers, []);
+      assertEquals((await store.list({ kind: "ticket", tenant: "t", limit: 10 })).items, []);
+      assertEquals((await store.load("ticket/t/b", 10)).timers, [{ name: "y", at: 6 }]);
+      // A second writer that believes the actor is new loses too.
+      assertEquals([...(await store.appendBatch([append("ticket/t/b", 0, 1)])).conflicts], [
+        "ticket/t/b",
+      ]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: concurrent writers from one expected sequence: exactly one wins`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.appendBatch([append("ticket/t/race", 0, 1)]);
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.appendBatch([append("ticket/t/race", 1, 1)])),
+      );
+      assertEquals(results.filter((r) => r.conflicts.size === 0).length, 1);
+      assertEquals((await store.events("ticket/t/race", 0, 100)).map((e) => e.seq), [1, 2]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: timers are reconciled to the wanted set, snapshots replace older ones`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.appendBatch([
+        append("ticket/t/a", 0, 1, { timers: [{ name: "a", at: 10 }, { name: "b", at: 20 }] }),
+      ]);
+      await store.appendBatch([
+        append("ticket/t/a", 1, 1, {
+          timers: [{ name: "b", at: 25 }, { name: "c", at: 30 }],
+          snapshot: { seq: 2, state: { n: 2 } },
+        }),
+      ]);
+      assertEquals(
+        (await store.dueTimers(100, 10)).map((t) => [t.name, t.at]),
+        [["b", 25], ["c", 30]],
+      );
+      assertEquals((await store.dueTimers(26, 10)).length, 1);
+      await store.deleteTimer({ actorKey: "ticket/t/a", name: "c", at: 29 });
+      assertEquals((await store.dueTimers(100, 10)).length, 2, "a different due time is kept");
+      await store.deleteTimer({ actorKey: "ticket/t/a", name: "c", at: 30 });
+      assertEquals((await store.dueTimers(100, 10)).length, 1);
+      await store.appendBatch([append("ticket/t/a", 2, 1)]);
+      const loaded = await store.load("ticket/t/a", 10);
+      assertEquals(loaded.snapshot, { seq: 2, state: { n: 2 } });
+      assertEquals(loaded.events.map((e) => e.seq), [3]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: projections page newest first with filters and a cursor`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.appendBatch(Array.from({ length: 7 }, (_, i) =>
+        append(`ticket/t/id${i}`, 0, 1, {
+          projection: {
+            key: { kind: "ticket", tenant: "t", id: `id${i}` },
+            row: {
+              status: i % 2 ? "new" : "assigned",
+              assignee: i % 2 ? null : "alice",
+              createdAt: 100 + i,
+              updatedAt: 100 + i,
+              doc: { id: `id${i}` },
+            },
+          },
+        })));
+      const first = await store.list({ kind: "ticket", tenant: "t", limit: 3 });
+      assertEquals(first.items.map((d) => d.id), ["id6", "id5", "id4"]);
+      const second = await store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: first.nextCursor! });
+      assertEquals(second.items.map((d) => d.id), ["id3", "id2", "id1"]);
+      const last = await store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: second.nextCursor! });
+      assertEquals([last.items.map((d) => d.id), last.nextCursor], [["id0"], null]);
+      const assigned = await store.list({ kind: "ticket", tenant: "t", limit: 10, assignee: "alice" });
+      assertEquals(assigned.items.map((d) => d.id), ["id6", "id4", "id2", "id0"]);
+      const fresh = await store.list({ kind: "ticket", tenant: "t", limit: 10, status: "new" });
+      assertEquals(fresh.items.length, 3);
+      assertEquals((await store.list({ kind: "ticket", tenant: "other", limit: 10 })).items, []);
+      await assertRejects(
+        () => store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: "bogus" }),
+        InvalidCursorError,
+      );
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+}
+
+Deno.test("postgres: migrations are idempotent and safe to run concurrently", async () => {
+  const schema = uniqueName("sb_test");
+  try {
+    const stores = await Promise.all(
+      Array.from({ length: 3 }, () => openPostgresStore({ url: DATABASE_URL, schema, max: 1 })),
+    );
+    await Promise.all(stores.map((s) => s.close()));
+    const again = await openPostgresStore({ url: DATABASE_URL, schema, max: 1 });
+    assertEquals((await again.appendBatch([append("ticket/t/a", 0, 1)])).conflicts.size, 0);
+    await again.close();
+  } finally {
+    await dropSchema(schema);
+  }
+});

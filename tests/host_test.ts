@@ -1,0 +1,277 @@
+import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
+import type { TenantSettings } from "../actors/decider.ts";
+import type { EventStore } from "../cluster/event_store.ts";
+import { GroupCommitter } from "../cluster/group_committer.ts";
+import { ActorHost, type ActorHostOptions } from "../cluster/host.ts";
+import { openPostgresStore } from "../cluster/postgres_store.ts";
+import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
+import { TimerScheduler } from "../cluster/timer_scheduler.ts";
+import { counterDecider } from "./_support/counter_decider.ts";
+import { DATABASE_URL, dropSchema, overrideStore, uniqueName } from "./_support/services.ts";
+
+interface Runtime {
+  host: ActorHost;
+  batches: number[];
+}
+
+function runtime(store: EventStore, options: Partial<ActorHostOptions> = {}): Runtime {
+  const batches: number[] = [];
+  const committer = new GroupCommitter(store, { onBatch: (size) => batches.push(size) });
+  const host = new ActorHost({
+    store,
+    committer,
+    deciders: [counterDecider],
+    tenantSettings: () => Promise.resolve({} as TenantSettings),
+    ...options,
+  });
+  return { host, batches };
+}
+
+let commandIds = 0;
+function add(id: string, extra: Partial<ActorRequest> = {}): ActorRequest {
+  return {
+    address: { kind: "counter", tenant: "t", id },
+    op: "command",
+    command: { type: "add" },
+    commandId: `cmd-${++commandIds}`,
+    deadline: Date.now() + 5000,
+    ...extra,
+  };
+}
+
+async function withStore(work: (store: EventStore) => Promise<void>): Promise<void> {
+  const schema = uniqueName("sb_test");
+  const store = await openPostgresStore({ url: DATABASE_URL, schema, max: 4 });
+  try {
+    await work(store);
+  } finally {
+    await store.close();
+    await dropSchema(schema);
+  }
+}
+
+function seqOf(response: ActorResponse): number {
+  if (!response.ok) throw new Error(`expected ok, got ${JSON.stringify(response.error)}`);
+  return response.seq;
+}
+
+Deno.test("fencing: two runtimes append to one actor, exactly one wins, the log stays linear", async () => {
+  await withStore(async (store) => {
+    const a = runtime(store);
+    const b = runtime(store);
+    try {
+      assertEquals(seqOf(await a.host.dispatch(add("x"))), 1);
+      assertEquals(seqOf(await b.host.dispatch(add("x"))), 2);
+      // Both activations now believe they own x, at different heads.
+      const [fromA, fromB] = await Promise.all([a.host.dispatch(add("x")), b.host.dispatch(add("x"))]);
+      assertEquals(fromA.ok, false);
+      assertEquals(!fromA.ok && fromA.error.code, "stale_owner");
+      assertEquals(!fromA.ok && fromA.error.retryable, true);
+      assertEquals(seqOf(fromB), 3);
+      // The stale runtime dropped its activation: a retry rebuilds from the log.
+      assertEquals(seqOf(await a.host.dispatch(add("x"))), 4);
+      const events = await store.events("counter/t/x", 0, 100);
+      assertEquals(events.map((e) => e.seq), [1, 2, 3, 4]);
+    } finally {
+      a.host.close();
+      b.host.close();
+    }
+  });
+});
+
+Deno.test("many runtimes racing on one actor: one linear history, every loser told stale_owner", async () => {
+  await withStore(async (store) => {
+    const runtimes = Array.from({ length: 5 }, () => runtime(store));
+    try {
+      await Promise.all(runtimes.map((r) => r.host.dispatch({ ...add("y"), op: "read" })));
+      const responses = await Promise.all(runtimes.map((r) => r.host.dispatch(add("y"))));
+      assertEquals(responses.filter((r) => r.ok).length, 1);
+      for (const response of responses.filter((r) => !r.ok)) {
+        assertEquals(!response.ok && response.error.code, "stale_owner");
+      }
+      assertEquals((await store.events("counter/t/y", 0, 10)).map((e) => e.seq), [1]);
+    } finally {
+      for (const r of runtimes) r.host.close();
+    }
+  });
+});
+
+Deno.test("a hot actor pipelines turns: 200 concurrent commands, far fewer batches, gap-free", async () => {
+  await withStore(async (store) => {
+    const { host, batches } = runtime(store);
+    try {
+      const responses = await Promise.all(Array.from({ length: 200 }, () => host.dispatch(add("hot"))));
+      assertEquals(responses.map(seqOf).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1));
+      assertLess(batches.length, 100);
+      assertEquals(batches.reduce((s, n) => s + n, 0), 200);
+      const read = await host.dispatch({ ...add("hot"), op: "read" });
+      assertEquals(read.ok && (read.reply as { n: number }).n, 200);
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("idempotency: a retried command returns the original result, also after a restart", async () => {
+  await withStore(async (store) => {
+    const first = runtime(store);
+    const request = add("idem");
+    const original = await first.host.dispatch(request);
+    assertEquals(await first.host.dispatch(request), original);
+    first.host.close();
+    const second = runtime(store);
+    try {
+      assertEquals(await second.host.dispatch(request), original);
+      assertEquals((await store.events("counter/t/idem", 0, 10)).length, 1);
+    } finally {
+      second.host.close();
+    }
+  });
+});
+
+Deno.test("output gate: no reply, not even a rejection, before the events it rests on commit", async () => {
+  await withStore(async (store) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    const gated = overrideStore(store, {
+      appendBatch: async (batch) => {
+        await held;
+        return await store.appendBatch(batch);
+      },
+    });
+    const { host } = runtime(gated);
+    try {
+      let answered = 0;
+      const pending = [
+        host.dispatch(add("gate")),
+        host.dispatch({ ...add("gate"), command: { type: "refuse" } }),
+        host.dispatch({ ...add("gate"), op: "read" }),
+      ].map((p) => p.then((r) => (answered++, r)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assertEquals(answered, 0);
+      assertEquals((await store.events("counter/t/gate", 0, 10)).length, 0);
+      release();
+      const [added, refused, read] = await Promise.all(pending);
+      assertEquals(seqOf(added), 1);
+      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], ["refused", false]);
+      assertEquals(read.ok && (read.reply as { n: number }).n, 1);
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("a full mailbox answers overloaded; a passed deadline answers timeout", async () => {
+  await withStore(async (store) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    const gated = overrideStore(store, {
+      appendBatch: async (batch) => {
+        await held;
+        return await store.appendBatch(batch);
+      },
+    });
+    const { host } = runtime(gated, { mailboxCapacity: 5 });
+    try {
+      const accepted = Array.from({ length: 5 }, () => host.dispatch(add("full")));
+      const refused = await host.dispatch(add("full"));
+      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], ["overloaded", true]);
+      release();
+      assertEquals((await Promise.all(accepted)).filter((r) => r.ok).length, 5);
+      const late = await host.dispatch(add("full", { deadline: Date.now() - 1 }));
+      assertEquals(!late.ok && late.error.code, "timeout");
+      assertEquals((await store.events("counter/t/full", 0, 10)).length, 5);
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("an unavailable store fails the turn retryably; the next command rebuilds and succeeds", async () => {
+  await withStore(async (store) => {
+    let broken = false;
+    const flaky = overrideStore(store, {
+      appendBatch: (batch) =>
+        broken ? Promise.reject(new Error("connection refused")) : store.appendBatch(batch),
+    });
+    const { host } = runtime(flaky);
+    try {
+      assertEquals(seqOf(await host.dispatch(add("flaky"))), 1);
+      broken = true;
+      const failed = await host.dispatch(add("flaky"));
+      assertEquals(!failed.ok && [failed.error.code, failed.error.retryable], ["unavailable", true]);
+      broken = false;
+      assertEquals(seqOf(await host.dispatch(add("flaky"))), 2, "nothing of the failed turn was kept");
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("snapshots: an actor with a snapshot loads from it plus later events", async () => {
+  await withStore(async (store) => {
+    const first = runtime(store, { snapshotEvery: 10 });
+    for (let i = 0; i < 25; i++) await first.host.dispatch(add("snap"));
+    first.host.close();
+    const loaded = await store.load("counter/t/snap", 10);
+    assertEquals(loaded.snapshot?.seq, 20);
+    assertEquals(loaded.events.map((e) => e.seq), [21, 22, 23, 24, 25]);
+    const second = runtime(store, { snapshotEvery: 10 });
+    try {
+      const read = await second.host.dispatch({ ...add("snap"), op: "read" });
+      assertEquals(read.ok && (read.reply as { n: number }).n, 25);
+    } finally {
+      second.host.close();
+    }
+  });
+});
+
+Deno.test("idle actors are passivated and come back with their state", async () => {
+  await withStore(async (store) => {
+    const { host } = runtime(store, { idleMs: 200 });
+    try {
+      await host.dispatch(add("idle"));
+      assertEquals(host.activeByKind().counter, 1);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assertEquals(host.activeByKind().counter, 0);
+      assertEquals(seqOf(await host.dispatch(add("idle"))), 2);
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("durable timers: a timer set before a restart fires after it, exactly once", async () => {
+  await withStore(async (store) => {
+    const before = runtime(store);
+    const at = Date.now() + 700;
+    await before.host.dispatch({ ...add("alarm"), command: { type: "alarm", at } });
+    before.host.close();
+
+    const after = runtime(store);
+    const schedulers = [0, 1].map(() =>
+      new TimerScheduler({ store, deliver: (r) => after.host.dispatch(r), pollMs: 100 })
+    );
+    try {
+      for (const s of schedulers) s.start();
+      const deadline = Date.now() + 5000;
+      let fired: string[] = [];
+      while (Date.now() < deadline) {
+        const read = await after.host.dispatch({ ...add("alarm"), op: "read" });
+        fired = read.ok ? (read.reply as { fired: string[] }).fired : [];
+        if (fired.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assertEquals(fired, [`alarm@${at}`]);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const events = await store.events("counter/t/alarm", 0, 10);
+      assertEquals(events.map((e) => e.type), ["alarm_set", "alarm_fired"]);
+      assertGreater(events[1].at, at - 1);
+      assertEquals(await store.dueTimers(Date.now() + 60_000, 10), []);
+      assert(schedulers.some((s) => s.fired > 0));
+    } finally {
+      for (const s of schedulers) s.stop();
+      after.host.close();
+    }
+  });
+});
