@@ -5,8 +5,8 @@
  * @module
  */
 import {
-  type AppendRequest,
   AppendConflictError,
+  type AppendRequest,
   type EventStore,
   StoreUnavailableError,
 } from "./event_store.ts";

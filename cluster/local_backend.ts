@@ -5,13 +5,14 @@
  * @module
  */
 import type { ActorAddress } from "../actors/decider.ts";
-import { actorKey } from "./actor_key.ts";
 import type { EventStore } from "./event_store.ts";
 import type { ActorHost } from "./host.ts";
+import { queryStore, unwrapQuery } from "./store_query.ts";
 import type {
   ActorRequest,
   ActorResponse,
   Backend,
+  ClusterStatus,
   Page,
   ProjectionQuery,
   StoredEvent,
@@ -22,9 +23,12 @@ export class LocalBackend implements Backend {
   #host: ActorHost;
   #store: EventStore;
 
-  constructor(host: ActorHost, store: EventStore) {
+  #id: string;
+
+  constructor(host: ActorHost, store: EventStore, id: string) {
     this.#host = host;
     this.#store = store;
+    this.#id = id;
   }
 
   request(request: ActorRequest): Promise<ActorResponse> {
@@ -32,16 +36,30 @@ export class LocalBackend implements Backend {
   }
 
   async events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
-    const items = await this.#store.events(actorKey(address), afterSeq, limit + 1);
-    const page = items.slice(0, limit);
-    return { items: page, nextCursor: items.length > limit ? String(page.at(-1)!.seq) : null };
+    const response = await queryStore(this.#store, { op: "events", address, afterSeq, limit });
+    return unwrapQuery(response) as Page<StoredEvent>;
   }
 
-  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
-    return this.#store.list(query);
+  async list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
+    return unwrapQuery(await queryStore(this.#store, { op: "list", query })) as Page<
+      Record<string, unknown>
+    >;
   }
 
   ready(): boolean {
     return true;
+  }
+
+  status(): Promise<ClusterStatus> {
+    return Promise.resolve({
+      epoch: 1,
+      viewId: "standalone",
+      nodes: [{
+        id: this.#id,
+        actors: this.#host.activeByKind(),
+        mailbox: this.#host.mailboxDepth(),
+      }],
+      edges: [this.#id],
+    });
   }
 }

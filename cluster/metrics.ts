@@ -95,9 +95,10 @@ interface Family {
   type: MetricType;
   name: string;
   help: string;
-  labelNames: readonly string[];
   /** Identifies the declaration, so a repeated declaration can be told from a conflicting one. */
   signature: string;
+  /** Read from a callback when scraped. */
+  callback: boolean;
   metric: unknown;
   lines(): string[];
 }
@@ -118,11 +119,11 @@ export class MetricsRegistry {
   /** Declare (or get the already declared) counter `options.name`. */
   counter<L extends string = never>(options: MetricOptions<L>): Counter<L> {
     return this.#family("counter", options, "", () => {
-      const series = new SeriesMap<number>(options.labelNames ?? []);
+      const series = new SeriesMap(options.labelNames ?? [], () => 0);
       const counter: Counter<L> = {
         inc(labels, by = 1) {
           if (!(by >= 0)) throw new RangeError(`${options.name}: a counter cannot go down`);
-          series.update(labels, 0, (value) => value + by);
+          series.update(labels, (value) => value + by);
         },
       };
       return { metric: counter, lines: () => sampleLines(options.name, series) };
@@ -132,11 +133,11 @@ export class MetricsRegistry {
   /** Declare (or get the already declared) gauge `options.name`. */
   gauge<L extends string = never>(options: MetricOptions<L>): Gauge<L> {
     return this.#family("gauge", options, "", () => {
-      const series = new SeriesMap<number>(options.labelNames ?? []);
+      const series = new SeriesMap(options.labelNames ?? [], () => 0);
       const gauge: Gauge<L> = {
-        set: (labels, value) => series.update(labels, 0, () => value),
-        inc: (labels, by = 1) => series.update(labels, 0, (value) => value + by),
-        dec: (labels, by = 1) => series.update(labels, 0, (value) => value - by),
+        set: (labels, value) => series.update(labels, () => value),
+        inc: (labels, by = 1) => series.update(labels, (value) => value + by),
+        dec: (labels, by = 1) => series.update(labels, (value) => value - by),
       };
       return { metric: gauge, lines: () => sampleLines(options.name, series) };
     });
@@ -149,21 +150,25 @@ export class MetricsRegistry {
    * the whole scrape.
    */
   callbackGauge<L extends string = never>(options: CallbackGaugeOptions<L>): void {
-    this.#family("gauge", options, "callback", () => ({
-      metric: undefined,
-      lines: () => {
+    const source = this.#family("gauge", options, "callback", () => {
+      const source = { collect: options.collect };
+      const lines = () => {
         try {
-          const collected = options.collect();
+          const collected = source.collect();
           const samples = typeof collected === "number" ? [{ value: collected }] : collected;
-          const series = new SeriesMap<number>(options.labelNames ?? []);
-          for (const sample of samples) series.update(sample.labels, 0, () => sample.value);
+          const series = new SeriesMap(options.labelNames ?? [], () => 0);
+          for (const sample of samples) series.update(sample.labels, () => sample.value);
           return sampleLines(options.name, series);
         } catch {
           this.#collectErrors.inc({ metric: options.name });
           return [];
         }
-      },
-    }));
+      };
+      return { metric: source, lines };
+    });
+    // Declaring it again (say, from a restarted runtime) hands the gauge to
+    // the new collector instead of leaving it reading a stale one.
+    source.collect = options.collect;
   }
 
   /** Declare (or get the already declared) histogram `options.name`. */
@@ -176,10 +181,10 @@ export class MetricsRegistry {
       throw new RangeError(`${options.name}: "le" is reserved for histogram buckets`);
     }
     return this.#family("histogram", options, buckets.join(","), () => {
-      const series = new SeriesMap<HistogramState>(options.labelNames ?? []);
+      const series = new SeriesMap(options.labelNames ?? [], () => emptyHistogram(buckets.length));
       const histogram: Histogram<L> = {
         observe(labels, value) {
-          series.update(labels, emptyHistogram(buckets.length), (state) => {
+          series.update(labels, (state) => {
             const bucket = buckets.findIndex((bound) => value <= bound);
             if (bucket >= 0) state.counts[bucket]++;
             state.sum += value;
@@ -194,11 +199,15 @@ export class MetricsRegistry {
 
   /** Every metric in the text exposition format, ending in a newline. */
   render(): string {
+    // Callbacks run first, so a collector failing now shows in this very
+    // scrape's sb_metrics_collect_errors_total.
+    const families = [...this.#families.values()];
+    const collected = new Map(families.filter((f) => f.callback).map((f) => [f, f.lines()]));
     const out: string[] = [];
-    for (const family of this.#families.values()) {
+    for (const family of families) {
       out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
       out.push(`# TYPE ${family.name} ${family.type}`);
-      out.push(...family.lines());
+      out.push(...(collected.get(family) ?? family.lines()));
     }
     return out.join("\n") + "\n";
   }
@@ -223,7 +232,15 @@ export class MetricsRegistry {
       if (!labelName.test(label)) throw new RangeError(`bad label name "${label}"`);
     }
     const { metric, lines } = create();
-    this.#families.set(options.name, { ...options, type, labelNames, signature, metric, lines });
+    this.#families.set(options.name, {
+      name: options.name,
+      help: options.help,
+      type,
+      signature,
+      callback: variant === "callback",
+      metric,
+      lines,
+    });
     return metric;
   }
 }
@@ -261,21 +278,28 @@ function histogramLines(
   return out;
 }
 
-/** The series of one metric, keyed by their label values in declaration order. */
+/**
+ * The series of one metric, keyed by their label values in declaration order.
+ * A metric without labels has its one series from the start, so a scrape
+ * shows it at zero rather than not at all.
+ */
 class SeriesMap<V> {
   #labelNames: readonly string[];
+  #initial: () => V;
   #series = new Map<string, { labels: [string, string][]; value: V }>();
 
-  constructor(labelNames: readonly string[]) {
+  constructor(labelNames: readonly string[], initial: () => V) {
     this.#labelNames = labelNames;
+    this.#initial = initial;
+    if (labelNames.length === 0) this.update(undefined, (value) => value);
   }
 
-  update(labels: Labels<string> | undefined, initial: V, next: (value: V) => V): void {
+  update(labels: Labels<string> | undefined, next: (value: V) => V): void {
     const pairs = this.#pairs(labels);
     const key = JSON.stringify(pairs);
     const entry = this.#series.get(key);
     if (entry) entry.value = next(entry.value);
-    else this.#series.set(key, { labels: pairs, value: next(initial) });
+    else this.#series.set(key, { labels: pairs, value: next(this.#initial()) });
   }
 
   *entries(): Iterable<[[string, string][], V]> {

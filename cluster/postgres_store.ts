@@ -28,14 +28,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => +v },
     },
   });
-  const query: Query = async (text, params = []) =>
-    // deno-lint-ignore no-explicit-any
-    await sql.unsafe(text, params as any[], { prepare: true }) as any;
+  // postgres.js types its parameters and rows for its tagged templates; these
+  // statements are plain text with positional parameters.
+  type Unsafe = (text: string, params: never[], options?: { prepare: boolean }) => Promise<unknown>;
+  const over = (run: Unsafe): Query => async <T>(text: string, params: unknown[] = []) =>
+    await run(text, params as never[], { prepare: true }) as T[];
   const client: SqlClient = {
-    query,
+    query: over(sql.unsafe.bind(sql) as Unsafe),
     transaction: async (work) =>
-      // deno-lint-ignore no-explicit-any
-      await sql.begin((tx) => work(async (text, params = []) => await tx.unsafe(text, params as any[]) as any)) as any,
+      await sql.begin((tx) => work(over(tx.unsafe.bind(tx) as Unsafe))) as Awaited<
+        ReturnType<typeof work>
+      >,
     close: () => sql.end({ timeout: 5 }),
   };
   try {

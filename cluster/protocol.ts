@@ -103,4 +103,24 @@ export interface Backend {
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
   /** True once the process can serve (has a view, and for a node its store). */
   ready(): boolean;
+  /** The membership view and what every node hosts, for the admin endpoint. */
+  status(): Promise<ClusterStatus>;
+}
+
+/** The admin view of a cluster. */
+export interface ClusterStatus {
+  /** Per-process count of view changes; `viewId` is what processes compare. */
+  epoch: number;
+  viewId: string;
+  nodes: { id: string; actors: Record<string, number> | null; mailbox: number | null }[];
+  edges: string[];
+}
+
+/** A failure answer with `code`; retryable unless said otherwise. */
+export function failed(
+  code: string,
+  message: string,
+  retryable = true,
+): { ok: false; error: ActorError } {
+  return { ok: false, error: { code, message, retryable } };
 }

@@ -92,7 +92,10 @@ export class TimerScheduler {
       command,
       commandId: `timer:${timer.name}:${timer.at}`,
       deadline: this.#options.now() + 10_000,
-    }).catch((error) => ({ ok: false as const, error: { retryable: true, message: String(error) } }));
+    }).catch((error) => ({
+      ok: false as const,
+      error: { retryable: true, message: String(error) },
+    }));
     if (!response.ok && response.error.retryable) {
       // Left in the store: the next poll after this one delivers it again.
       this.#options.onError?.("timer delivery failed", { ...timer, error: response.error.message });

@@ -18,7 +18,12 @@ const drivers: [string, () => Promise<{ store: EventStore; cleanup: () => Promis
   }],
 ];
 
-function append(actorKey: string, expectedSeq: number, count: number, extra: Partial<AppendRequest> = {}): AppendRequest {
+function append(
+  actorKey: string,
+  expectedSeq: number,
+  count: number,
+  extra: Partial<AppendRequest> = {},
+): AppendRequest {
   return {
     actorKey,
     expectedSeq,
@@ -148,11 +153,26 @@ for (const [driver, open] of drivers) {
         })));
       const first = await store.list({ kind: "ticket", tenant: "t", limit: 3 });
       assertEquals(first.items.map((d) => d.id), ["id6", "id5", "id4"]);
-      const second = await store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: first.nextCursor! });
+      const second = await store.list({
+        kind: "ticket",
+        tenant: "t",
+        limit: 3,
+        cursor: first.nextCursor!,
+      });
       assertEquals(second.items.map((d) => d.id), ["id3", "id2", "id1"]);
-      const last = await store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: second.nextCursor! });
+      const last = await store.list({
+        kind: "ticket",
+        tenant: "t",
+        limit: 3,
+        cursor: second.nextCursor!,
+      });
       assertEquals([last.items.map((d) => d.id), last.nextCursor], [["id0"], null]);
-      const assigned = await store.list({ kind: "ticket", tenant: "t", limit: 10, assignee: "alice" });
+      const assigned = await store.list({
+        kind: "ticket",
+        tenant: "t",
+        limit: 10,
+        assignee: "alice",
+      });
       assertEquals(assigned.items.map((d) => d.id), ["id6", "id4", "id2", "id0"]);
       const fresh = await store.list({ kind: "ticket", tenant: "t", limit: 10, status: "new" });
       assertEquals(fresh.items.length, 3);

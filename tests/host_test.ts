@@ -63,7 +63,10 @@ Deno.test("fencing: two runtimes append to one actor, exactly one wins, the log 
       assertEquals(seqOf(await a.host.dispatch(add("x"))), 1);
       assertEquals(seqOf(await b.host.dispatch(add("x"))), 2);
       // Both activations now believe they own x, at different heads.
-      const [fromA, fromB] = await Promise.all([a.host.dispatch(add("x")), b.host.dispatch(add("x"))]);
+      const [fromA, fromB] = await Promise.all([
+        a.host.dispatch(add("x")),
+        b.host.dispatch(add("x")),
+      ]);
       assertEquals(fromA.ok, false);
       assertEquals(!fromA.ok && fromA.error.code, "stale_owner");
       assertEquals(!fromA.ok && fromA.error.retryable, true);
@@ -100,8 +103,13 @@ Deno.test("a hot actor pipelines turns: 200 concurrent commands, far fewer batch
   await withStore(async (store) => {
     const { host, batches } = runtime(store);
     try {
-      const responses = await Promise.all(Array.from({ length: 200 }, () => host.dispatch(add("hot"))));
-      assertEquals(responses.map(seqOf).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1));
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, () => host.dispatch(add("hot"))),
+      );
+      assertEquals(
+        responses.map(seqOf).sort((x, y) => x - y),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
       assertLess(batches.length, 100);
       assertEquals(batches.reduce((s, n) => s + n, 0), 200);
       const read = await host.dispatch({ ...add("hot"), op: "read" });
@@ -153,7 +161,10 @@ Deno.test("output gate: no reply, not even a rejection, before the events it res
       release();
       const [added, refused, read] = await Promise.all(pending);
       assertEquals(seqOf(added), 1);
-      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], ["refused", false]);
+      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], [
+        "refused",
+        false,
+      ]);
       assertEquals(read.ok && (read.reply as { n: number }).n, 1);
     } finally {
       host.close();
@@ -175,7 +186,10 @@ Deno.test("a full mailbox answers overloaded; a passed deadline answers timeout"
     try {
       const accepted = Array.from({ length: 5 }, () => host.dispatch(add("full")));
       const refused = await host.dispatch(add("full"));
-      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], ["overloaded", true]);
+      assertEquals(!refused.ok && [refused.error.code, refused.error.retryable], [
+        "overloaded",
+        true,
+      ]);
       release();
       assertEquals((await Promise.all(accepted)).filter((r) => r.ok).length, 5);
       const late = await host.dispatch(add("full", { deadline: Date.now() - 1 }));
@@ -199,9 +213,16 @@ Deno.test("an unavailable store fails the turn retryably; the next command rebui
       assertEquals(seqOf(await host.dispatch(add("flaky"))), 1);
       broken = true;
       const failed = await host.dispatch(add("flaky"));
-      assertEquals(!failed.ok && [failed.error.code, failed.error.retryable], ["unavailable", true]);
+      assertEquals(!failed.ok && [failed.error.code, failed.error.retryable], [
+        "unavailable",
+        true,
+      ]);
       broken = false;
-      assertEquals(seqOf(await host.dispatch(add("flaky"))), 2, "nothing of the failed turn was kept");
+      assertEquals(
+        seqOf(await host.dispatch(add("flaky"))),
+        2,
+        "nothing of the failed turn was kept",
+      );
     } finally {
       host.close();
     }

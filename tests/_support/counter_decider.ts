@@ -17,7 +17,11 @@ export type CounterEvent =
   | { type: "alarm_set"; at: number | null }
   | { type: "alarm_fired"; at: number };
 
-export const counterDecider: Decider<CounterState & { alarm: number | null }, CounterCommand, CounterEvent> = {
+export const counterDecider: Decider<
+  CounterState & { alarm: number | null },
+  CounterCommand,
+  CounterEvent
+> = {
   kind: "counter",
   initial: () => ({ n: 0, fired: [], alarm: null }),
   decide(state, command) {
@@ -29,7 +33,9 @@ export const counterDecider: Decider<CounterState & { alarm: number | null }, Co
       case "alarm":
         return { events: [{ type: "alarm_set", at: command.at }] };
       case "timer":
-        return state.alarm === command.at ? { events: [{ type: "alarm_fired", at: command.at }] } : { events: [] };
+        return state.alarm === command.at
+          ? { events: [{ type: "alarm_fired", at: command.at }] }
+          : { events: [] };
     }
   },
   evolve(state, event) {
@@ -43,5 +49,11 @@ export const counterDecider: Decider<CounterState & { alarm: number | null }, Co
     }
   },
   timers: (state) => (state.alarm === null ? [] : [{ name: "alarm", at: state.alarm }]),
-  project: (state) => ({ status: "open", assignee: null, createdAt: 0, updatedAt: 0, doc: { n: state.n } }),
+  project: (state) => ({
+    status: "open",
+    assignee: null,
+    createdAt: 0,
+    updatedAt: 0,
+    doc: { n: state.n },
+  }),
 };

@@ -1,0 +1,114 @@
+/**
+ * Everything a process needs to host actors: the event store the
+ * configuration names, the group committer, the host, tenant settings and
+ * the durable-timer scheduler, with their metrics registered.
+ *
+ * @module
+ */
+import { ticketDecider } from "../actors/ticket.ts";
+import type { Config } from "./config.ts";
+import type { EventStore } from "./event_store.ts";
+import { GroupCommitter } from "./group_committer.ts";
+import { ActorHost } from "./host.ts";
+import type { Logger } from "./log.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+import { openPgliteStore } from "./pglite_store.ts";
+import { openPostgresStore } from "./postgres_store.ts";
+import type { ActorRequest, ActorResponse } from "./protocol.ts";
+import { TenantDirectory } from "./tenant_directory.ts";
+import { TimerScheduler } from "./timer_scheduler.ts";
+
+/** The deciders every node hosts. */
+export const deciders = [ticketDecider];
+
+/** Options of {@linkcode startNodeRuntime}. */
+export interface NodeRuntimeOptions {
+  config: Config;
+  metrics: MetricsRegistry;
+  log: Logger;
+  /** Routes timer commands; the local host by default. */
+  deliver?: (request: ActorRequest) => Promise<ActorResponse>;
+  /** Whether this node fires an actor's timers; all of them by default. */
+  isLocal?: (actorKey: string) => boolean;
+}
+
+/** A running actor host and what it stands on. */
+export interface NodeRuntime {
+  store: EventStore;
+  host: ActorHost;
+  committer: GroupCommitter;
+  timers: TimerScheduler;
+  /** Finish in-flight turns, passivate everything, release the store. */
+  close(): Promise<void>;
+}
+
+/** Open the store, migrate it, and start hosting. */
+export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {
+  const { config, metrics, log } = options;
+  const store = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, schema: config.dbSchema })
+    : await openPgliteStore(`${config.dataDir}/pg`, config.dbSchema);
+
+  const batchSize = metrics.histogram({
+    name: "sb_commit_batch_size",
+    help: "Appends per group-commit batch.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  });
+  const batchLatency = metrics.histogram({
+    name: "sb_commit_batch_seconds",
+    help: "Latency of one group-commit round trip.",
+  });
+  const turnLatency = metrics.histogram<"kind">({
+    name: "sb_actor_turn_seconds",
+    help: "Time from deciding a command to replying, commit included.",
+    labelNames: ["kind"],
+  });
+  const committer = new GroupCommitter(store, {
+    onBatch: (size, ms) => {
+      batchSize.observe(undefined, size);
+      batchLatency.observe(undefined, ms / 1000);
+    },
+  });
+  const tenants = new TenantDirectory(store);
+  const host = new ActorHost({
+    store,
+    committer,
+    deciders,
+    tenantSettings: (tenant) => tenants.get(tenant),
+    onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  metrics.callbackGauge<"kind">({
+    name: "sb_active_actors",
+    help: "Activations hosted by this process, by actor kind.",
+    labelNames: ["kind"],
+    collect: () =>
+      Object.entries(host.activeByKind()).map(([kind, value]) => ({ labels: { kind }, value })),
+  });
+  metrics.callbackGauge({
+    name: "sb_mailbox_depth",
+    help: "Turns queued or awaiting their commit, over all actors.",
+    collect: () => host.mailboxDepth(),
+  });
+
+  const timers = new TimerScheduler({
+    store,
+    deliver: options.deliver ?? ((request) => host.dispatch(request)),
+    isLocal: options.isLocal,
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  timers.start();
+
+  return {
+    store,
+    host,
+    committer,
+    timers,
+    async close() {
+      timers.stop();
+      await host.drain();
+      await committer.settled();
+      await store.close();
+    },
+  };
+}

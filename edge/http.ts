@@ -1,0 +1,288 @@
+/**
+ * The HTTP API as a web-standard request handler: authenticates, validates,
+ * forwards to the actors through a {@linkcode Backend}, and maps their
+ * answers to status codes. It holds no business state.
+ *
+ * @example
+ * ```ts
+ * const handler = createHttpHandler({ backend, jwtSecret, metrics });
+ * Deno.serve({ port: 8080 }, handler);
+ * ```
+ *
+ * @module
+ */
+import {
+  type Context,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
+import type { ActorRequest, Backend } from "../cluster/protocol.ts";
+import type { MetricsRegistry } from "../cluster/metrics.ts";
+import { createLogger, type Logger } from "../cluster/log.ts";
+import { AuthError, bearerToken, type Principal, verifyToken } from "./auth.ts";
+import { openApiDocument } from "./openapi.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+import { type ApiCall, type ApiRoute, type OpsContext, type Route, routes } from "./routes.ts";
+import { noArguments } from "./schemas.ts";
+import { readJsonObject } from "./_body.ts";
+import { idempotencyKeyPattern, isAddressPart } from "./_ids.ts";
+import { QueryFailedError } from "../cluster/store_query.ts";
+import { actorFailure, errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
+import { createRouter, type RouteMatch } from "./_router.ts";
+import { validate } from "./_validate.ts";
+
+/** Options of {@linkcode createHttpHandler}. */
+export interface HttpHandlerOptions {
+  /** The runtime: the only way to reach actors and queries. */
+  backend: Backend;
+  /** HS256 secret bearer tokens are signed with. */
+  jwtSecret: string;
+  /** Where the handler registers its metrics and whose text `/metrics` serves. */
+  metrics: MetricsRegistry;
+  /** The current time in epoch ms; `Date.now` by default. */
+  now?: () => number;
+  /** How long a request may wait for the runtime; 5000 ms by default. */
+  requestTimeoutMs?: number;
+  /** Asked once per authenticated request, keyed by tenant; none by default. */
+  rateLimiter?: RateLimiter;
+  /** Where failures are reported; JSON lines on stderr by default. */
+  log?: Logger;
+}
+
+/** Serve the HTTP API of {@linkcode routes}. */
+export function createHttpHandler(
+  options: HttpHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const { backend, jwtSecret, metrics, rateLimiter } = options;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.requestTimeoutMs ?? 5000;
+  const log = options.log ?? createLogger({ role: "edge" });
+  const match = createRouter(routes);
+  const openApi = openApiDocument(routes);
+  const ops: OpsContext = {
+    ready: () => backend.ready(),
+    metricsText: () => metrics.render(),
+    openApi: () => openApi,
+  };
+  const requests = metrics.counter({
+    name: "sb_http_requests_total",
+    help: "HTTP requests answered, by route template and status.",
+    labelNames: ["method", "route", "status"],
+  });
+  const duration = metrics.histogram({
+    name: "sb_http_request_duration_seconds",
+    help: "Time to answer an HTTP request.",
+    labelNames: ["method", "route"],
+  });
+  const limiterFailures = metrics.counter({
+    name: "sb_rate_limiter_failures_total",
+    help: "Rate limiter errors; the request was let through.",
+  });
+
+  // The runtime skips work past the deadline; this bounds the wait even when
+  // the answer is lost on the way back.
+  function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(retryLater("timeout", `the runtime did not answer within ${timeoutMs} ms`)),
+        Math.max(0, deadline - now()),
+      );
+    });
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  }
+
+  async function authenticate(request: Request, at: number): Promise<Principal> {
+    try {
+      return await verifyToken(jwtSecret, bearerToken(request.headers.get("authorization")), {
+        now: at,
+      });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      throw new HttpError(401, error.code, error.message, {
+        headers: { "www-authenticate": 'Bearer realm="switchboard"' },
+      });
+    }
+  }
+
+  // Rate limits fail open: a broken limiter must not take the API down with it.
+  async function admit(principal: Principal): Promise<void> {
+    if (!rateLimiter) return;
+    let decision;
+    try {
+      decision = await rateLimiter.take(principal.tenant);
+    } catch (error) {
+      limiterFailures.inc();
+      log.warn("rate limiter failed; request let through", describe(error));
+      return;
+    }
+    if (!decision.allowed) {
+      throw new HttpError(429, "rate_limited", "too many requests for this tenant", {
+        headers: { "retry-after": String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
+      });
+    }
+  }
+
+  async function serveApi(
+    route: ApiRoute,
+    params: Record<string, string>,
+    request: Request,
+    traceContext: Context,
+  ): Promise<unknown> {
+    const at = now();
+    const principal = await authenticate(request, at);
+    if (!route.roles.includes(principal.role)) {
+      throw new HttpError(403, "forbidden", `role ${principal.role} may not ${route.operationId}`);
+    }
+    await admit(principal);
+    if (params.id !== undefined && !isAddressPart(params.id)) {
+      throw new HttpError(404, "not_found", `no ticket ${params.id}`);
+    }
+    const query = route.query &&
+      validate(route.query, Object.fromEntries(new URL(request.url).searchParams));
+    const isPost = route.method === "POST";
+    const body = isPost ? validate(route.body ?? noArguments, await readJsonObject(request)) : {};
+    const idempotencyKey = isPost ? idempotencyKeyOf(request) : undefined;
+    const commandId = idempotencyKey === undefined
+      ? crypto.randomUUID()
+      : `${principal.sub}:${idempotencyKey}`;
+    const traceparent = traceparentOf(traceContext);
+    const deadline = at + timeoutMs;
+    const call: ApiCall<unknown, unknown> = {
+      principal,
+      params,
+      body,
+      query,
+      idempotencyKey,
+      now: at,
+      ask: async (target, op, command) => {
+        const by = { sub: principal.sub, role: principal.role };
+        const actorRequest: ActorRequest = {
+          address: { kind: target.kind, tenant: principal.tenant, id: target.id },
+          op,
+          ...(command && { command: { ...command, by } }),
+          commandId,
+          deadline,
+          ...(traceparent && { traceparent }),
+        };
+        const answer = await withinDeadline(backend.request(actorRequest), deadline);
+        if (!answer.ok) throw actorFailure(answer.error);
+        return answer.reply;
+      },
+      backend: {
+        events: (...args) => asked(backend.events(...args), deadline),
+        list: (query) => asked(backend.list(query), deadline),
+        status: () => withinDeadline(backend.status(), deadline),
+      },
+    };
+    return await route.handle(call);
+  }
+
+  // Store queries fail like actor requests do, so they map to statuses alike.
+  function asked<T>(query: Promise<T>, deadline: number): Promise<T> {
+    return withinDeadline(query, deadline).catch((error) => {
+      throw error instanceof QueryFailedError ? actorFailure(error) : error;
+    });
+  }
+
+  async function dispatch(
+    request: Request,
+    found: RouteMatch<Route>,
+    traceContext: Context,
+  ): Promise<Response> {
+    switch (found.kind) {
+      case "no_route":
+        throw new HttpError(404, "not_found", `no route ${new URL(request.url).pathname}`);
+      case "wrong_method":
+        throw new HttpError(
+          405,
+          "method_not_allowed",
+          `${request.method} is not allowed here; allowed: ${found.allow.join(", ")}`,
+          { headers: { allow: found.allow.join(", ") } },
+        );
+    }
+    const { route, params } = found;
+    if (route.kind === "ops") return route.handle(ops);
+    return jsonResponse(route.status, await serveApi(route, params, request, traceContext));
+  }
+
+  return async (request) => {
+    const started = performance.now();
+    const found = match(request.method, new URL(request.url).pathname);
+    const route = found.kind === "found" ? found.route.path : "unmatched";
+    const method = knownMethods.has(request.method) ? request.method : "other";
+    const parent = propagation.extract(context.active(), request.headers, headersGetter);
+    const span = tracer.startSpan(`${method} ${route}`, {
+      kind: SpanKind.SERVER,
+      attributes: { "http.request.method": method, "http.route": route },
+    }, parent);
+    const traceContext = trace.setSpan(parent, span);
+    let response: Response;
+    try {
+      response = await context.with(traceContext, () => dispatch(request, found, traceContext));
+    } catch (error) {
+      const failure = error instanceof HttpError
+        ? error
+        : new HttpError(500, "internal", "internal error");
+      if (failure.status === 500) {
+        log.error("request failed", {
+          method,
+          route,
+          trace_id: span.spanContext().traceId,
+          ...describe(error),
+        });
+      }
+      response = errorResponse(failure);
+    }
+    endSpan(span, response.status);
+    requests.inc({ method, route, status: String(response.status) });
+    duration.observe({ method, route }, (performance.now() - started) / 1000);
+    return response;
+  };
+}
+
+const tracer = trace.getTracer("switchboard");
+
+const knownMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+const headersGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+function traceparentOf(traceContext: Context): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(traceContext, carrier);
+  return carrier.traceparent;
+}
+
+function endSpan(span: Span, status: number): void {
+  span.setAttribute("http.response.status_code", status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof Error
+    ? { error: `${error.name}: ${error.message}`, stack: error.stack }
+    : { error: String(error) };
+}
+
+function idempotencyKeyOf(request: Request): string | undefined {
+  const key = request.headers.get("idempotency-key");
+  if (key === null) return undefined;
+  if (!idempotencyKeyPattern.test(key)) {
+    throw new HttpError(
+      400,
+      "validation",
+      "Idempotency-Key must be 1-200 characters of A-Z a-z 0-9 . _ : -",
+      { field: "Idempotency-Key" },
+    );
+  }
+  return key;
+}

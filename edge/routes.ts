@@ -1,0 +1,344 @@
+/**
+ * Every route of the HTTP API in one table, from which both the router and
+ * the OpenAPI document are derived.
+ *
+ * API routes take a verified caller and validated input and answer with a
+ * JSON body; ops routes (health, readiness, metrics, the API document) are
+ * public and answer with a whole response.
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import type { ActorAddress } from "../actors/decider.ts";
+import type { Backend } from "../cluster/protocol.ts";
+import { prometheusContentType } from "../cluster/metrics.ts";
+import { type Principal, type Role, roles } from "./auth.ts";
+import { derivedTicketId, newTicketId } from "./_ids.ts";
+import { errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
+import {
+  assignBody,
+  commentBody,
+  createTicketBody,
+  escalateBody,
+  eventsQuery,
+  listTicketsQuery,
+  noArguments,
+  priorityBody,
+  tagsBody,
+  transferBody,
+} from "./schemas.ts";
+
+/** A command for an actor, without `by`: the edge sets it from the token. */
+export type CommandBody = { type: string; [field: string]: unknown };
+
+/** What an API route's handler is given. */
+export interface ApiCall<B, Q> {
+  principal: Principal;
+  /** Path parameters by name, decoded; `id` is always a valid address part. */
+  params: Record<string, string>;
+  body: B;
+  query: Q;
+  /** The validated `Idempotency-Key` of a POST, if the client sent one. */
+  idempotencyKey?: string;
+  /** The time of the request, epoch ms. */
+  now: number;
+  /**
+   * Send `command` (with `by` set to the caller) or a read to the actor
+   * `kind/<caller's tenant>/id`, and return its reply; a failure answer
+   * throws the matching HTTP error.
+   */
+  ask(target: Omit<ActorAddress, "tenant">, op: "command" | "read", command?: CommandBody): Promise<
+    unknown
+  >;
+  /** The runtime, for queries; each call is bounded by the request's deadline. */
+  backend: Pick<Backend, "events" | "list" | "status">;
+}
+
+/** An object schema, whose fields the OpenAPI document lists one by one. */
+export type FieldsSchema<T> = v.GenericSchema<unknown, T> & { readonly entries: v.ObjectEntries };
+
+/** Names of the response schemas the OpenAPI document defines. */
+export type ResponseSchema = "Ticket" | "TicketPage" | "EventPage" | "ClusterStatus";
+
+/** A route that serves the API to a verified caller. */
+export interface ApiRoute<B = unknown, Q = unknown> {
+  kind: "api";
+  method: "GET" | "POST";
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Roles allowed to call; business rules beyond this are the decider's. */
+  roles: readonly Role[];
+  body?: FieldsSchema<B>;
+  query?: FieldsSchema<Q>;
+  /** The status of a success. */
+  status: 200 | 201;
+  response: ResponseSchema;
+  handle(call: ApiCall<B, Q>): Promise<unknown>;
+}
+
+/** What an ops route's handler is given. */
+export interface OpsContext {
+  ready(): boolean;
+  /** The Prometheus text of every registered metric. */
+  metricsText(): string;
+  openApi(): unknown;
+}
+
+/** A public route for operators and tooling. */
+export interface OpsRoute {
+  kind: "ops";
+  method: "GET";
+  path: string;
+  operationId: string;
+  summary: string;
+  contentType: string;
+  /** Error statuses it may answer besides 200. */
+  errors?: readonly number[];
+  handle(ops: OpsContext): Response;
+}
+
+/** Any route of the table. */
+export type Route = ApiRoute | OpsRoute;
+
+/** Everyone but visitors. */
+const staff: readonly Role[] = ["agent", "supervisor", "admin"];
+
+const ticketCollection = "/v1/tickets";
+const ticketItem = "/v1/tickets/{id}";
+const ticket = (call: { params: Record<string, string> }) => ({
+  kind: "ticket",
+  id: call.params.id,
+});
+
+// Generic only to tie each route's handler to its schemas' output types; the
+// table itself holds them as plain routes.
+function api<B = unknown, Q = unknown>(route: Omit<ApiRoute<B, Q>, "kind">): ApiRoute {
+  return { kind: "api", ...route };
+}
+
+/**
+ * The command `type` on one ticket at `POST /v1/tickets/{id}/<action>`, its
+ * arguments being the body's fields. Anyone may send it: whether the caller
+ * may do it is for the decider to say.
+ */
+function ticketCommand(
+  spec: Pick<ApiRoute, "operationId" | "summary"> & {
+    action: string;
+    type: string;
+    body: FieldsSchema<Record<string, unknown>>;
+  },
+): ApiRoute {
+  return api<Record<string, unknown>>({
+    method: "POST",
+    path: `${ticketItem}/${spec.action}`,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    roles,
+    body: spec.body,
+    status: 200,
+    response: "Ticket",
+    handle: (call) => call.ask(ticket(call), "command", { type: spec.type, ...call.body }),
+  });
+}
+
+/** The HTTP API, in the order the OpenAPI document lists it. */
+export const routes: readonly Route[] = [
+  api<v.InferOutput<typeof createTicketBody>>({
+    method: "POST",
+    path: ticketCollection,
+    operationId: "createTicket",
+    summary:
+      "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket.",
+    roles,
+    body: createTicketBody,
+    status: 201,
+    response: "Ticket",
+    handle: async (call) => {
+      const { tenant, sub } = call.principal;
+      const id = call.idempotencyKey === undefined
+        ? newTicketId(call.now)
+        : await derivedTicketId(tenant, sub, call.idempotencyKey);
+      return call.ask({ kind: "ticket", id }, "command", { type: "create", ...call.body });
+    },
+  }),
+  api<unknown, v.InferOutput<typeof listTicketsQuery>>({
+    method: "GET",
+    path: ticketCollection,
+    operationId: "listTickets",
+    summary: "List the tenant's tickets, newest first.",
+    roles: staff,
+    query: listTicketsQuery,
+    status: 200,
+    response: "TicketPage",
+    handle: (call) =>
+      call.backend.list({ kind: "ticket", tenant: call.principal.tenant, ...call.query }),
+  }),
+  api({
+    method: "GET",
+    path: ticketItem,
+    operationId: "getTicket",
+    summary: "Read one ticket.",
+    roles: staff,
+    status: 200,
+    response: "Ticket",
+    handle: (call) => call.ask(ticket(call), "read"),
+  }),
+  api<unknown, v.InferOutput<typeof eventsQuery>>({
+    method: "GET",
+    path: `${ticketItem}/events`,
+    operationId: "listTicketEvents",
+    summary: "Page through a ticket's audit history, oldest first.",
+    roles: staff,
+    query: eventsQuery,
+    status: 200,
+    response: "EventPage",
+    handle: async (call) => {
+      const page = await call.backend.events(
+        { ...ticket(call), tenant: call.principal.tenant },
+        call.query.after,
+        call.query.limit,
+      );
+      // A ticket that exists has at least its `created` event.
+      if (call.query.after === 0 && page.items.length === 0) {
+        throw new HttpError(404, "not_found", `no ticket ${call.params.id}`);
+      }
+      return page;
+    },
+  }),
+  ticketCommand({
+    action: "claim",
+    type: "claim",
+    operationId: "claimTicket",
+    summary: "Take the ticket as the caller.",
+    body: noArguments,
+  }),
+  ticketCommand({
+    action: "assign",
+    type: "assign",
+    operationId: "assignTicket",
+    summary: "Assign the ticket to an agent.",
+    body: assignBody,
+  }),
+  ticketCommand({
+    action: "transfer",
+    type: "transfer",
+    operationId: "transferTicket",
+    summary: "Hand the ticket to another agent or team.",
+    body: transferBody,
+  }),
+  ticketCommand({
+    action: "unassign",
+    type: "unassign",
+    operationId: "unassignTicket",
+    summary: "Give the ticket back to its queue.",
+    body: noArguments,
+  }),
+  ticketCommand({
+    action: "comments",
+    type: "comment",
+    operationId: "commentOnTicket",
+    summary: "Add a public reply or an internal note.",
+    body: commentBody,
+  }),
+  ticketCommand({
+    action: "priority",
+    type: "priority",
+    operationId: "setTicketPriority",
+    summary: "Change the ticket's priority.",
+    body: priorityBody,
+  }),
+  ticketCommand({
+    action: "tags",
+    type: "tag",
+    operationId: "tagTicket",
+    summary: "Add tags to the ticket.",
+    body: tagsBody,
+  }),
+  ticketCommand({
+    action: "untag",
+    type: "untag",
+    operationId: "untagTicket",
+    summary: "Remove tags from the ticket.",
+    body: tagsBody,
+  }),
+  ticketCommand({
+    action: "escalate",
+    type: "escalate",
+    operationId: "escalateTicket",
+    summary: "Escalate the ticket to a higher level.",
+    body: escalateBody,
+  }),
+  ticketCommand({
+    action: "resolve",
+    type: "resolve",
+    operationId: "resolveTicket",
+    summary: "Mark the ticket resolved.",
+    body: noArguments,
+  }),
+  ticketCommand({
+    action: "close",
+    type: "close",
+    operationId: "closeTicket",
+    summary: "Close the ticket.",
+    body: noArguments,
+  }),
+  ticketCommand({
+    action: "reopen",
+    type: "reopen",
+    operationId: "reopenTicket",
+    summary: "Reopen a resolved or closed ticket.",
+    body: noArguments,
+  }),
+  api({
+    method: "GET",
+    path: "/v1/admin/cluster",
+    operationId: "clusterStatus",
+    summary: "The cluster's membership view and what every node hosts.",
+    roles: ["admin"],
+    status: 200,
+    response: "ClusterStatus",
+    handle: (call) => call.backend.status(),
+  }),
+  {
+    kind: "ops",
+    method: "GET",
+    path: "/healthz",
+    operationId: "healthz",
+    summary: "Alive: answers 200 while the process serves.",
+    contentType: "application/json",
+    handle: () => jsonResponse(200, { status: "ok" }),
+  },
+  {
+    kind: "ops",
+    method: "GET",
+    path: "/readyz",
+    operationId: "readyz",
+    summary: "Ready: 200 once connected and placed, 503 until then.",
+    contentType: "application/json",
+    errors: [503],
+    handle: (ops) =>
+      ops.ready()
+        ? jsonResponse(200, { status: "ready" })
+        : errorResponse(retryLater("not_ready", "not connected and placed yet")),
+  },
+  {
+    kind: "ops",
+    method: "GET",
+    path: "/metrics",
+    operationId: "metrics",
+    summary: "Prometheus metrics in the text exposition format.",
+    contentType: prometheusContentType,
+    handle: (ops) =>
+      new Response(ops.metricsText(), { headers: { "content-type": prometheusContentType } }),
+  },
+  {
+    kind: "ops",
+    method: "GET",
+    path: "/v1/openapi.json",
+    operationId: "openapi",
+    summary: "This API's OpenAPI 3.1 document.",
+    contentType: "application/json",
+    handle: (ops) => jsonResponse(200, ops.openApi()),
+  },
+];

@@ -1,0 +1,85 @@
+/**
+ * Switchboard's entry point. `SB_ROLE` picks the process: `standalone`
+ * (node and edge in one process, embedded defaults), `node` (hosts actors
+ * and serves the API too) or `edge` (serves the API, forwards over NATS).
+ * Configuration is environment variables only: see the README.
+ *
+ * @module
+ */
+import { joinCluster } from "./cluster/cluster_process.ts";
+import { type Config, ConfigError, loadConfig } from "./cluster/config.ts";
+import { LocalBackend } from "./cluster/local_backend.ts";
+import { createLogger, type Logger } from "./cluster/log.ts";
+import { MetricsRegistry } from "./cluster/metrics.ts";
+import { startNodeRuntime } from "./cluster/node_runtime.ts";
+import type { Backend } from "./cluster/protocol.ts";
+import { createHttpHandler } from "./edge/http.ts";
+import { loadOrCreateSecret } from "./edge/secret.ts";
+
+const started = performance.now();
+let config: Config;
+try {
+  config = loadConfig();
+  if (config.role !== "standalone" && !config.natsUrl) {
+    throw new ConfigError(`SB_ROLE=${config.role} needs NATS_URL`);
+  }
+} catch (error) {
+  console.error(`switchboard: ${(error as Error).message}`);
+  Deno.exit(2);
+}
+const log = createLogger({ role: config.role, node: config.nodeId });
+const metrics = new MetricsRegistry();
+
+const stops: (() => Promise<void>)[] = [];
+let backend: Backend;
+if (config.role === "edge") {
+  const cluster = await joinCluster({ config, log, metrics });
+  stops.push(cluster.stop);
+  backend = cluster.backend;
+} else {
+  const runtime = await startNodeRuntime({ config, metrics, log });
+  if (config.role === "node") {
+    const cluster = await joinCluster({ config, log, metrics, runtime });
+    stops.push(cluster.stop);
+    backend = cluster.backend;
+  } else {
+    backend = new LocalBackend(runtime.host, runtime.store, config.nodeId);
+  }
+  stops.push(runtime.close);
+}
+
+const server = Deno.serve({
+  port: config.httpPort,
+  hostname: "0.0.0.0",
+  onListen: () => {},
+}, createHttpHandler({ backend, jwtSecret: await jwtSecret(config, log), metrics, log }));
+stops.unshift(() => server.shutdown());
+log.info("ready", { port: server.addr.port, ms: Math.round(performance.now() - started) });
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("draining", { signal });
+    for (const stop of stops) {
+      await stop().catch((error) => log.error("stop failed", { error: String(error) }));
+    }
+    log.info("stopped");
+    Deno.exit(0);
+  });
+}
+
+async function jwtSecret(config: Config, log: Logger): Promise<string> {
+  if (config.jwtSecret) return config.jwtSecret;
+  if (config.role !== "standalone") {
+    console.error(`switchboard: SB_ROLE=${config.role} needs SB_JWT_SECRET`);
+    Deno.exit(2);
+  }
+  const { secret, created } = await loadOrCreateSecret(config.dataDir);
+  log.info(created ? "generated a JWT secret" : "using the stored JWT secret", {
+    file: `${config.dataDir}/jwt-secret`,
+    hint: "deno task token --tenant demo --role agent --sub alice",
+  });
+  return secret;
+}

@@ -1,0 +1,82 @@
+// An in-process API server over the real runtime and a fresh Postgres
+// schema: the HTTP handler, a LocalBackend and a node runtime, on a free port.
+import type { Config } from "../../cluster/config.ts";
+import { LocalBackend } from "../../cluster/local_backend.ts";
+import { createLogger } from "../../cluster/log.ts";
+import { MetricsRegistry } from "../../cluster/metrics.ts";
+import { type NodeRuntime, startNodeRuntime } from "../../cluster/node_runtime.ts";
+import { signToken } from "../../edge/auth.ts";
+import { createHttpHandler } from "../../edge/http.ts";
+import { DATABASE_URL, dropSchema, uniqueName } from "./services.ts";
+
+export interface ApiServer {
+  url: string;
+  runtime: NodeRuntime;
+  token(
+    claims: { sub: string; role?: "visitor" | "agent" | "supervisor" | "admin"; tenant?: string },
+    ttl?: number,
+  ): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const JWT_SECRET = "test-secret-0123456789abcdef0123456789";
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    role: "standalone",
+    databaseUrl: DATABASE_URL,
+    dataDir: "./data",
+    httpPort: 0,
+    jwtSecret: JWT_SECRET,
+    nodeId: uniqueName("node"),
+    cluster: uniqueName("sbt"),
+    dbSchema: uniqueName("sb_test"),
+    ...overrides,
+  };
+}
+
+export async function startApiServer(): Promise<ApiServer> {
+  const config = testConfig();
+  const metrics = new MetricsRegistry();
+  const log = createLogger({ test: true }, () => {});
+  const runtime = await startNodeRuntime({ config, metrics, log });
+  const handler = createHttpHandler({
+    backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
+    jwtSecret: JWT_SECRET,
+    metrics,
+    log,
+  });
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    runtime,
+    token: ({ sub, role = "agent", tenant = "acme" }, ttl = 600) =>
+      signToken(JWT_SECRET, { sub, role, tenant }, ttl),
+    async close() {
+      await server.shutdown();
+      await runtime.close();
+      await dropSchema(config.dbSchema);
+    },
+  };
+}
+
+/** `fetch` JSON with a bearer token; returns status and parsed body. */
+export async function call(
+  url: string,
+  token: string | null,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      ...(token && { authorization: `Bearer ${token}` }),
+      ...(body !== undefined && { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
