@@ -43,9 +43,10 @@ if (config.role === "edge") {
     stops.push(cluster.stop);
     backend = cluster.backend;
   } else {
+    runtime.startTimers();
+    stops.push(runtime.close);
     backend = new LocalBackend(runtime.host, runtime.store, config.nodeId);
   }
-  stops.push(runtime.close);
 }
 
 const server = Deno.serve({

@@ -50,6 +50,12 @@ export const defaultTenantSettings: TenantSettings = {
   reopenWindowMinutes: 7 * 24 * 60,
 };
 
+/** What a tenant stores of its settings; the rest takes the defaults. */
+export interface StoredTenantSettings {
+  sla?: Partial<TenantSettings["sla"]>;
+  reopenWindowMinutes?: number;
+}
+
 /** Ticket and work-item priorities, lowest first. */
 export type Priority = "low" | "normal" | "high" | "urgent";
 

@@ -33,7 +33,6 @@ export class TransportLink {
     this.#connected = connected;
     if (connected) this.#up = new AbortController();
     else this.#up.abort(unavailable());
-    this.#logger.log(connected ? "info" : "warn", connected ? "bus connected" : "bus disconnected");
     for (const listener of this.#listeners) {
       try {
         listener(connected);

@@ -16,7 +16,10 @@ export function encodePayload(payload: unknown): Uint8Array {
 
 /** The value `bytes` encode; throws on anything that is not one whole MessagePack value. */
 export function decodePayload(bytes: Uint8Array): unknown {
-  return decoder.decode(bytes);
+  // Decoded byte strings are views into the input: a private copy keeps them
+  // from aliasing a buffer the client reuses or another receiver shares, and
+  // makes them plain Uint8Arrays rather than the client's Buffer.
+  return decoder.decode(new Uint8Array(bytes));
 }
 
 /** What a server sends back: the encoded reply, or why there is none. */

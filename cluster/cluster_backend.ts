@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ActorAddress } from "../actors/decider.ts";
+import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 import type { Membership } from "./membership.ts";
 import type { NodeStats } from "./node_service.ts";
 import type {
@@ -56,12 +56,20 @@ export class ClusterBackend implements Backend {
     return this.#options.router.request(request, headers);
   }
 
-  async events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
-    return await this.#query({ op: "events", address, afterSeq, limit }) as Page<StoredEvent>;
+  events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
+    return this.#query({ op: "events", address, afterSeq, limit });
   }
 
-  async list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
-    return await this.#query({ op: "list", query }) as Page<Record<string, unknown>>;
+  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
+    return this.#query({ op: "list", query });
+  }
+
+  settings(tenant: string): Promise<TenantSettings> {
+    return this.#query({ op: "settings", tenant });
+  }
+
+  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
+    return this.#query({ op: "putSettings", tenant, settings });
   }
 
   ready(): boolean {
@@ -86,12 +94,12 @@ export class ClusterBackend implements Backend {
     return { epoch: view.epoch, viewId: membership.viewId, nodes, edges: view.edges };
   }
 
-  async #query(request: QueryRequest): Promise<Page<unknown>> {
+  async #query<T>(request: QueryRequest): Promise<T> {
     const response = await this.#options.transport.request(this.#subjects.query, request, {
       timeoutMs: this.#options.queryTimeoutMs,
     }).catch((error) => {
       throw new QueryFailedError("unavailable", `no node answered: ${error.message}`, true);
     });
-    return unwrapQuery(response as QueryResponse);
+    return unwrapQuery<T>(response as QueryResponse);
   }
 }

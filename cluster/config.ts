@@ -28,13 +28,29 @@ export interface Config {
   dbSchema: string;
 }
 
+/** Every environment variable Switchboard reads. */
+export const configVariables = [
+  "SB_ROLE",
+  "DATABASE_URL",
+  "NATS_URL",
+  "REDIS_URL",
+  "SB_DATA_DIR",
+  "SB_HTTP_PORT",
+  "SB_JWT_SECRET",
+  "NODE_ID",
+  "SB_CLUSTER",
+  "SB_DB_SCHEMA",
+] as const;
+
 /** Thrown for an environment variable that is set but invalid. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
 /** Read the configuration from `env` (the process environment by default). */
-export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+export function loadConfig(
+  env: Partial<Record<(typeof configVariables)[number], string>> = Deno.env.toObject(),
+): Config {
   const role = (env.SB_ROLE ?? "standalone") as Role;
   if (!["standalone", "node", "edge"].includes(role)) {
     throw new ConfigError(`SB_ROLE must be standalone, node or edge, not "${role}"`);

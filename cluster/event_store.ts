@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Projection, TenantSettings } from "../actors/decider.ts";
+import type { Projection, StoredTenantSettings } from "../actors/decider.ts";
 import type { Page, ProjectionQuery, StoredEvent } from "./protocol.ts";
 
 /** One event to append, with the id of the command that caused it. */
@@ -92,9 +92,9 @@ export interface EventStore {
   /** Delete one timer if it still has this due time. */
   deleteTimer(timer: DueTimer): Promise<void>;
   /** A tenant's stored settings, or null for defaults. */
-  tenantSettings(tenant: string): Promise<Partial<TenantSettings> | null>;
+  tenantSettings(tenant: string): Promise<StoredTenantSettings | null>;
   /** Store a tenant's settings. */
-  putTenantSettings(tenant: string, settings: Partial<TenantSettings>): Promise<void>;
+  putTenantSettings(tenant: string, settings: StoredTenantSettings): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;
 }

@@ -65,7 +65,7 @@ type Reply = (answer: Answer) => void;
 interface Receiver {
   pattern: string[];
   queue?: string;
-  /** Where this receiver sends an answer when the message wants a reply. */
+  /** Handle one message; `reply` is there when the message is a request. */
   receive(subject: string, data: Uint8Array, headers: MessageHeaders, reply?: Reply): void;
 }
 
@@ -116,8 +116,10 @@ class BusCore {
     const plain: Receiver[] = [];
     const groups = new Map<string, Receiver[]>();
     const sort = (receiver: Receiver) => {
-      if (receiver.queue === undefined) plain.push(receiver);
-      else groups.set(receiver.queue, [...groups.get(receiver.queue) ?? [], receiver]);
+      if (receiver.queue === undefined) return plain.push(receiver);
+      const group = groups.get(receiver.queue);
+      if (group) group.push(receiver);
+      else groups.set(receiver.queue, [receiver]);
     };
     this.#exact.get(subject)?.forEach(sort);
     for (const receiver of this.#wildcard) if (matches(receiver.pattern, tokens)) sort(receiver);
@@ -125,10 +127,9 @@ class BusCore {
       plain.push(members[Math.floor(Math.random() * members.length)]);
     }
     // Asynchronous like a network: a publisher never runs its receivers'
-    // code inside its own call stack. Each receiver gets its own copy, since
-    // decoded byte strings are views into the bytes they were decoded from.
+    // code inside its own call stack.
     for (const receiver of plain) {
-      queueMicrotask(() => receiver.receive(subject, data.slice(), { ...headers }, reply));
+      queueMicrotask(() => receiver.receive(subject, data, { ...headers }, reply));
     }
     return plain.length;
   }

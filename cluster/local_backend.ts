@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { ActorAddress } from "../actors/decider.ts";
+import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 import type { EventStore } from "./event_store.ts";
 import type { ActorHost } from "./host.ts";
-import { queryStore, unwrapQuery } from "./store_query.ts";
+import { type QueryRequest, queryStore, unwrapQuery } from "./store_query.ts";
 import type {
   ActorRequest,
   ActorResponse,
@@ -35,15 +35,24 @@ export class LocalBackend implements Backend {
     return this.#host.dispatch(request);
   }
 
-  async events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
-    const response = await queryStore(this.#store, { op: "events", address, afterSeq, limit });
-    return unwrapQuery(response) as Page<StoredEvent>;
+  events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
+    return this.#query({ op: "events", address, afterSeq, limit });
   }
 
-  async list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
-    return unwrapQuery(await queryStore(this.#store, { op: "list", query })) as Page<
-      Record<string, unknown>
-    >;
+  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
+    return this.#query({ op: "list", query });
+  }
+
+  settings(tenant: string): Promise<TenantSettings> {
+    return this.#query({ op: "settings", tenant });
+  }
+
+  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
+    return this.#query({ op: "putSettings", tenant, settings });
+  }
+
+  async #query<T>(request: QueryRequest): Promise<T> {
+    return unwrapQuery<T>(await queryStore(this.#store, request));
   }
 
   ready(): boolean {

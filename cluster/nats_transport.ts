@@ -17,6 +17,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
   NatsError,
+  ServiceError,
   ServiceErrorCodeHeader,
   ServiceErrorHeader,
 } from "nats";
@@ -68,7 +69,6 @@ export class NatsTransport implements Transport {
   readonly #connection: NatsConnection;
   readonly #logger: Logger;
   readonly #link: TransportLink;
-  readonly #watching: Promise<void>;
   #closing?: Promise<void>;
 
   /** Wrap an open connection; the transport owns it from now on. */
@@ -76,7 +76,7 @@ export class NatsTransport implements Transport {
     this.#connection = connection;
     this.#logger = logger;
     this.#link = new TransportLink(!connection.isClosed(), logger);
-    this.#watching = this.#watch();
+    this.#watch();
   }
 
   get connected(): boolean {
@@ -98,10 +98,8 @@ export class NatsTransport implements Transport {
       } catch (error) {
         throw requestError(error, subject, options.timeoutMs);
       }
-      const failure = reply.headers?.get(ServiceErrorHeader);
-      if (failure !== undefined && reply.headers?.has(ServiceErrorCodeHeader)) {
-        throw new TransportRemoteError(`${subject}: ${failure}`);
-      }
+      const failure = ServiceError.toServiceError(reply);
+      if (failure) throw new TransportRemoteError(`${subject}: ${failure.message}`);
       try {
         return decodePayload(reply.data);
       } catch (error) {
@@ -135,14 +133,12 @@ export class NatsTransport implements Transport {
   subscribe(subject: string, handler: MessageHandler): Subscription {
     const subscription = this.#connection.subscribe(subject, {
       callback: (error, message) => {
-        if (error) this.#logger.error("a subscription failed", { subject, error: `${error}` });
-        else {deliver(
-            subject,
-            message.data,
-            fromNatsHeaders(message.headers),
-            handler,
-            this.#logger,
-          );}
+        if (error) {
+          this.#logger.error("a subscription failed", { subject, error: `${error}` });
+          return;
+        }
+        const headers = fromNatsHeaders(message.headers);
+        deliver(message.subject, message.data, headers, handler, this.#logger);
       },
     });
     return { close: () => this.#unsubscribe(() => subscription.unsubscribe()) };
@@ -157,7 +153,7 @@ export class NatsTransport implements Transport {
     // reconnect that may never come.
     if (this.#link.connected) await this.#connection.drain();
     else await this.#connection.close();
-    await this.#watching;
+    this.#link.set(false);
   }
 
   async #respond(message: Msg, handler: RequestHandler): Promise<void> {
@@ -176,7 +172,8 @@ export class NatsTransport implements Transport {
         message.respond(outcome.data);
       } else {
         const headers = natsHeaders();
-        headers.set(ServiceErrorHeader, outcome.error);
+        // A header value cannot span lines.
+        headers.set(ServiceErrorHeader, outcome.error.replace(/[\r\n]+/g, " "));
         headers.set(ServiceErrorCodeHeader, "500");
         message.respond(new Uint8Array(), { headers });
       }
@@ -192,12 +189,17 @@ export class NatsTransport implements Transport {
     if (!this.#connection.isClosed()) unsubscribe();
   }
 
+  // The status stream never ends, not even on close, so nobody awaits this.
   async #watch(): Promise<void> {
     for await (const status of this.#connection.status()) {
-      if (status.type === Events.Disconnect) this.#link.set(false);
-      else if (status.type === Events.Reconnect) this.#link.set(true);
+      if (status.type === Events.Disconnect) {
+        this.#logger.warn("disconnected from NATS; reconnecting", { server: status.data });
+        this.#link.set(false);
+      } else if (status.type === Events.Reconnect) {
+        this.#logger.info("reconnected to NATS", { server: status.data });
+        this.#link.set(true);
+      }
     }
-    this.#link.set(false);
   }
 }
 

@@ -26,9 +26,12 @@ export interface NodeRuntimeOptions {
   config: Config;
   metrics: MetricsRegistry;
   log: Logger;
-  /** Routes timer commands; the local host by default. */
+}
+
+/** Where durable timers go: by default every timer, to the local host. */
+export interface TimerRouting {
   deliver?: (request: ActorRequest) => Promise<ActorResponse>;
-  /** Whether this node fires an actor's timers; all of them by default. */
+  /** Whether this node fires an actor's timers. */
   isLocal?: (actorKey: string) => boolean;
 }
 
@@ -37,7 +40,8 @@ export interface NodeRuntime {
   store: EventStore;
   host: ActorHost;
   committer: GroupCommitter;
-  timers: TimerScheduler;
+  /** Start firing durable timers; once the process knows where actors live. */
+  startTimers(routing?: TimerRouting): void;
   /** Finish in-flight turns, passivate everything, release the store. */
   close(): Promise<void>;
 }
@@ -91,21 +95,22 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     collect: () => host.mailboxDepth(),
   });
 
-  const timers = new TimerScheduler({
-    store,
-    deliver: options.deliver ?? ((request) => host.dispatch(request)),
-    isLocal: options.isLocal,
-    onError: (message, fields) => log.warn(message, fields),
-  });
-  timers.start();
-
+  let timers: TimerScheduler | undefined;
   return {
     store,
     host,
     committer,
-    timers,
+    startTimers(routing = {}) {
+      timers = new TimerScheduler({
+        store,
+        deliver: routing.deliver ?? ((request) => host.dispatch(request)),
+        isLocal: routing.isLocal,
+        onError: (message, fields) => log.warn(message, fields),
+      });
+      timers.start();
+    },
     async close() {
-      timers.stop();
+      timers?.stop();
       await host.drain();
       await committer.settled();
       await store.close();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ActorAddress } from "../actors/decider.ts";
+import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 
 /** A command (or read) addressed to one actor. */
 export interface ActorRequest {
@@ -105,6 +105,10 @@ export interface Backend {
   ready(): boolean;
   /** The membership view and what every node hosts, for the admin endpoint. */
   status(): Promise<ClusterStatus>;
+  /** A tenant's effective settings (stored ones over the defaults). */
+  settings(tenant: string): Promise<TenantSettings>;
+  /** Replace a tenant's stored settings; answers the effective ones. */
+  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings>;
 }
 
 /** The admin view of a cluster. */

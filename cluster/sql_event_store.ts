@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TenantSettings } from "../actors/decider.ts";
+import type { StoredTenantSettings } from "../actors/decider.ts";
 import type { Page, ProjectionQuery, StoredEvent } from "./protocol.ts";
 import {
   type AppendRequest,
@@ -180,9 +180,9 @@ export class SqlEventStore implements EventStore {
     );
   }
 
-  async tenantSettings(tenant: string): Promise<Partial<TenantSettings> | null> {
+  async tenantSettings(tenant: string): Promise<StoredTenantSettings | null> {
     const rows = await this.#run(() =>
-      this.#client.query<{ settings: Partial<TenantSettings> }>(
+      this.#client.query<{ settings: StoredTenantSettings }>(
         `select settings from tenants where id = $1`,
         [tenant],
       )
@@ -190,7 +190,7 @@ export class SqlEventStore implements EventStore {
     return rows[0]?.settings ?? null;
   }
 
-  async putTenantSettings(tenant: string, settings: Partial<TenantSettings>): Promise<void> {
+  async putTenantSettings(tenant: string, settings: StoredTenantSettings): Promise<void> {
     await this.#run(() =>
       this.#client.query(
         `insert into tenants (id, settings) values ($1, $2::text::jsonb)

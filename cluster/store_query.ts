@@ -4,20 +4,24 @@
  *
  * @module
  */
-import type { ActorAddress } from "../actors/decider.ts";
+import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
+import { effectiveSettings } from "./tenant_directory.ts";
 import { actorKey } from "./actor_key.ts";
 import type { EventStore } from "./event_store.ts";
 import type { Page, ProjectionQuery, StoredEvent } from "./protocol.ts";
 import { InvalidCursorError } from "./sql_event_store.ts";
 
-/** A query for an actor's history or a projection list. */
+/** A query for an actor's history, a projection list, or tenant settings. */
 export type QueryRequest =
   | { op: "events"; address: ActorAddress; afterSeq: number; limit: number }
-  | { op: "list"; query: ProjectionQuery };
+  | { op: "list"; query: ProjectionQuery }
+  | { op: "settings"; tenant: string }
+  | { op: "putSettings"; tenant: string; settings: StoredTenantSettings };
 
 /** The answer to a {@linkcode QueryRequest}. */
 export type QueryResponse =
   | { ok: true; page: Page<unknown> }
+  | { ok: true; settings: TenantSettings }
   | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /** Run a query against the store. */
@@ -25,6 +29,13 @@ export async function queryStore(store: EventStore, request: QueryRequest): Prom
   try {
     if (request?.op === "events") return { ok: true, page: await eventsPage(store, request) };
     if (request?.op === "list") return { ok: true, page: await store.list(request.query) };
+    if (request?.op === "settings") {
+      return { ok: true, settings: effectiveSettings(await store.tenantSettings(request.tenant)) };
+    }
+    if (request?.op === "putSettings") {
+      await store.putTenantSettings(request.tenant, request.settings);
+      return { ok: true, settings: effectiveSettings(request.settings) };
+    }
     return { ok: false, error: { code: "validation", message: "unknown query", retryable: false } };
   } catch (error) {
     if (error instanceof InvalidCursorError) {
@@ -54,8 +65,14 @@ export class QueryFailedError extends Error {
   }
 }
 
-/** The page of a successful response; throws {@linkcode QueryFailedError} otherwise. */
-export function unwrapQuery(response: QueryResponse): Page<unknown> {
-  if (response.ok) return response.page;
-  throw new QueryFailedError(response.error.code, response.error.message, response.error.retryable);
+/** The answer of a successful response; throws {@linkcode QueryFailedError} otherwise. */
+export function unwrapQuery<T>(response: QueryResponse): T {
+  if (!response.ok) {
+    throw new QueryFailedError(
+      response.error.code,
+      response.error.message,
+      response.error.retryable,
+    );
+  }
+  return ("page" in response ? response.page : response.settings) as T;
 }

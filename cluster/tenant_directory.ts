@@ -4,8 +4,21 @@
  *
  * @module
  */
-import { defaultTenantSettings, type TenantSettings } from "../actors/decider.ts";
+import {
+  defaultTenantSettings,
+  type StoredTenantSettings,
+  type TenantSettings,
+} from "../actors/decider.ts";
 import type { EventStore } from "./event_store.ts";
+
+/** A tenant's stored settings over the defaults. */
+export function effectiveSettings(stored: StoredTenantSettings | null): TenantSettings {
+  return {
+    ...defaultTenantSettings,
+    ...stored,
+    sla: { ...defaultTenantSettings.sla, ...stored?.sla },
+  };
+}
 
 /** Reads and caches tenant settings. */
 export class TenantDirectory {
@@ -13,7 +26,7 @@ export class TenantDirectory {
   #ttlMs: number;
   #cache = new Map<string, { at: number; settings: Promise<TenantSettings> }>();
 
-  constructor(store: EventStore, ttlMs = 30_000) {
+  constructor(store: EventStore, ttlMs = 5_000) {
     this.#store = store;
     this.#ttlMs = ttlMs;
   }
@@ -22,11 +35,7 @@ export class TenantDirectory {
   get(tenant: string): Promise<TenantSettings> {
     const cached = this.#cache.get(tenant);
     if (cached && Date.now() - cached.at < this.#ttlMs) return cached.settings;
-    const settings = this.#store.tenantSettings(tenant).then((stored) => ({
-      ...defaultTenantSettings,
-      ...stored,
-      sla: { ...defaultTenantSettings.sla, ...stored?.sla },
-    }));
+    const settings = this.#store.tenantSettings(tenant).then(effectiveSettings);
     // A failed read is not cached, so the next activation asks again.
     settings.catch(() => this.#cache.delete(tenant));
     this.#cache.set(tenant, { at: Date.now(), settings });

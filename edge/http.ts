@@ -178,6 +178,8 @@ export function createHttpHandler(
         events: (...args) => asked(backend.events(...args), deadline),
         list: (query) => asked(backend.list(query), deadline),
         status: () => withinDeadline(backend.status(), deadline),
+        settings: (tenant) => asked(backend.settings(tenant), deadline),
+        putSettings: (tenant, settings) => asked(backend.putSettings(tenant, settings), deadline),
       },
     };
     return await route.handle(call);

@@ -216,6 +216,24 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent", Json> = {
       edges: { type: "array", items: { type: "string" } },
     },
   },
+  TenantSettings: {
+    type: "object",
+    required: ["sla", "reopenWindowMinutes"],
+    properties: {
+      sla: {
+        type: "object",
+        description: "First-response and resolution targets in minutes, by priority.",
+        additionalProperties: {
+          type: "object",
+          properties: {
+            firstResponseMinutes: { type: "number" },
+            resolutionMinutes: { type: "number" },
+          },
+        },
+      },
+      reopenWindowMinutes: { type: "number" },
+    },
+  },
 };
 
 function page(item: Json): Json {

@@ -25,6 +25,7 @@ import {
   noArguments,
   priorityBody,
   tagsBody,
+  tenantSettingsBody,
   transferBody,
 } from "./schemas.ts";
 
@@ -51,14 +52,19 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<Backend, "events" | "list" | "status">;
+  backend: Pick<Backend, "events" | "list" | "status" | "settings" | "putSettings">;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
 export type FieldsSchema<T> = v.GenericSchema<unknown, T> & { readonly entries: v.ObjectEntries };
 
 /** Names of the response schemas the OpenAPI document defines. */
-export type ResponseSchema = "Ticket" | "TicketPage" | "EventPage" | "ClusterStatus";
+export type ResponseSchema =
+  | "Ticket"
+  | "TicketPage"
+  | "EventPage"
+  | "ClusterStatus"
+  | "TenantSettings";
 
 /** A route that serves the API to a verified caller. */
 export interface ApiRoute<B = unknown, Q = unknown> {
@@ -295,10 +301,32 @@ export const routes: readonly Route[] = [
     path: "/v1/admin/cluster",
     operationId: "clusterStatus",
     summary: "The cluster's membership view and what every node hosts.",
-    roles: ["admin"],
+    roles: ["supervisor", "admin"],
     status: 200,
     response: "ClusterStatus",
     handle: (call) => call.backend.status(),
+  }),
+  api({
+    method: "GET",
+    path: "/v1/admin/settings",
+    operationId: "getTenantSettings",
+    summary: "The caller's tenant settings: SLA targets by priority and the reopen window.",
+    roles: ["supervisor", "admin"],
+    status: 200,
+    response: "TenantSettings",
+    handle: (call) => call.backend.settings(call.principal.tenant),
+  }),
+  api<v.InferOutput<typeof tenantSettingsBody>>({
+    method: "POST",
+    path: "/v1/admin/settings",
+    operationId: "putTenantSettings",
+    summary:
+      "Replace the caller's tenant settings; what is left out takes the default. New tickets use them within seconds.",
+    roles: ["admin"],
+    body: tenantSettingsBody,
+    status: 200,
+    response: "TenantSettings",
+    handle: (call) => call.backend.putSettings(call.principal.tenant, call.body),
   }),
   {
     kind: "ops",

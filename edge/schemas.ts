@@ -166,3 +166,28 @@ export const eventsQuery = v.object({
   ),
   limit: pageSize,
 });
+
+const minutes = v.pipe(
+  v.number("must be a number"),
+  v.check(
+    (n) => Number.isFinite(n) && n > 0 && n <= 525_600,
+    "must be minutes over 0, at most a year",
+  ),
+);
+const slaTargets = v.strictObject({ firstResponseMinutes: minutes, resolutionMinutes: minutes });
+
+/** `POST /v1/admin/settings` */
+export const tenantSettingsBody = v.strictObject({
+  sla: v.optional(v.strictObject({
+    low: v.optional(slaTargets),
+    normal: v.optional(slaTargets),
+    high: v.optional(slaTargets),
+    urgent: v.optional(slaTargets),
+  })),
+  reopenWindowMinutes: v.optional(
+    v.pipe(
+      v.number("must be a number"),
+      v.check((n) => Number.isFinite(n) && n >= 0 && n <= 525_600, "must be 0 to 525600 minutes"),
+    ),
+  ),
+});

@@ -16,7 +16,8 @@ import {
   trace,
   TraceFlags,
 } from "@opentelemetry/api";
-import type { ActorAddress } from "../actors/decider.ts";
+import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
+import { effectiveSettings } from "../cluster/tenant_directory.ts";
 import type {
   ActorRequest,
   ActorResponse,
@@ -73,6 +74,18 @@ class ScriptedBackend implements Backend {
 
   status(): Promise<ClusterStatus> {
     return Promise.resolve({ epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  }
+
+  settingsCalls: [string, StoredTenantSettings | null][] = [];
+
+  settings(tenant: string): Promise<TenantSettings> {
+    this.settingsCalls.push([tenant, null]);
+    return Promise.resolve(effectiveSettings(null));
+  }
+
+  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
+    this.settingsCalls.push([tenant, settings]);
+    return Promise.resolve(effectiveSettings(settings));
   }
 
   get last(): ActorRequest {
@@ -339,16 +352,50 @@ Deno.test("visitors may create and command but not read, list or audit", async (
   assertEquals(backend.requests.length, 2);
 });
 
-Deno.test("GET /v1/admin/cluster answers the cluster status to admins only", async () => {
+Deno.test("GET /v1/admin/cluster answers the cluster status to supervisors and admins", async () => {
   const { call } = harness();
-  const response = await call("GET", "/v1/admin/cluster", { token: { role: "admin" } });
-  assertEquals(response.status, 200);
-  assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
-  for (const role of ["visitor", "agent", "supervisor"] as const) {
+  for (const role of ["supervisor", "admin"] as const) {
+    const response = await call("GET", "/v1/admin/cluster", { token: { role } });
+    assertEquals(response.status, 200);
+    assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  }
+  for (const role of ["visitor", "agent"] as const) {
     await expectError(await call("GET", "/v1/admin/cluster", { token: { role } }), 403, {
       code: "forbidden",
     });
   }
+});
+
+Deno.test("tenant settings: admins replace them for their own tenant, bad values are refused", async () => {
+  const { call, backend } = harness();
+  const sla = { urgent: { firstResponseMinutes: 5, resolutionMinutes: 60 } };
+  const put = await call("POST", "/v1/admin/settings", {
+    token: { role: "admin", tenant: "acme" },
+    body: { sla, reopenWindowMinutes: 60 },
+  });
+  assertEquals(put.status, 200);
+  const effective = await put.json();
+  assertEquals([effective.sla.urgent, effective.reopenWindowMinutes], [sla.urgent, 60]);
+  assertEquals(backend.settingsCalls.at(-1), ["acme", { sla, reopenWindowMinutes: 60 }]);
+  await expectError(
+    await call("POST", "/v1/admin/settings", { token: { role: "supervisor" }, body: {} }),
+    403,
+    { code: "forbidden" },
+  );
+  for (
+    const body of [{ reopenWindowMinutes: -1 }, {
+      sla: { urgent: { firstResponseMinutes: 0, resolutionMinutes: 1 } },
+    }, { tenant: "other" }]
+  ) {
+    await expectError(
+      await call("POST", "/v1/admin/settings", { token: { role: "admin" }, body }),
+      400,
+      { code: "validation" },
+    );
+  }
+  const read = await call("GET", "/v1/admin/settings", { token: { role: "supervisor" } });
+  assertEquals(read.status, 200);
+  assertEquals((await read.json()).sla.normal, effectiveSettings(null).sla.normal);
 });
 
 // --- authentication --------------------------------------------------------

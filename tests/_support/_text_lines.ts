@@ -1,0 +1,18 @@
+// Splits a text stream into lines, like std's TextLineStream (JSR is out of
+// reach here, so this keeps the same name and behaviour for the one use).
+export class TextLineStream extends TransformStream<string, string> {
+  constructor() {
+    let buffer = "";
+    super({
+      transform(chunk, controller) {
+        buffer += chunk;
+        const lines = buffer.split(/\r?\n/);
+        buffer = lines.pop()!;
+        for (const line of lines) controller.enqueue(line);
+      },
+      flush(controller) {
+        if (buffer) controller.enqueue(buffer);
+      },
+    });
+  }
+}

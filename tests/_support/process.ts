@@ -1,0 +1,104 @@
+// Real Switchboard processes for multi-process tests: spawn `main.ts` with an
+// environment, wait for its "ready" log line, read its logs, kill it.
+import { TextLineStream } from "./_text_lines.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+export interface SpawnOptions {
+  env: Record<string, string>;
+  /** How long to wait for "ready". */
+  readyTimeoutMs?: number;
+}
+
+/** A running `main.ts`. */
+export class ServiceProcess {
+  readonly logs: Record<string, unknown>[] = [];
+  #child: Deno.ChildProcess;
+  #status: Promise<Deno.CommandStatus>;
+  port = 0;
+  readonly startedAt = performance.now();
+  readyMs = 0;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#status = child.status;
+  }
+
+  /** Start `main.ts` and resolve once it logs "ready". */
+  static async start(options: SpawnOptions): Promise<ServiceProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: root,
+      env: { SB_HTTP_PORT: "0", ...options.env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const process = new ServiceProcess(child);
+    const ready = Promise.withResolvers<void>();
+    (async () => {
+      const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
+        new TextLineStream(),
+      );
+      for await (const line of lines) {
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          entry = { message: line };
+        }
+        process.logs.push(entry);
+        if (entry.message === "ready") {
+          process.port = entry.port as number;
+          process.readyMs = performance.now() - process.startedAt;
+          ready.resolve();
+        }
+      }
+      ready.reject(new Error(`process exited before ready:\n${process.logText()}`));
+    })();
+    const timeout = options.readyTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        ready.promise,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`not ready after ${timeout} ms:\n${process.logText()}`)),
+            timeout,
+          );
+        }),
+      ]);
+    } catch (error) {
+      process.kill("SIGKILL");
+      await process.exited();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return process;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  exited(): Promise<Deno.CommandStatus> {
+    return this.#status;
+  }
+
+  logText(): string {
+    return this.logs.map((entry) => JSON.stringify(entry)).join("\n");
+  }
+}
