@@ -3,6 +3,7 @@
 // Postgres row lock (`SELECT … FOR UPDATE`), then the update.
 import type { Redis } from "ioredis";
 import type postgres from "postgres";
+import type { StoredOwner } from "./_ownership.ts";
 
 /**
  * How a claim ended: `locked` is (a)'s loser that never reached Postgres;
@@ -12,12 +13,6 @@ export type ClaimOutcome = "won" | "lost" | "locked" | "missing";
 
 /** A claim mechanism: make `claimer` the ticket's owner if it has none. */
 export type ClaimMechanism = (ticket: string, claimer: string) => Promise<ClaimOutcome>;
-
-/** What the baseline table holds of one ticket; `writes` counts owner changes. */
-export interface StoredOwner {
-  owner: string | null;
-  writes: number;
-}
 
 /** Create the baseline table in the pool's schema. */
 export async function createBaselineTable(sql: postgres.Sql): Promise<void> {

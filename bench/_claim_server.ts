@@ -4,6 +4,7 @@
 // in a fresh Postgres schema and under a fresh Redis key prefix.
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { actorKey, parseActorKey } from "../cluster/actor_key.ts";
 import type { Config } from "../cluster/config.ts";
 import { LocalBackend } from "../cluster/local_backend.ts";
 import { createLogger } from "../cluster/log.ts";
@@ -14,12 +15,15 @@ import { createHttpHandler } from "../edge/http.ts";
 import { call, JWT_SECRET, testConfig } from "../tests/_support/api_server.ts";
 import { DATABASE_URL, dropSchema, REDIS_URL, uniqueName } from "../tests/_support/services.ts";
 import {
+  baselineOwners,
   type ClaimMechanism,
   type ClaimOutcome,
   createBaselineTable,
   forUpdateClaims,
+  insertBaselineTickets,
   redisLockClaims,
 } from "./_baselines.ts";
+import type { StoredOwner } from "./_ownership.ts";
 
 /** The tenant every bench request acts in. */
 export const tenant = "bench";
@@ -49,8 +53,10 @@ export interface ClaimServer extends AsyncDisposable {
   /** Prefix of every Redis key the bench writes. */
   keyPrefix: string;
   token(sub: string, role?: Role): Promise<string>;
-  /** Open `count` tickets through the API; returns their ids. */
-  createTickets(count: number): Promise<string[]>;
+  /** Open `count` unclaimed tickets (through the API for Switchboard); returns their ids. */
+  openTickets(mechanism: Mechanism, count: number): Promise<string[]>;
+  /** What the database holds of each ticket's owner. */
+  owners(mechanism: Mechanism, tickets: string[]): Promise<Map<string, StoredOwner>>;
 }
 
 /** The runtime's pool size (openPostgresStore's default), given to the baselines too. */
@@ -104,6 +110,7 @@ export async function startClaimServer(): Promise<ClaimServer> {
   const token = (sub: string, role: Role = "agent") =>
     signToken(JWT_SECRET, { sub, role, tenant }, 3600);
   const supervisor = await token("bench-supervisor", "supervisor");
+  let baselineTickets = 0;
   const owned = stack.move();
   return {
     url,
@@ -114,21 +121,45 @@ export async function startClaimServer(): Promise<ClaimServer> {
     redis,
     keyPrefix,
     token,
-    createTickets: (count) =>
-      inParallel(count, 50, async (i) => {
-        const created = await call(`${url}/v1/tickets`, supervisor, "POST", {
-          subject: `Claim storm ${i}`,
-          body: "Whoever claims first owns it.",
+    async openTickets(mechanism, count) {
+      if (mechanism === "switchboard") {
+        return await inParallel(count, 50, async (i) => {
+          const created = await call(`${url}/v1/tickets`, supervisor, "POST", {
+            subject: `Claim storm ${i}`,
+            body: "Whoever claims first owns it.",
+          });
+          if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+          return created.body.id as string;
         });
-        if (created.status !== 201) throw new Error(`create answered ${created.status}`);
-        return created.body.id as string;
-      }),
+      }
+      const ids = Array.from({ length: count }, () => `${mechanism}-${++baselineTickets}`);
+      await insertBaselineTickets(sql, ids);
+      return ids;
+    },
+    owners: (mechanism, tickets) =>
+      mechanism === "switchboard" ? switchboardOwners(sql, tickets) : baselineOwners(sql, tickets),
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
 }
 
-/** Run `work(0 … count-1)` with at most `width` at a time; results in index order. */
-export async function inParallel<T>(
+// Every claim a ticket actor accepted is an `assigned` event in its log.
+async function switchboardOwners(
+  sql: postgres.Sql,
+  tickets: string[],
+): Promise<Map<string, StoredOwner>> {
+  const keys = tickets.map((id) => actorKey({ kind: "ticket", tenant, id }));
+  const rows = await sql<{ actor_key: string; owner: string; writes: number }[]>`
+    select actor_key, count(*)::int as writes,
+      (array_agg(data->>'agent' order by seq desc))[1] as owner
+    from events where type = 'assigned' and actor_key = any(${keys})
+    group by actor_key`;
+  return new Map(
+    rows.map((row) => [parseActorKey(row.actor_key).id, { owner: row.owner, writes: row.writes }]),
+  );
+}
+
+// Runs work(0 … count-1) with at most `width` at a time; results in index order.
+async function inParallel<T>(
   count: number,
   width: number,
   work: (index: number) => Promise<T>,

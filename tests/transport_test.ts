@@ -18,6 +18,7 @@ import {
   TransportTimeoutError,
   TransportUnavailableError,
 } from "../cluster/transport.ts";
+import { NatsServer } from "./_support/nats_server.ts";
 import { NATS_URL, uniqueName } from "./_support/services.ts";
 
 /** Two transports on one bus, with the log lines they wrote. */
@@ -362,53 +363,5 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** A NATS server of the test's own, on a free port, that it may kill and restart. */
-class NatsServer {
-  readonly url: string;
-  readonly #port: number;
-  #process?: Deno.ChildProcess;
-
-  private constructor(port: number) {
-    this.#port = port;
-    this.url = `nats://127.0.0.1:${port}`;
-  }
-
-  static async start(): Promise<NatsServer> {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
-    const server = new NatsServer(port);
-    await server.restart();
-    return server;
-  }
-
-  async restart(): Promise<void> {
-    const binary = Deno.env.get("SB_TEST_NATS_SERVER") ?? "nats-server";
-    this.#process = new Deno.Command(binary, {
-      args: ["-a", "127.0.0.1", "-p", String(this.#port)],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: this.#port })).close();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    const process = this.#process;
-    this.#process = undefined;
-    if (!process) return;
-    process.kill("SIGKILL");
-    await process.status;
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * `deno task bench`: run the benchmark scenarios, print their tables and
+ * write JSON reports under `bench/results/`.
+ *
+ * ```sh
+ * deno task bench                            # every scenario, full size
+ * deno task bench --scenario claim-storm --quick
+ * ```
+ *
+ * Needs the services of the integration tests (Postgres, Redis; see
+ * `tests/_support/services.ts` for the URLs and their variables).
+ *
+ * @module
+ */
+import { run as claimStorm } from "./claim_storm.ts";
+import { markdown, type Scenario, type ScenarioResult, writeReports } from "./_report.ts";
+
+const scenarios: Record<string, Scenario> = {
+  "claim-storm": claimStorm,
+};
+
+const usage = `usage: deno task bench [--scenario NAME]... [--quick]
+scenarios: ${Object.keys(scenarios).join(", ")}`;
+
+function parseArgs(args: string[]): { names: string[]; quick: boolean } {
+  const names: string[] = [];
+  let quick = false;
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s);
+    if (flag === "--quick") quick = true;
+    else if (flag === "--scenario") names.push(inline ?? args[++i] ?? "");
+    else if (flag === "--help" || flag === "-h") {
+      console.log(usage);
+      Deno.exit(0);
+    } else fail(`unknown argument ${args[i]}`);
+  }
+  for (const name of names) if (!Object.hasOwn(scenarios, name)) fail(`no scenario "${name}"`);
+  return { names: names.length > 0 ? names : Object.keys(scenarios), quick };
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${usage}`);
+  Deno.exit(2);
+}
+
+const { names, quick } = parseArgs(Deno.args);
+
+// The first Ctrl-C lets the running scenario drop its schema, keys and child
+// processes on the way out; a second one quits at once.
+const interrupted = new AbortController();
+const interrupt = () => {
+  if (interrupted.signal.aborted) Deno.exit(130);
+  console.error("bench: interrupted, cleaning up (again to quit now)");
+  interrupted.abort();
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, interrupt);
+
+const run = {
+  startedAt: new Date().toISOString(),
+  quick,
+  scenarios: names,
+  deno: Deno.version,
+  cpus: navigator.hardwareConcurrency,
+  os: `${Deno.build.os} ${Deno.osRelease()}`,
+};
+const results: ScenarioResult[] = [];
+try {
+  for (const name of names) {
+    console.error(`bench: ${name}${quick ? " (quick)" : ""}…`);
+    const result = await scenarios[name]({ quick, signal: interrupted.signal });
+    console.log(markdown(result));
+    results.push(result);
+  }
+} catch (error) {
+  if (!interrupted.signal.aborted) throw error;
+  Deno.exit(130);
+}
+for (const file of await writeReports(results, run)) console.error(`bench: wrote ${file}`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(signal, interrupt);

@@ -1,0 +1,184 @@
+// Multi-process cluster behaviour: real node and edge processes on loopback,
+// the real NATS and Postgres; nodes are killed, drained and added under load.
+import { assert, assertEquals, assertGreater, assertLessOrEqual } from "@std/assert";
+import { Ring } from "../cluster/ring.ts";
+import { call } from "./_support/api_server.ts";
+import { TestCluster } from "./_support/cluster.ts";
+import { NatsServer } from "./_support/nats_server.ts";
+import { Load } from "./_support/load.ts";
+import { assertAcknowledgedDurable } from "./_support/log_check.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function createTickets(url: string, token: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = await Promise.all(
+      Array.from(
+        { length: Math.min(50, count - i) },
+        () => call(`${url}/v1/tickets`, token, "POST", { subject: "spread", body: "b" }),
+      ),
+    );
+    for (const created of batch) {
+      assertEquals(created.status, 201);
+      ids.push(created.body.id as string);
+    }
+  }
+  return ids;
+}
+
+async function actorsPerNode(url: string, token: string): Promise<Record<string, number>> {
+  const status = await call(`${url}/v1/admin/cluster`, token, "GET");
+  assertEquals(status.status, 200);
+  const nodes = status.body.nodes as { id: string; actors: { ticket: number } | null }[];
+  return Object.fromEntries(nodes.map((n) => [n.id, n.actors?.ticket ?? -1]));
+}
+
+Deno.test("3 nodes + 1 edge: 1,000 tickets spread over all nodes, each within ±20% of a third", async () => {
+  const cluster = new TestCluster();
+  try {
+    await cluster.start("n1", "n2", "n3", "e1");
+    const admin = await cluster.token("root", "admin");
+    await createTickets(cluster.get("e1").url, admin, 1000);
+    const counts = await actorsPerNode(cluster.get("e1").url, admin);
+    assertEquals(Object.keys(counts).sort(), ["n1", "n2", "n3"]);
+    for (const [node, count] of Object.entries(counts)) {
+      assert(count >= 1000 / 3 * 0.8 && count <= 1000 / 3 * 1.2, `${node} hosts ${count} of 1000`);
+    }
+    assertEquals(Object.values(counts).reduce((a, b) => a + b, 0), 1000);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("kill -9 a node under load: every 2xx is durable, its actors serve again within 2 s", async () => {
+  const cluster = new TestCluster();
+  try {
+    await cluster.start("n1", "n2", "n3", "e1");
+    const url = cluster.get("e1").url;
+    const agent = await cluster.token("alice");
+    const before = await createTickets(url, agent, 60);
+    const ring = new Ring(["n1", "n2", "n3"]);
+    const onVictim = before.filter((id) => ring.owner(`ticket/acme/${id}`) === "n2").slice(0, 10);
+    assertGreater(onVictim.length, 3);
+    const load = new Load(() => url, agent).start(6);
+    await sleep(1500);
+
+    const killedAt = performance.now();
+    await cluster.kill("n2");
+    const recovered = await Promise.all(onVictim.map(async (id) => {
+      while (performance.now() - killedAt < 10_000) {
+        const read = await call(`${url}/v1/tickets/${id}`, agent, "GET");
+        if (read.status === 200) return performance.now() - killedAt;
+        await sleep(25);
+      }
+      return Infinity;
+    }));
+    await sleep(1500);
+    await load.stop();
+
+    console.log(
+      `recovery after kill -9 (ms): ${
+        recovered.map(Math.round).join(", ")
+      }; failures: ${load.failures.length}`,
+    );
+    assertLessOrEqual(Math.max(...recovered), 2000, `recovery times ${recovered.map(Math.round)}`);
+    assertGreater(load.outcomes.filter((o) => o.status < 300).length, 50);
+    await assertAcknowledgedDurable(cluster.schema, load.outcomes);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("a 4th node joins under load: no request fails and about a quarter of the actors move", async () => {
+  const cluster = new TestCluster();
+  try {
+    await cluster.start("n1", "n2", "n3", "e1");
+    const url = cluster.get("e1").url;
+    const agent = await cluster.token("alice");
+    const admin = await cluster.token("root", "admin");
+    const load = new Load(() => url, agent).start(6);
+    await sleep(1500);
+    await cluster.start("n4");
+    await sleep(2500);
+    await load.stop();
+
+    assertEquals(load.failures, [], "no request failed while the node joined");
+    const moved = load.tickets.filter((id) =>
+      new Ring(["n1", "n2", "n3"]).owner(`ticket/acme/${id}`) !==
+        new Ring(["n1", "n2", "n3", "n4"]).owner(`ticket/acme/${id}`)
+    ).length / load.tickets.length;
+    assert(moved > 0.15 && moved < 0.35, `moved ${moved}`);
+    assertGreater((await actorsPerNode(url, admin)).n4, 0, "the new node hosts actors");
+    await assertAcknowledgedDurable(cluster.schema, load.outcomes);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("SIGTERM a node under load: it drains and exits 0, and no request fails at all", async () => {
+  const cluster = new TestCluster();
+  try {
+    await cluster.start("n1", "n2", "n3", "e1");
+    const url = cluster.get("e1").url;
+    const agent = await cluster.token("alice");
+    const load = new Load(() => url, agent).start(6);
+    await sleep(1500);
+    const victim = cluster.get("n3");
+    victim.kill("SIGTERM");
+    const status = await victim.exited();
+    cluster.processes.delete("n3");
+    await sleep(1500);
+    await load.stop();
+
+    assertEquals(status.code, 0);
+    assert(victim.logs.some((l) => l.message === "stopped"));
+    assertEquals(load.failures, [], "no request failed while the node drained");
+    await assertAcknowledgedDurable(cluster.schema, load.outcomes);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("NATS restarts: requests fail fast with 503 during the outage, then succeed without restarts", async () => {
+  const nats = await NatsServer.start();
+  const cluster = new TestCluster(nats.url);
+  try {
+    await cluster.start("n1", "n2", "e1");
+    const url = cluster.get("e1").url;
+    const agent = await cluster.token("alice");
+    const [id] = await createTickets(url, agent, 1);
+
+    await nats.stop();
+    await sleep(300);
+    const started = performance.now();
+    const during = await call(`${url}/v1/tickets/${id}/comments`, agent, "POST", {
+      body: "anyone?",
+    });
+    const took = performance.now() - started;
+    assertEquals(during.status, 503);
+    assertEquals((during.body.error as { code: string }).code, "unavailable");
+    assertLessOrEqual(took, 1000, "the outage answers fast, not at the request deadline");
+
+    await nats.restart();
+    const deadline = Date.now() + 15_000;
+    let after = during;
+    while (Date.now() < deadline) {
+      after = await call(`${url}/v1/tickets/${id}/comments`, agent, "POST", { body: "back" });
+      if (after.status === 200) break;
+      await sleep(100);
+    }
+    assertEquals(after.status, 200);
+    assertEquals((await call(`${url}/readyz`, null, "GET")).status, 200);
+    for (const process of cluster.processes.values()) {
+      assertEquals(
+        process.logs.filter((l) => l.message === "ready").length,
+        1,
+        "no process restarted",
+      );
+    }
+  } finally {
+    await cluster.close();
+    await nats.stop();
+  }
+});
