@@ -43,7 +43,7 @@ if (config.role === "edge") {
     stops.push(cluster.stop);
     backend = cluster.backend;
   } else {
-    runtime.startTimers();
+    runtime.startDelivery();
     stops.push(runtime.close);
     backend = new LocalBackend(runtime.host, runtime.store, config.nodeId);
   }

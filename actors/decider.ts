@@ -111,6 +111,19 @@ export interface Decider<S, C, E extends { type: string }> {
   project?(state: S): Projection | null;
   /** What a successful command answers with; the state itself by default. */
   view?(state: S): unknown;
+  /**
+   * Commands this event sends to other actors. The runtime stores them with
+   * the event (an outbox) and delivers each at least once after the commit;
+   * `commandId` must be derived from the event so redelivery has no effect.
+   */
+  effects?(state: S, event: E, address: ActorAddress): Effect[];
+}
+
+/** A command one actor sends another, delivered at least once. */
+export interface Effect {
+  address: ActorAddress;
+  command: { type: string; [field: string]: unknown };
+  commandId: string;
 }
 
 /** Short-hand for deciders: reject with a code. */

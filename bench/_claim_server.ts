@@ -72,7 +72,7 @@ export async function startClaimServer(): Promise<ClaimServer> {
   const log = createLogger({ role: "bench" });
   const runtime = await startNodeRuntime({ config, metrics, log });
   stack.defer(() => runtime.close());
-  runtime.startTimers();
+  runtime.startDelivery();
 
   const sql = postgres(DATABASE_URL, {
     max: poolSize,

@@ -37,6 +37,19 @@ export const migrations: readonly string[][] = [
     `create index projections_assignee on projections (tenant, kind, assignee, created_at desc, id desc)`,
     `create table tenants (id text primary key, settings jsonb not null)`,
   ],
+  [
+    `create table outbox (
+      actor_key text not null,
+      seq bigint not null,
+      idx int not null,
+      address jsonb not null,
+      command jsonb not null,
+      command_id text not null,
+      created_at bigint not null,
+      primary key (actor_key, seq, idx)
+    )`,
+    `create index outbox_age on outbox (created_at)`,
+  ],
 ];
 
 // One statement, so one round trip, for a whole batch of actors. Each actor's
@@ -46,7 +59,7 @@ export const migrations: readonly string[][] = [
 export const appendBatchSql = `
 with input as (
   select * from jsonb_to_recordset($1::text::jsonb)
-    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb)
+    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb, ob jsonb)
 ),
 upd as (
   update actor_heads h set seq = i.new from input i
@@ -90,5 +103,12 @@ pr as (
   from okin where pr is not null
   on conflict (tenant, kind, id) do update set status = excluded.status,
     assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
+),
+ob as (
+  insert into outbox (actor_key, seq, idx, address, command, command_id, created_at)
+  select o.k, (x->>'seq')::bigint, (x->>'idx')::int, x->'address', x->'command', x->>'commandId',
+    (x->>'createdAt')::bigint
+  from okin o, jsonb_array_elements(o.ob) x
+  where o.ob is not null
 )
 select actor_key from ok`;

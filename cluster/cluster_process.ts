@@ -76,9 +76,9 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterMember> 
     store: runtime.store,
   });
   if (runtime) {
-    // Timers fire where their actor lives; delivery goes through the router,
-    // so a timer caught during a view change still reaches the owner.
-    runtime.startTimers({
+    // Timers fire and outboxes drain where their actor lives; delivery goes
+    // through the router, so one caught in a view change still reaches the owner.
+    runtime.startDelivery({
       deliver: (request) => router.request(request),
       isLocal: (key) => router.ownerOf(key) === config.nodeId,
     });

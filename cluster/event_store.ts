@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Projection, StoredTenantSettings } from "../actors/decider.ts";
+import type { ActorAddress, Projection, StoredTenantSettings } from "../actors/decider.ts";
 import type { Page, ProjectionQuery, StoredEvent } from "./protocol.ts";
 
 /** One event to append, with the id of the command that caused it. */
@@ -40,6 +40,20 @@ export interface AppendRequest {
   /** The complete set of durable timers wanted now; absent when unchanged. */
   timers?: { name: string; at: number }[];
   projection?: { key: ProjectionKey; row: Projection };
+  /** Commands for other actors, delivered after the commit (see {@linkcode OutboxEntry}). */
+  outbox?: OutboxEntry[];
+}
+
+/** A command one actor's event sends another, kept until delivered. */
+export interface OutboxEntry {
+  /** The sending actor's key and the event that caused it. */
+  actorKey: string;
+  seq: number;
+  idx: number;
+  address: ActorAddress;
+  command: { type: string; [field: string]: unknown };
+  commandId: string;
+  createdAt: number;
 }
 
 /** What an activation is rebuilt from. */
@@ -89,6 +103,10 @@ export interface EventStore {
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
   /** Timers due at or before `until`, earliest first. */
   dueTimers(until: number, limit: number): Promise<DueTimer[]>;
+  /** Outbox entries created at or before `until`, oldest first. */
+  pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]>;
+  /** Forget a delivered outbox entry. */
+  deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void>;
   /** Delete one timer if it still has this due time. */
   deleteTimer(timer: DueTimer): Promise<void>;
   /** A tenant's stored settings, or null for defaults. */

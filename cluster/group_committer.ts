@@ -111,6 +111,7 @@ function mergeByActor(batch: Pending[]): AppendRequest[] {
     earlier.snapshot = append.snapshot ?? earlier.snapshot;
     earlier.timers = append.timers ?? earlier.timers;
     earlier.projection = append.projection ?? earlier.projection;
+    if (append.outbox) earlier.outbox = [...earlier.outbox ?? [], ...append.outbox];
   }
   return [...merged.values()];
 }

@@ -18,6 +18,7 @@ import {
   type AppendRequest,
   type EventStore,
   type NewEvent,
+  type OutboxEntry,
 } from "./event_store.ts";
 import type { GroupCommitter } from "./group_committer.ts";
 import {
@@ -51,6 +52,8 @@ export interface ActorHostOptions {
   onTurn?: (kind: string, ms: number) => void;
   /** Receives failures worth a log line. */
   onError?: (message: string, fields: Record<string, unknown>) => void;
+  /** Receives the commands for other actors an append stored, once it is durable. */
+  onEffects?: (entries: OutboxEntry[]) => void;
 }
 
 interface Job {
@@ -83,7 +86,9 @@ interface Activation {
 
 /** Hosts the activations of one node. */
 export class ActorHost {
-  #options: Required<Omit<ActorHostOptions, "onTurn" | "onError">> & ActorHostOptions;
+  #options:
+    & Required<Omit<ActorHostOptions, "onTurn" | "onError" | "onEffects">>
+    & ActorHostOptions;
   #deciders: Map<string, AnyDecider>;
   #actors = new Map<string, Activation>();
   // Keys whose previous activation still has appends in flight: a new
@@ -337,16 +342,23 @@ export class ActorHost {
     const { decider } = activation;
     const expectedSeq = activation.seq;
     const stored: NewEvent[] = [];
+    const outbox: OutboxEntry[] = [];
     let state = activation.state;
     for (const event of events) {
       state = decider.evolve(state, event);
+      const seq = ++activation.seq;
       stored.push({
-        seq: ++activation.seq,
+        seq,
         type: event.type,
         data: event as Record<string, unknown>,
         commandId,
         at: now,
       });
+      for (
+        const [idx, effect] of (decider.effects?.(state, event, activation.address) ?? []).entries()
+      ) {
+        outbox.push({ actorKey: activation.key, seq, idx, ...effect, createdAt: now });
+      }
     }
     activation.state = state;
     const seq = activation.seq;
@@ -354,6 +366,7 @@ export class ActorHost {
     stored[stored.length - 1].reply = reply;
 
     const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
+    if (outbox.length > 0) append.outbox = outbox;
     const timers = timersJson(decider.timers?.(state) ?? []);
     if (timers !== activation.timers) {
       append.timers = JSON.parse(timers);
@@ -370,6 +383,10 @@ export class ActorHost {
     }
 
     const committed = this.#options.committer.append(append);
+    if (outbox.length > 0 && this.#options.onEffects) {
+      const onEffects = this.#options.onEffects;
+      committed.then(() => onEffects(outbox), () => {});
+    }
     activation.gate = Promise.all([activation.gate, committed]).then(() => {});
     activation.settled = committed.catch(() => {});
     activation.gate.catch((error) => this.#fail(activation, error));

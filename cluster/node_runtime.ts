@@ -16,6 +16,7 @@ import { openPgliteStore } from "./pglite_store.ts";
 import { openPostgresStore } from "./postgres_store.ts";
 import type { ActorRequest, ActorResponse } from "./protocol.ts";
 import { TenantDirectory } from "./tenant_directory.ts";
+import { OutboxRelay } from "./outbox_relay.ts";
 import { TimerScheduler } from "./timer_scheduler.ts";
 
 /** The deciders every node hosts. */
@@ -28,10 +29,13 @@ export interface NodeRuntimeOptions {
   log: Logger;
 }
 
-/** Where durable timers go: by default every timer, to the local host. */
-export interface TimerRouting {
+/**
+ * Where durable timers and outbox commands go: by default everything, to
+ * the local host.
+ */
+export interface DeliveryRouting {
   deliver?: (request: ActorRequest) => Promise<ActorResponse>;
-  /** Whether this node fires an actor's timers. */
+  /** Whether this node fires an actor's timers and relays its outbox. */
   isLocal?: (actorKey: string) => boolean;
 }
 
@@ -40,8 +44,11 @@ export interface NodeRuntime {
   store: EventStore;
   host: ActorHost;
   committer: GroupCommitter;
-  /** Start firing durable timers; once the process knows where actors live. */
-  startTimers(routing?: TimerRouting): void;
+  /**
+   * Start firing durable timers and relaying outbox commands, once the
+   * process knows where actors live.
+   */
+  startDelivery(routing?: DeliveryRouting): void;
   /** Finish in-flight turns, passivate everything, release the store. */
   close(): Promise<void>;
 }
@@ -81,6 +88,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     tenantSettings: (tenant) => tenants.get(tenant),
     onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
     onError: (message, fields) => log.warn(message, fields),
+    onEffects: (entries) => relay?.deliver(entries),
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -96,21 +104,26 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
   });
 
   let timers: TimerScheduler | undefined;
+  let relay: OutboxRelay | undefined;
   return {
     store,
     host,
     committer,
-    startTimers(routing = {}) {
-      timers = new TimerScheduler({
+    startDelivery(routing = {}) {
+      const delivery = {
         store,
-        deliver: routing.deliver ?? ((request) => host.dispatch(request)),
+        deliver: routing.deliver ?? ((request: ActorRequest) => host.dispatch(request)),
         isLocal: routing.isLocal,
-        onError: (message, fields) => log.warn(message, fields),
-      });
+        onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
+      };
+      timers = new TimerScheduler(delivery);
+      relay = new OutboxRelay(delivery);
       timers.start();
+      relay.start();
     },
     async close() {
       timers?.stop();
+      relay?.stop();
       await host.drain();
       await committer.settled();
       await store.close();

@@ -11,6 +11,7 @@ import {
   type DueTimer,
   type EventStore,
   type LoadedActor,
+  type OutboxEntry,
   StoreUnavailableError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
@@ -68,6 +69,7 @@ export class SqlEventStore implements EventStore {
       snap: append.snapshot,
       tm: append.timers,
       pr: append.projection && { ...append.projection.key, ...append.projection.row },
+      ob: append.outbox,
     }));
     const rows = await this.#run(() =>
       this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)])
@@ -168,6 +170,43 @@ export class SqlEventStore implements EventStore {
       )
     );
     return rows.map((row) => ({ actorKey: row.actor_key, name: row.name, at: Number(row.due_at) }));
+  }
+
+  async pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]> {
+    const rows = await this.#run(() =>
+      this.#client.query<{
+        actor_key: string;
+        seq: number | string;
+        idx: number;
+        address: OutboxEntry["address"];
+        command: OutboxEntry["command"];
+        command_id: string;
+        created_at: number | string;
+      }>(
+        `select actor_key, seq, idx, address, command, command_id, created_at from outbox
+         where created_at <= $1 order by created_at limit $2`,
+        [until, limit],
+      )
+    );
+    return rows.map((row) => ({
+      actorKey: row.actor_key,
+      seq: Number(row.seq),
+      idx: Number(row.idx),
+      address: row.address,
+      command: row.command,
+      commandId: row.command_id,
+      createdAt: Number(row.created_at),
+    }));
+  }
+
+  async deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void> {
+    await this.#run(() =>
+      this.#client.query(`delete from outbox where actor_key = $1 and seq = $2 and idx = $3`, [
+        entry.actorKey,
+        entry.seq,
+        entry.idx,
+      ])
+    );
   }
 
   async deleteTimer(timer: DueTimer): Promise<void> {

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import type { TenantSettings } from "../actors/decider.ts";
-import type { EventStore } from "../cluster/event_store.ts";
+import type { EventStore, OutboxEntry } from "../cluster/event_store.ts";
+import { OutboxRelay } from "../cluster/outbox_relay.ts";
 import { GroupCommitter } from "../cluster/group_committer.ts";
 import { ActorHost, type ActorHostOptions } from "../cluster/host.ts";
 import { openPostgresStore } from "../cluster/postgres_store.ts";
@@ -293,6 +294,36 @@ Deno.test("durable timers: a timer set before a restart fires after it, exactly 
     } finally {
       for (const s of schedulers) s.stop();
       after.host.close();
+    }
+  });
+});
+
+Deno.test("outbox: an event's command to another actor is delivered after commit, and a leftover after a crash, once", async () => {
+  await withStore(async (store) => {
+    const relayed: OutboxEntry[][] = [];
+    const { host } = runtime(store, { onEffects: (entries) => relayed.push(entries) });
+    const relay = new OutboxRelay({
+      store,
+      deliver: (r) => host.dispatch(r),
+      pollMs: 50,
+      staleMs: 0,
+    });
+    try {
+      await host.dispatch({ ...add("a"), command: { type: "poke", target: "b" } });
+      assertEquals(relayed.length, 1, "handed over once committed");
+      assertEquals((await store.pendingOutbox(Date.now(), 10)).length, 1, "stored until delivered");
+      // Deliver it twice, as a retry after a lost answer would: one effect.
+      relay.deliver(relayed[0]);
+      relay.deliver(relayed[0]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      relay.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const b = await host.dispatch({ ...add("b"), op: "read" });
+      assertEquals(b.ok && (b.reply as { n: number }).n, 1);
+      assertEquals(await store.pendingOutbox(Date.now(), 10), []);
+    } finally {
+      relay.stop();
+      host.close();
     }
   });
 });

@@ -40,7 +40,7 @@ export async function startApiServer(): Promise<ApiServer> {
   const metrics = new MetricsRegistry();
   const log = createLogger({ test: true }, () => {});
   const runtime = await startNodeRuntime({ config, metrics, log });
-  runtime.startTimers();
+  runtime.startDelivery();
   const handler = createHttpHandler({
     backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
     jwtSecret: JWT_SECRET,

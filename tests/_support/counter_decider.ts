@@ -10,12 +10,14 @@ export interface CounterState {
 export type CounterCommand =
   | { type: "add"; by?: number }
   | { type: "refuse" }
-  | { type: "alarm"; at: number | null };
+  | { type: "alarm"; at: number | null }
+  | { type: "poke"; target: string };
 
 export type CounterEvent =
   | { type: "added"; by: number }
   | { type: "alarm_set"; at: number | null }
-  | { type: "alarm_fired"; at: number };
+  | { type: "alarm_fired"; at: number }
+  | { type: "poked"; target: string };
 
 export const counterDecider: Decider<
   CounterState & { alarm: number | null },
@@ -32,6 +34,8 @@ export const counterDecider: Decider<
         return { reject: { code: "refused", message: "refused", details: { n: state.n } } };
       case "alarm":
         return { events: [{ type: "alarm_set", at: command.at }] };
+      case "poke":
+        return { events: [{ type: "poked", target: command.target }] };
       case "timer":
         return state.alarm === command.at
           ? { events: [{ type: "alarm_fired", at: command.at }] }
@@ -46,8 +50,19 @@ export const counterDecider: Decider<
         return { ...state, alarm: event.at };
       case "alarm_fired":
         return { ...state, alarm: null, fired: [...state.fired, `alarm@${event.at}`] };
+      case "poked":
+        return state;
     }
   },
+  // A poke adds one to the target counter, once per poking event.
+  effects: (state, event, address) =>
+    event.type === "poked"
+      ? [{
+        address: { ...address, id: event.target },
+        command: { type: "add" },
+        commandId: `poke:${address.id}:${state.n}:${event.target}`,
+      }]
+      : [],
   timers: (state) => (state.alarm === null ? [] : [{ name: "alarm", at: state.alarm }]),
   project: (state) => ({
     status: "open",
