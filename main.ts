@@ -8,12 +8,15 @@
  */
 import { joinCluster } from "./cluster/cluster_process.ts";
 import { type Config, ConfigError, loadConfig } from "./cluster/config.ts";
+import { InProcessBus } from "./cluster/in_process_transport.ts";
 import { LocalBackend } from "./cluster/local_backend.ts";
 import { createLogger, type Logger } from "./cluster/log.ts";
 import { MetricsRegistry } from "./cluster/metrics.ts";
+import { connectNatsTransport } from "./cluster/nats_transport.ts";
 import { startNodeRuntime } from "./cluster/node_runtime.ts";
 import type { Backend } from "./cluster/protocol.ts";
-import { createHttpHandler } from "./edge/http.ts";
+import type { Transport } from "./cluster/transport.ts";
+import { createEdge } from "./edge/edge.ts";
 import { loadOrCreateSecret } from "./edge/secret.ts";
 
 const started = performance.now();
@@ -30,16 +33,19 @@ try {
 const log = createLogger({ role: config.role, node: config.nodeId });
 const metrics = new MetricsRegistry();
 
+const bus: Transport = config.natsUrl
+  ? await connectNatsTransport({ url: config.natsUrl, name: config.nodeId, logger: log })
+  : new InProcessBus().connect({ name: config.nodeId, logger: log });
 const stops: (() => Promise<void>)[] = [];
 let backend: Backend;
 if (config.role === "edge") {
-  const cluster = await joinCluster({ config, log, metrics });
+  const cluster = await joinCluster({ config, log, metrics, transport: bus });
   stops.push(cluster.stop);
   backend = cluster.backend;
 } else {
-  const runtime = await startNodeRuntime({ config, metrics, log });
+  const runtime = await startNodeRuntime({ config, metrics, log, bus });
   if (config.role === "node") {
-    const cluster = await joinCluster({ config, log, metrics, runtime });
+    const cluster = await joinCluster({ config, log, metrics, transport: bus, runtime });
     stops.push(cluster.stop);
     backend = cluster.backend;
   } else {
@@ -48,13 +54,24 @@ if (config.role === "edge") {
     backend = new LocalBackend(runtime.host, runtime.store, config.nodeId);
   }
 }
+stops.push(() => bus.close());
 
-const server = Deno.serve({
-  port: config.httpPort,
-  hostname: "0.0.0.0",
-  onListen: () => {},
-}, createHttpHandler({ backend, jwtSecret: await jwtSecret(config, log), metrics, log }));
-stops.unshift(() => server.shutdown());
+const edge = createEdge({
+  config,
+  backend,
+  bus,
+  metrics,
+  log,
+  jwtSecret: await jwtSecret(config, log),
+});
+const server = Deno.serve(
+  { port: config.httpPort, hostname: "0.0.0.0", onListen: () => {} },
+  edge.handler,
+);
+stops.unshift(async () => {
+  await edge.close();
+  await server.shutdown();
+});
 log.info("ready", { port: server.addr.port, ms: Math.round(performance.now() - started) });
 
 let stopping = false;

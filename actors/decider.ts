@@ -33,12 +33,33 @@ export interface TenantSettings {
   sla: Record<Priority, { firstResponseMinutes: number; resolutionMinutes: number }>;
   /** How long after closing a ticket may still be reopened, in minutes. */
   reopenWindowMinutes: number;
+  /** Live chat clocks, in minutes. */
+  chat: {
+    /** How long a visitor waits for an agent before the chat becomes a ticket. */
+    waitLimitMinutes: number;
+    /** How long an assigned chat may go without a message before it closes. */
+    idleCloseMinutes: number;
+  };
+  /** The tenant's chat widget, when it has one. */
+  widget?: WidgetSettings;
+}
+
+/** How a tenant's pages start chats: the key they embed and how visitors are vouched for. */
+export interface WidgetSettings {
+  /** Public (pages embed it); names the tenant to the widget bootstrap. */
+  key: string;
+  /** Secret shared with the tenant's servers, which sign visitor ids with it (HMAC-SHA256). */
+  identitySecret?: string;
+  /** Refuse visitors whose id is not signed. */
+  requireIdentity?: boolean;
 }
 
 /**
  * Settings for a tenant that has not configured its own: first response
  * within 15 minutes to 8 hours and resolution within 4 to 72 hours by
- * priority, and a week in which a closed ticket may be reopened.
+ * priority, a week in which a closed ticket may be reopened, five minutes
+ * for a visitor to wait for an agent and half an hour for a quiet chat to
+ * stay open.
  */
 export const defaultTenantSettings: TenantSettings = {
   sla: {
@@ -48,12 +69,15 @@ export const defaultTenantSettings: TenantSettings = {
     urgent: { firstResponseMinutes: 15, resolutionMinutes: 240 },
   },
   reopenWindowMinutes: 7 * 24 * 60,
+  chat: { waitLimitMinutes: 5, idleCloseMinutes: 30 },
 };
 
 /** What a tenant stores of its settings; the rest takes the defaults. */
 export interface StoredTenantSettings {
   sla?: Partial<TenantSettings["sla"]>;
   reopenWindowMinutes?: number;
+  chat?: Partial<TenantSettings["chat"]>;
+  widget?: WidgetSettings;
 }
 
 /** Ticket and work-item priorities, lowest first. */
@@ -111,6 +135,11 @@ export interface Decider<S, C, E extends { type: string }> {
   project?(state: S): Projection | null;
   /** What a successful command answers with; the state itself by default. */
   view?(state: S): unknown;
+  /**
+   * Whether committed events are pushed to the processes watching the actor
+   * (live conversations); the log is the truth either way.
+   */
+  pushed?: boolean;
   /**
    * Commands this event sends to other actors. The runtime stores them with
    * the event (an outbox) and delivers each at least once after the commit;

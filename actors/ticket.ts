@@ -9,10 +9,20 @@ import {
   type Decision,
   type Priority,
   reject,
-  type Rejection,
   type TimerCommand,
   type TimerSpec,
 } from "./decider.ts";
+import {
+  charCount,
+  forbidden,
+  isAgent,
+  isManager,
+  isRefusal,
+  isVisitor,
+  type Refusal,
+  text,
+  validation,
+} from "./_validation.ts";
 
 /** Who issues a command, taken from the caller's verified token. */
 export interface Caller {
@@ -175,7 +185,6 @@ const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
 const OPEN: ReadonlySet<string> = new Set(["new", "assigned", "in_progress", "pending"]);
 const MINUTE = 60_000;
 
-type Refusal = { reject: Rejection };
 type Outcome = Decision<TicketEvent>;
 
 /**
@@ -852,36 +861,6 @@ function normalizeTags(value: unknown): string[] | Refusal {
   return tags;
 }
 
-/** A non-blank string of at most `max` characters, trimmed if asked. */
-function text(value: unknown, field: string, max: number, trim: boolean): string | Refusal {
-  if (typeof value !== "string") return validation(field, `${field} must be a string`);
-  const result = trim ? value.trim() : value;
-  if (result.trim() === "") return validation(field, `${field} must not be empty`);
-  if (charCount(result) > max) {
-    return validation(field, `${field} has at most ${max} characters`);
-  }
-  return result;
-}
-
-/** Counts code points, as Postgres counts characters, so an emoji is one. */
-function charCount(value: string): number {
-  let count = 0;
-  for (const _ of value) count++;
-  return count;
-}
-
-function isRefusal(value: unknown): value is Refusal {
-  return typeof value === "object" && value !== null && "reject" in value;
-}
-
-function validation(field: string, message: string): Refusal {
-  return reject("validation", message, { field });
-}
-
-function forbidden(message: string): Refusal {
-  return reject("forbidden", message);
-}
-
 function closedRefusal(): Refusal {
   return reject("ticket_closed", "ticket is closed");
 }
@@ -890,16 +869,4 @@ function invalidTransition(from: TicketStatus, command: string): Refusal {
   return reject("invalid_transition", `${command} is not allowed while the ticket is ${from}`, {
     details: { from, command },
   });
-}
-
-function isVisitor(by: Caller): boolean {
-  return !isAgent(by);
-}
-
-function isAgent(by: Caller): boolean {
-  return by.role === "agent" || isManager(by);
-}
-
-function isManager(by: Caller): boolean {
-  return by.role === "supervisor" || by.role === "admin";
 }

@@ -38,7 +38,7 @@ export async function baselineOwners(
   return new Map(rows.map((row) => [row.id, { owner: row.assignee, writes: row.version }]));
 }
 
-/** Options of {@linkcode RedisLockClaims}. */
+/** Options of {@linkcode redisLockClaims}. */
 export interface RedisLockOptions {
   /** Lock lifetime; 5000 ms by default. */
   ttlMs?: number;
@@ -57,7 +57,11 @@ const releaseScript = `if redis.call("get", KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-/** (a): `SET lock:<id> <claimer> NX PX <ttl>`, then the Postgres update, then release. */
+/**
+ * (a): `SET lock:<id> <claimer> NX PX <ttl>`, then the Postgres update, then
+ * release. A claimer that finds the lock taken loses at once: the holder is
+ * about to own the ticket.
+ */
 export function redisLockClaims(
   redis: Redis,
   sql: postgres.Sql,

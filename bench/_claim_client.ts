@@ -2,6 +2,7 @@
 // CPU time does not stall the server's event loop: every claimer is a loop
 // over all tickets in its own seeded order, one request in flight at a time,
 // over keep-alive connections. The spec comes on stdin, the result on stdout.
+import { quantile } from "./_stats.ts";
 
 /** What to claim and as whom. */
 export interface ClaimLoad {
@@ -78,7 +79,7 @@ async function claimAll(load: ClaimLoad): Promise<ClaimRun> {
 
   const elapsedMs = performance.now() - started;
   const sorted = latencies.subarray(0, claims).sort();
-  const at = (q: number) => sorted[Math.min(claims - 1, Math.ceil(q * claims) - 1)] ?? 0;
+  const at = (q: number) => quantile(sorted, q);
   return {
     claims,
     elapsedMs,
@@ -89,7 +90,7 @@ async function claimAll(load: ClaimLoad): Promise<ClaimRun> {
       p50: at(0.5),
       p90: at(0.9),
       p99: at(0.99),
-      max: sorted[claims - 1] ?? 0,
+      max: at(1),
     },
     winners,
   };

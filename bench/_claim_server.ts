@@ -5,7 +5,6 @@
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { actorKey, parseActorKey } from "../cluster/actor_key.ts";
-import type { Config } from "../cluster/config.ts";
 import { LocalBackend } from "../cluster/local_backend.ts";
 import { createLogger } from "../cluster/log.ts";
 import { MetricsRegistry } from "../cluster/metrics.ts";
@@ -44,7 +43,6 @@ export function claimPath(mechanism: Mechanism, ticket: string): string {
 /** The running server and what stands behind it. */
 export interface ClaimServer extends AsyncDisposable {
   url: string;
-  config: Config;
   runtime: NodeRuntime;
   metrics: MetricsRegistry;
   /** The baselines' Postgres pool, as large as the runtime's. */
@@ -114,7 +112,6 @@ export async function startClaimServer(): Promise<ClaimServer> {
   const owned = stack.move();
   return {
     url,
-    config,
     runtime,
     metrics,
     sql,

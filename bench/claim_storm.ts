@@ -20,6 +20,7 @@ import {
 } from "./_claim_server.ts";
 import { checkOwnership, type OwnershipCheck } from "./_ownership.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
+import { type ServerLoad, serverLoadOf } from "./_server_load.ts";
 import { type StalledWinnerRun, stalledWinners, type StallTiming } from "./_stalled_winner.ts";
 import { type StandaloneStart, standaloneStarts } from "./_standalone_start.ts";
 
@@ -27,6 +28,7 @@ const sizes = {
   full: { claimers: 200, tickets: 500, warmupTickets: 20, stalledTickets: 20 },
   quick: { claimers: 20, tickets: 50, warmupTickets: 5, stalledTickets: 5 },
 };
+type Size = typeof sizes.full;
 const stallTiming: StallTiming = { ttlMs: 5000, stallMs: 6000 };
 /** No mechanism's storm may run longer than this. */
 const timeLimitMs = 60_000;
@@ -38,6 +40,8 @@ interface Storm {
   mechanism: Mechanism;
   run: ClaimRun;
   ownership: OwnershipCheck;
+  /** What the claims cost the server process. */
+  load: ServerLoad;
   /** Group-commit batches while the tickets were created and while they were claimed. */
   batches: { create: BatchSizes; claims: BatchSizes };
 }
@@ -45,30 +49,36 @@ interface Storm {
 /** Run the scenario. */
 export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioResult> {
   const size = quick ? sizes.quick : sizes.full;
-  let storms: Storm[];
-  let stalled: StalledWinnerRun[];
-  {
-    await using server = await startClaimServer();
-    const subs = Array.from({ length: size.claimers }, (_, i) => `agent${i}`);
-    const tokens = await Promise.all(subs.map((sub) => server.token(sub)));
-    storms = [];
-    for (const mechanism of mechanisms) {
-      signal.throwIfAborted();
-      storms.push(await storm(server, mechanism, { subs, tokens, ...size }, signal));
-    }
-    signal.throwIfAborted();
-    stalled = await stalledWinners(server, size.stalledTickets, stallTiming);
-  }
+  const { storms, stalled } = await onClaimServer(size, signal);
   const starts = await standaloneStarts(signal);
   return {
     scenario: "claim-storm",
     tables: [
       { title: "claims", rows: claimRows(storms, stalled, size) },
+      { title: "the server process during each storm", rows: loadRows(storms) },
       { title: "Switchboard's group commit", rows: batchRows(storms, size) },
       { title: "standalone start (main.ts, PGlite)", rows: startRows(starts) },
     ],
     details: { size, stallTiming, timeLimitMs, targets, storms, stalled, starts },
   };
+}
+
+// Everything that needs the claim server; it is gone before the standalone
+// process starts, so that start has the machine to itself.
+async function onClaimServer(
+  size: Size,
+  signal: AbortSignal,
+): Promise<{ storms: Storm[]; stalled: StalledWinnerRun[] }> {
+  await using server = await startClaimServer();
+  const subs = Array.from({ length: size.claimers }, (_, i) => `agent${i}`);
+  const tokens = await Promise.all(subs.map((sub) => server.token(sub)));
+  const storms: Storm[] = [];
+  for (const mechanism of mechanisms) {
+    signal.throwIfAborted();
+    storms.push(await storm(server, mechanism, { subs, tokens, ...size }, signal));
+  }
+  signal.throwIfAborted();
+  return { storms, stalled: await stalledWinners(server, size.stalledTickets, stallTiming) };
 }
 
 async function storm(
@@ -91,19 +101,18 @@ async function storm(
     server.metrics,
     () => server.openTickets(mechanism, options.tickets),
   );
-  const [run, claims] = await batchSizesOf(server.metrics, () => claimAll(tickets, 1));
+  const [[run, load], claims] = await batchSizesOf(
+    server.metrics,
+    () => serverLoadOf(() => claimAll(tickets, 1)),
+  );
   const told = new Map(
     tickets.map((id, i) => [id, run.winners[i].map((claimer) => subs[claimer])]),
   );
   const ownership = checkOwnership(told, await server.owners(mechanism, tickets));
-  return { mechanism, run, ownership, batches: { create, claims } };
+  return { mechanism, run, ownership, load, batches: { create, claims } };
 }
 
-function claimRows(
-  storms: Storm[],
-  stalled: StalledWinnerRun[],
-  size: { claimers: number; tickets: number },
-): Row[] {
+function claimRows(storms: Storm[], stalled: StalledWinnerRun[], size: Size): Row[] {
   const stormName = `storm ${size.claimers}×${size.tickets}`;
   const rows: Row[] = storms.map(({ mechanism, run, ownership }) => ({
     scenario: stormName + (run.complete ? "" : " (cut at time limit)"),
@@ -155,7 +164,18 @@ function ratioRow(name: string, ours: ClaimRun, theirs: ClaimRun, p99Target: num
   };
 }
 
-function batchRows(storms: Storm[], size: { tickets: number }): Row[] {
+function loadRows(storms: Storm[]): Row[] {
+  return storms.map(({ mechanism, run, load }) => ({
+    mechanism,
+    "cpu µs/claim (all threads)": 1000 * load.cpuMs / run.claims,
+    "loop lag p50 ms": load.loopLagMs.p50,
+    "loop lag p99 ms": load.loopLagMs.p99,
+    "loop lag max ms": load.loopLagMs.max,
+    "load avg at start": load.loadAverage,
+  }));
+}
+
+function batchRows(storms: Storm[], size: Size): Row[] {
   const { batches } = storms.find((s) => s.mechanism === "switchboard")!;
   const phases: [string, BatchSizes][] = [
     [`${size.tickets} ticket creates`, batches.create],

@@ -50,6 +50,10 @@ export const migrations: readonly string[][] = [
     )`,
     `create index outbox_age on outbox (created_at)`,
   ],
+  [
+    // The widget bootstrap finds its tenant by key; unique, so a key names one.
+    `create unique index tenants_widget_key on tenants ((settings->'widget'->>'key'))`,
+  ],
 ];
 
 // One statement, so one round trip, for a whole batch of actors. Each actor's

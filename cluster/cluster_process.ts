@@ -10,16 +10,18 @@ import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { Membership } from "./membership.ts";
 import type { MetricsRegistry } from "./metrics.ts";
-import { connectNatsTransport } from "./nats_transport.ts";
 import type { NodeRuntime } from "./node_runtime.ts";
 import { startNodeService } from "./node_service.ts";
 import { ClusterRouter } from "./router.ts";
+import type { Transport } from "./transport.ts";
 
 /** Options of {@linkcode joinCluster}. */
 export interface JoinOptions {
   config: Config;
   log: Logger;
   metrics: MetricsRegistry;
+  /** The connection to NATS. */
+  transport: Transport;
   /** The node's runtime; absent for an edge. */
   runtime?: NodeRuntime;
 }
@@ -29,18 +31,13 @@ export interface ClusterMember {
   backend: ClusterBackend;
   router: ClusterRouter;
   membership: Membership;
-  /** Leave the view, then (for a node) finish in-flight work, then disconnect. */
+  /** Leave the view, then (for a node) finish in-flight work, then stop serving. */
   stop(): Promise<void>;
 }
 
-/** Connect to NATS and take part in the cluster as a node (with `runtime`) or an edge. */
+/** Take part in the cluster as a node (with `runtime`) or an edge. */
 export async function joinCluster(options: JoinOptions): Promise<ClusterMember> {
-  const { config, log, metrics, runtime } = options;
-  const transport = await connectNatsTransport({
-    url: config.natsUrl!,
-    name: config.nodeId,
-    logger: log,
-  });
+  const { config, log, metrics, runtime, transport } = options;
   const membership = new Membership({
     transport,
     cluster: config.cluster,
@@ -95,7 +92,6 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterMember> 
       if (runtime) await runtime.close();
       service?.close();
       membership.stop();
-      await transport.close();
     },
   };
 }

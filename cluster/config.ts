@@ -26,6 +26,12 @@ export interface Config {
   cluster: string;
   /** Postgres schema holding Switchboard's tables. */
   dbSchema: string;
+  /** Requests (HTTP and WebSocket commands) per second a tenant may make, over all edges. */
+  tenantRatePerSecond: number;
+  /** Frames per second one WebSocket may send. */
+  connectionRatePerSecond: number;
+  /** Widget bootstraps per second one client address may make. */
+  bootstrapRatePerSecond: number;
 }
 
 /** Every environment variable Switchboard reads. */
@@ -40,6 +46,9 @@ export const configVariables = [
   "NODE_ID",
   "SB_CLUSTER",
   "SB_DB_SCHEMA",
+  "SB_TENANT_RATE",
+  "SB_BOOTSTRAP_RATE",
+  "SB_CONNECTION_RATE",
 ] as const;
 
 /** Thrown for an environment variable that is set but invalid. */
@@ -66,11 +75,22 @@ export function loadConfig(
     nodeId: nonEmpty(env.NODE_ID) ?? `node-${crypto.randomUUID().slice(0, 8)}`,
     cluster: name("SB_CLUSTER", env.SB_CLUSTER ?? "sb"),
     dbSchema: name("SB_DB_SCHEMA", env.SB_DB_SCHEMA ?? "switchboard"),
+    tenantRatePerSecond: positive("SB_TENANT_RATE", env.SB_TENANT_RATE ?? "5000"),
+    connectionRatePerSecond: positive("SB_CONNECTION_RATE", env.SB_CONNECTION_RATE ?? "20"),
+    bootstrapRatePerSecond: positive("SB_BOOTSTRAP_RATE", env.SB_BOOTSTRAP_RATE ?? "5"),
   };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function positive(variable: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new ConfigError(`${variable} must be a positive number, not "${value}"`);
+  }
+  return n;
 }
 
 function port(value: string): number {

@@ -87,6 +87,14 @@ export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
 
+/** Widget keys name one tenant each: another tenant's widget already has this key. */
+export class WidgetKeyTakenError extends Error {
+  override name = "WidgetKeyTakenError";
+  constructor() {
+    super("widget.key is taken: choose another key");
+  }
+}
+
 /** The event store, shared by every node of a cluster. */
 export interface EventStore {
   /**
@@ -99,6 +107,17 @@ export interface EventStore {
   load(actorKey: string, replyWindow: number): Promise<LoadedActor>;
   /** The actor's events after `afterSeq`, oldest first. */
   events(actorKey: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * A conversation's `message` events whose counter `numbering` (agents see
+   * every message by `seq`, visitors the public ones by `publicSeq`) is
+   * above `after`, in order.
+   */
+  messages(
+    actorKey: string,
+    numbering: "seq" | "publicSeq",
+    after: number,
+    limit: number,
+  ): Promise<Record<string, unknown>[]>;
   /** Projection rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
   /** Timers due at or before `until`, earliest first. */
@@ -111,8 +130,15 @@ export interface EventStore {
   deleteTimer(timer: DueTimer): Promise<void>;
   /** A tenant's stored settings, or null for defaults. */
   tenantSettings(tenant: string): Promise<StoredTenantSettings | null>;
-  /** Store a tenant's settings. */
+  /**
+   * Store a tenant's settings; throws {@linkcode WidgetKeyTakenError} when
+   * another tenant's widget has the same key.
+   */
   putTenantSettings(tenant: string, settings: StoredTenantSettings): Promise<void>;
+  /** The tenant whose widget has `key`, with its stored settings, or null. */
+  tenantByWidgetKey(
+    key: string,
+  ): Promise<{ tenant: string; settings: StoredTenantSettings } | null>;
   /** Release connections. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type {
   ActorAddress,
   DecideContext,
   Decider,
+  Projection,
   TenantSettings,
   TimerSpec,
 } from "../actors/decider.ts";
@@ -54,6 +55,11 @@ export interface ActorHostOptions {
   onError?: (message: string, fields: Record<string, unknown>) => void;
   /** Receives the commands for other actors an append stored, once it is durable. */
   onEffects?: (entries: OutboxEntry[]) => void;
+  /**
+   * Receives the events of actors whose decider is `pushed`, once durable, in
+   * commit order per actor, with the projection row of the resulting state.
+   */
+  onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
 }
 
 interface Job {
@@ -87,7 +93,7 @@ interface Activation {
 /** Hosts the activations of one node. */
 export class ActorHost {
   #options:
-    & Required<Omit<ActorHostOptions, "onTurn" | "onError" | "onEffects">>
+    & Required<Omit<ActorHostOptions, "onTurn" | "onError" | "onEffects" | "onCommitted">>
     & ActorHostOptions;
   #deciders: Map<string, AnyDecider>;
   #actors = new Map<string, Activation>();
@@ -383,9 +389,10 @@ export class ActorHost {
     }
 
     const committed = this.#options.committer.append(append);
-    if (outbox.length > 0 && this.#options.onEffects) {
-      const onEffects = this.#options.onEffects;
-      committed.then(() => onEffects(outbox), () => {});
+    const { onEffects, onCommitted } = this.#options;
+    if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
+    if (decider.pushed && onCommitted) {
+      committed.then(() => onCommitted(activation.address, stored, row ?? null), () => {});
     }
     activation.gate = Promise.all([activation.gate, committed]).then(() => {});
     activation.settled = committed.catch(() => {});

@@ -16,6 +16,7 @@ import type {
   Page,
   ProjectionQuery,
   StoredEvent,
+  WidgetTenant,
 } from "./protocol.ts";
 
 /** A backend over an in-process host and its store. */
@@ -43,12 +44,32 @@ export class LocalBackend implements Backend {
     return this.#query({ op: "list", query });
   }
 
+  async messages(
+    address: ActorAddress,
+    numbering: "seq" | "publicSeq",
+    after: number,
+    limit: number,
+  ): Promise<Record<string, unknown>[]> {
+    const page = await this.#query<Page<Record<string, unknown>>>({
+      op: "messages",
+      address,
+      numbering,
+      after,
+      limit,
+    });
+    return page.items;
+  }
+
   settings(tenant: string): Promise<TenantSettings> {
     return this.#query({ op: "settings", tenant });
   }
 
   putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
     return this.#query({ op: "putSettings", tenant, settings });
+  }
+
+  widgetTenant(key: string): Promise<WidgetTenant | null> {
+    return this.#query({ op: "widgetTenant", key });
   }
 
   async #query<T>(request: QueryRequest): Promise<T> {

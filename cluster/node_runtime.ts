@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sessionDecider } from "../actors/session.ts";
 import { ticketDecider } from "../actors/ticket.ts";
 import type { Config } from "./config.ts";
 import type { EventStore } from "./event_store.ts";
@@ -18,15 +19,21 @@ import type { ActorRequest, ActorResponse } from "./protocol.ts";
 import { TenantDirectory } from "./tenant_directory.ts";
 import { OutboxRelay } from "./outbox_relay.ts";
 import { TimerScheduler } from "./timer_scheduler.ts";
+import type { Transport } from "./transport.ts";
+import { subjects } from "./subjects.ts";
+import type { ActorAddress, Projection } from "../actors/decider.ts";
+import type { NewEvent } from "./event_store.ts";
 
 /** The deciders every node hosts. */
-export const deciders = [ticketDecider];
+export const deciders = [ticketDecider, sessionDecider];
 
 /** Options of {@linkcode startNodeRuntime}. */
 export interface NodeRuntimeOptions {
   config: Config;
   metrics: MetricsRegistry;
   log: Logger;
+  /** Where committed events of pushed actors (conversations) are published. */
+  bus?: Transport;
 }
 
 /**
@@ -89,6 +96,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
+    onCommitted: options.bus && publisher(options.bus, config.cluster),
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -128,5 +136,16 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       await committer.settled();
       await store.close();
     },
+  };
+}
+
+// Each committed event on its conversation's subject, in order, then the
+// conversation's summary on its tenant's subject (queues, assignments).
+function publisher(bus: Transport, cluster: string) {
+  const names = subjects(cluster);
+  return (address: ActorAddress, events: NewEvent[], row: Projection | null) => {
+    const subject = names.conversation(address.tenant, address.id);
+    for (const { seq, type, data, at } of events) bus.publish(subject, { seq, type, data, at });
+    if (row) bus.publish(names.sessions(address.tenant), row.doc);
   };
 }

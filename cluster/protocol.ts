@@ -99,6 +99,16 @@ export interface Backend {
   request(request: ActorRequest): Promise<ActorResponse>;
   /** Page through an actor's event history, oldest first, after `afterSeq`. */
   events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>>;
+  /**
+   * A conversation's messages after `after` by `numbering` (`seq` for
+   * agents, `publicSeq` for visitors, who never see internal notes).
+   */
+  messages(
+    address: ActorAddress,
+    numbering: "seq" | "publicSeq",
+    after: number,
+    limit: number,
+  ): Promise<Record<string, unknown>[]>;
   /** Page through query-side rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
   /** True once the process can serve (has a view, and for a node its store). */
@@ -109,6 +119,14 @@ export interface Backend {
   settings(tenant: string): Promise<TenantSettings>;
   /** Replace a tenant's stored settings; answers the effective ones. */
   putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings>;
+  /** The tenant whose widget has `key`, with its effective settings, or null. */
+  widgetTenant(key: string): Promise<WidgetTenant | null>;
+}
+
+/** A tenant found by its widget key. */
+export interface WidgetTenant {
+  tenant: string;
+  settings: TenantSettings;
 }
 
 /** The admin view of a cluster. */

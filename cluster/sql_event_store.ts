@@ -13,6 +13,7 @@ import {
   type LoadedActor,
   type OutboxEntry,
   StoreUnavailableError,
+  WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
 import { appendBatchSql, migrations } from "./_sql_schema.ts";
@@ -128,6 +129,26 @@ export class SqlEventStore implements EventStore {
     }));
   }
 
+  async messages(
+    actorKey: string,
+    numbering: "seq" | "publicSeq",
+    after: number,
+    limit: number,
+  ): Promise<Record<string, unknown>[]> {
+    const visible = numbering === "publicSeq"
+      ? "and not coalesce((data->>'internal')::boolean, false)"
+      : "";
+    const rows = await this.#run(() =>
+      this.#client.query<{ data: Record<string, unknown> }>(
+        `select data from events
+         where actor_key = $1 and type = 'message' and (data->>$2)::bigint > $3 ${visible}
+         order by seq limit $4`,
+        [actorKey, numbering, after, limit],
+      )
+    );
+    return rows.map((row) => row.data);
+  }
+
   async list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
     const where = ["tenant = $1", "kind = $2"];
     const params: unknown[] = [query.tenant, query.kind];
@@ -230,13 +251,33 @@ export class SqlEventStore implements EventStore {
   }
 
   async putTenantSettings(tenant: string, settings: StoredTenantSettings): Promise<void> {
-    await this.#run(() =>
-      this.#client.query(
-        `insert into tenants (id, settings) values ($1, $2::text::jsonb)
-         on conflict (id) do update set settings = excluded.settings`,
-        [tenant, JSON.stringify(settings)],
+    try {
+      await this.#run(() =>
+        this.#client.query(
+          `insert into tenants (id, settings) values ($1, $2::text::jsonb)
+           on conflict (id) do update set settings = excluded.settings`,
+          [tenant, JSON.stringify(settings)],
+        )
+      );
+    } catch (error) {
+      // The upsert cannot break the primary key, so a unique violation
+      // (23505) is the widget key's index.
+      const cause = (error as Error).cause as { code?: unknown } | undefined;
+      if (cause?.code === "23505") throw new WidgetKeyTakenError();
+      throw error;
+    }
+  }
+
+  async tenantByWidgetKey(
+    key: string,
+  ): Promise<{ tenant: string; settings: StoredTenantSettings } | null> {
+    const rows = await this.#run(() =>
+      this.#client.query<{ id: string; settings: StoredTenantSettings }>(
+        `select id, settings from tenants where settings->'widget'->>'key' = $1`,
+        [key],
       )
     );
+    return rows[0] ? { tenant: rows[0].id, settings: rows[0].settings } : null;
   }
 
   async close(): Promise<void> {

@@ -7,21 +7,30 @@
 import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 import { effectiveSettings } from "./tenant_directory.ts";
 import { actorKey } from "./actor_key.ts";
-import type { EventStore } from "./event_store.ts";
-import type { Page, ProjectionQuery, StoredEvent } from "./protocol.ts";
+import { type EventStore, WidgetKeyTakenError } from "./event_store.ts";
+import type { Page, ProjectionQuery, StoredEvent, WidgetTenant } from "./protocol.ts";
 import { InvalidCursorError } from "./sql_event_store.ts";
 
-/** A query for an actor's history, a projection list, or tenant settings. */
+/** A query for an actor's history, a projection list, or a tenant (by id or widget key). */
 export type QueryRequest =
   | { op: "events"; address: ActorAddress; afterSeq: number; limit: number }
   | { op: "list"; query: ProjectionQuery }
+  | {
+    op: "messages";
+    address: ActorAddress;
+    numbering: "seq" | "publicSeq";
+    after: number;
+    limit: number;
+  }
   | { op: "settings"; tenant: string }
-  | { op: "putSettings"; tenant: string; settings: StoredTenantSettings };
+  | { op: "putSettings"; tenant: string; settings: StoredTenantSettings }
+  | { op: "widgetTenant"; key: string };
 
 /** The answer to a {@linkcode QueryRequest}. */
 export type QueryResponse =
   | { ok: true; page: Page<unknown> }
   | { ok: true; settings: TenantSettings }
+  | { ok: true; widgetTenant: WidgetTenant | null }
   | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /** Run a query against the store. */
@@ -29,6 +38,11 @@ export async function queryStore(store: EventStore, request: QueryRequest): Prom
   try {
     if (request?.op === "events") return { ok: true, page: await eventsPage(store, request) };
     if (request?.op === "list") return { ok: true, page: await store.list(request.query) };
+    if (request?.op === "messages") {
+      const { address, numbering, after, limit } = request;
+      const items = await store.messages(actorKey(address), numbering, after, limit);
+      return { ok: true, page: { items, nextCursor: null } };
+    }
     if (request?.op === "settings") {
       return { ok: true, settings: effectiveSettings(await store.tenantSettings(request.tenant)) };
     }
@@ -36,10 +50,21 @@ export async function queryStore(store: EventStore, request: QueryRequest): Prom
       await store.putTenantSettings(request.tenant, request.settings);
       return { ok: true, settings: effectiveSettings(request.settings) };
     }
+    if (request?.op === "widgetTenant") {
+      const found = await store.tenantByWidgetKey(request.key);
+      const widgetTenant = found && { ...found, settings: effectiveSettings(found.settings) };
+      return { ok: true, widgetTenant };
+    }
     return { ok: false, error: { code: "validation", message: "unknown query", retryable: false } };
   } catch (error) {
     if (error instanceof InvalidCursorError) {
       return { ok: false, error: { code: "validation", message: error.message, retryable: false } };
+    }
+    if (error instanceof WidgetKeyTakenError) {
+      return {
+        ok: false,
+        error: { code: "widget_key_taken", message: error.message, retryable: false },
+      };
     }
     return { ok: false, error: { code: "unavailable", message: String(error), retryable: true } };
   }
@@ -74,5 +99,7 @@ export function unwrapQuery<T>(response: QueryResponse): T {
       response.error.retryable,
     );
   }
-  return ("page" in response ? response.page : response.settings) as T;
+  if ("page" in response) return response.page as T;
+  if ("settings" in response) return response.settings as T;
+  return response.widgetTenant as T;
 }

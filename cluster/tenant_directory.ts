@@ -17,6 +17,7 @@ export function effectiveSettings(stored: StoredTenantSettings | null): TenantSe
     ...defaultTenantSettings,
     ...stored,
     sla: { ...defaultTenantSettings.sla, ...stored?.sla },
+    chat: { ...defaultTenantSettings.chat, ...stored?.chat },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Ids the edge mints for new tickets: 26 lowercase Crockford base32
- * characters, like a ULID.
+ * Ids the edge mints for new actors (tickets, conversations): 26 lowercase
+ * Crockford base32 characters, like a ULID.
  *
  * @module
  */
@@ -10,10 +10,10 @@ const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 const idLength = 26;
 
 /**
- * A fresh ticket id: 48 bits of epoch milliseconds then 80 random bits, so
- * ids sort by creation time. Its first character is 0–7 until the year 10889.
+ * A fresh id: 48 bits of epoch milliseconds then 80 random bits, so ids sort
+ * by creation time. Its first character is 0–7 until the year 10889.
  */
-export function newTicketId(now: number): string {
+export function newId(now: number): string {
   let time = "";
   for (let rest = Math.floor(now), i = 0; i < 10; i++, rest = Math.floor(rest / 32)) {
     time = alphabet[rest % 32] + time;
@@ -22,11 +22,11 @@ export function newTicketId(now: number): string {
 }
 
 /**
- * The ticket id a create with this idempotency key always gets, so a retried
- * create reaches the same actor. It starts with `z`, which no time-based id
- * does, and carries 125 bits of SHA-256 of the (tenant, sub, key) triple.
+ * The id a create with this idempotency key always gets, so a retried create
+ * reaches the same actor. It starts with `z`, which no time-based id does,
+ * and carries 125 bits of SHA-256 of the (tenant, sub, key) triple.
  */
-export async function derivedTicketId(tenant: string, sub: string, key: string): Promise<string> {
+export async function derivedId(tenant: string, sub: string, key: string): Promise<string> {
   const input = new TextEncoder().encode(JSON.stringify([tenant, sub, key]));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
   return "z" + base32(digest, idLength - 1);

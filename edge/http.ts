@@ -24,10 +24,17 @@ import {
 import type { ActorRequest, Backend } from "../cluster/protocol.ts";
 import type { MetricsRegistry } from "../cluster/metrics.ts";
 import { createLogger, type Logger } from "../cluster/log.ts";
-import { AuthError, bearerToken, type Principal, verifyToken } from "./auth.ts";
+import { AuthError, bearerToken, type Principal, signToken, verifyToken } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RateLimiter } from "./rate_limit.ts";
-import { type ApiCall, type ApiRoute, type OpsContext, type Route, routes } from "./routes.ts";
+import {
+  type ApiCall,
+  type ApiRoute,
+  type OpsContext,
+  type PublicRoute,
+  type Route,
+  routes,
+} from "./routes.ts";
 import { noArguments } from "./schemas.ts";
 import { readJsonObject } from "./_body.ts";
 import { idempotencyKeyPattern, isAddressPart } from "./_ids.ts";
@@ -50,15 +57,29 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** Asked once per authenticated request, keyed by tenant; none by default. */
   rateLimiter?: RateLimiter;
+  /**
+   * Asked once per request of a public route (the widget bootstrap), keyed
+   * by the client's IP address; none by default.
+   */
+  bootstrapLimiter?: RateLimiter;
+  /**
+   * How many of a tenant's agents are online, told to the conversations the
+   * widget opens. Without it every tenant counts as staffed: a chat waits
+   * for an agent rather than becoming a ticket at once.
+   */
+  presence?: { onlineAgents(tenant: string): number };
   /** Where failures are reported; JSON lines on stderr by default. */
   log?: Logger;
 }
 
-/** Serve the HTTP API of {@linkcode routes}. */
+/**
+ * Serve the HTTP API of {@linkcode routes}. `info` (as `Deno.serve` passes
+ * it) names the client for per-address rate limits.
+ */
 export function createHttpHandler(
   options: HttpHandlerOptions,
-): (request: Request) => Promise<Response> {
-  const { backend, jwtSecret, metrics, rateLimiter } = options;
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  const { backend, jwtSecret, metrics, rateLimiter, bootstrapLimiter, presence } = options;
   const now = options.now ?? Date.now;
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const log = options.log ?? createLogger({ role: "edge" });
@@ -111,21 +132,55 @@ export function createHttpHandler(
   }
 
   // Rate limits fail open: a broken limiter must not take the API down with it.
-  async function admit(principal: Principal): Promise<void> {
-    if (!rateLimiter) return;
+  async function admit(limiter: RateLimiter | undefined, key: string, of: string): Promise<void> {
+    if (!limiter) return;
     let decision;
     try {
-      decision = await rateLimiter.take(principal.tenant);
+      decision = await limiter.take(key);
     } catch (error) {
       limiterFailures.inc();
       log.warn("rate limiter failed; request let through", describe(error));
       return;
     }
     if (!decision.allowed) {
-      throw new HttpError(429, "rate_limited", "too many requests for this tenant", {
+      throw new HttpError(429, "rate_limited", `too many requests for this ${of}`, {
         headers: { "retry-after": String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
       });
     }
+  }
+
+  // Sends to actors within the request's deadline, carrying its trace context.
+  function sender(deadline: number, traceContext: Context) {
+    const traceparent = traceparentOf(traceContext);
+    return async (request: Omit<ActorRequest, "deadline" | "traceparent">): Promise<unknown> => {
+      const answer = await withinDeadline(
+        backend.request({ ...request, deadline, ...(traceparent && { traceparent }) }),
+        deadline,
+      );
+      if (!answer.ok) throw actorFailure(answer.error);
+      return answer.reply;
+    };
+  }
+
+  async function servePublic(
+    route: PublicRoute,
+    request: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    traceContext: Context,
+  ): Promise<unknown> {
+    const at = now();
+    await admit(bootstrapLimiter, clientAddress(info), "client");
+    const body = validate(route.body, await readJsonObject(request));
+    const deadline = at + timeoutMs;
+    return await route.handle({
+      body,
+      idempotencyKey: idempotencyKeyOf(request),
+      now: at,
+      send: sender(deadline, traceContext),
+      backend: { widgetTenant: (key) => asked(backend.widgetTenant(key), deadline) },
+      token: (claims, ttlSeconds) => signToken(jwtSecret, claims, ttlSeconds, { now: at }),
+      agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? 1,
+    });
   }
 
   async function serveApi(
@@ -139,7 +194,7 @@ export function createHttpHandler(
     if (!route.roles.includes(principal.role)) {
       throw new HttpError(403, "forbidden", `role ${principal.role} may not ${route.operationId}`);
     }
-    await admit(principal);
+    await admit(rateLimiter, principal.tenant, "tenant");
     if (params.id !== undefined && !isAddressPart(params.id)) {
       throw new HttpError(404, "not_found", `no ticket ${params.id}`);
     }
@@ -151,8 +206,8 @@ export function createHttpHandler(
     const commandId = idempotencyKey === undefined
       ? crypto.randomUUID()
       : `${principal.sub}:${idempotencyKey}`;
-    const traceparent = traceparentOf(traceContext);
     const deadline = at + timeoutMs;
+    const send = sender(deadline, traceContext);
     const call: ApiCall<unknown, unknown> = {
       principal,
       params,
@@ -160,19 +215,14 @@ export function createHttpHandler(
       query,
       idempotencyKey,
       now: at,
-      ask: async (target, op, command) => {
+      ask: (target, op, command) => {
         const by = { sub: principal.sub, role: principal.role };
-        const actorRequest: ActorRequest = {
+        return send({
           address: { kind: target.kind, tenant: principal.tenant, id: target.id },
           op,
           ...(command && { command: { ...command, by } }),
           commandId,
-          deadline,
-          ...(traceparent && { traceparent }),
-        };
-        const answer = await withinDeadline(backend.request(actorRequest), deadline);
-        if (!answer.ok) throw actorFailure(answer.error);
-        return answer.reply;
+        });
       },
       backend: {
         events: (...args) => asked(backend.events(...args), deadline),
@@ -194,6 +244,7 @@ export function createHttpHandler(
 
   async function dispatch(
     request: Request,
+    info: Deno.ServeHandlerInfo | undefined,
     found: RouteMatch<Route>,
     traceContext: Context,
   ): Promise<Response> {
@@ -210,10 +261,13 @@ export function createHttpHandler(
     }
     const { route, params } = found;
     if (route.kind === "ops") return route.handle(ops);
-    return jsonResponse(route.status, await serveApi(route, params, request, traceContext));
+    const answer = route.kind === "public"
+      ? await servePublic(route, request, info, traceContext)
+      : await serveApi(route, params, request, traceContext);
+    return jsonResponse(route.status, answer);
   }
 
-  return async (request) => {
+  return async (request, info) => {
     const started = performance.now();
     const found = match(request.method, new URL(request.url).pathname);
     const route = found.kind === "found" ? found.route.path : "unmatched";
@@ -226,7 +280,10 @@ export function createHttpHandler(
     const traceContext = trace.setSpan(parent, span);
     let response: Response;
     try {
-      response = await context.with(traceContext, () => dispatch(request, found, traceContext));
+      response = await context.with(
+        traceContext,
+        () => dispatch(request, info, found, traceContext),
+      );
     } catch (error) {
       const failure = error instanceof HttpError
         ? error
@@ -273,6 +330,12 @@ function describe(error: unknown): Record<string, unknown> {
   return error instanceof Error
     ? { error: `${error.name}: ${error.message}`, stack: error.stack }
     : { error: String(error) };
+}
+
+// Behind a proxy this is the proxy's address, so limit per client there.
+function clientAddress(info: Deno.ServeHandlerInfo | undefined): string {
+  const address = info?.remoteAddr;
+  return address && "hostname" in address ? address.hostname : "unknown";
 }
 
 function idempotencyKeyOf(request: Request): string | undefined {

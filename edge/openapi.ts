@@ -6,7 +6,14 @@
  */
 import type * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
-import type { ApiRoute, FieldsSchema, OpsRoute, ResponseSchema, Route } from "./routes.ts";
+import type {
+  ApiRoute,
+  FieldsSchema,
+  OpsRoute,
+  PublicRoute,
+  ResponseSchema,
+  Route,
+} from "./routes.ts";
 import { maxBodyBytes } from "./_body.ts";
 import { idempotencyKeyPattern } from "./_ids.ts";
 
@@ -17,9 +24,9 @@ export function openApiDocument(routes: readonly Route[]): Json {
   const paths: Record<string, Json> = {};
   for (const route of routes) {
     paths[route.path] ??= {};
-    paths[route.path][route.method.toLowerCase()] = route.kind === "api"
-      ? apiOperation(route)
-      : opsOperation(route);
+    paths[route.path][route.method.toLowerCase()] = route.kind === "ops"
+      ? opsOperation(route)
+      : apiOperation(route);
   }
   return {
     openapi: "3.1.0",
@@ -27,7 +34,8 @@ export function openApiDocument(routes: readonly Route[]): Json {
       title: "Switchboard API",
       version: "1",
       description: [
-        "Tickets of a helpdesk. The tenant is always the one named by the caller's token.",
+        "Tickets of a helpdesk. The tenant is always the one named by the caller's token;",
+        "public operations (the widget bootstrap, which hands visitors their token) need none.",
         "Every POST honours an `Idempotency-Key` header (1-200 of `A-Za-z0-9._:-`):",
         "a retry with the same key answers the original result.",
         `Request bodies are JSON objects of at most ${maxBodyBytes} bytes; unknown fields are refused.`,
@@ -52,16 +60,17 @@ export function openApiDocument(routes: readonly Route[]): Json {
   };
 }
 
-function apiOperation(route: ApiRoute): Json {
+function apiOperation(route: ApiRoute | PublicRoute): Json {
+  const authenticated = route.kind === "api";
   const parameters = [
     ...pathParameters(route.path),
-    ...(route.query ? queryParameters(route.query) : []),
+    ...(authenticated && route.query ? queryParameters(route.query) : []),
     ...(route.method === "POST" ? [idempotencyKeyParameter] : []),
   ];
   const errors = [
     400,
     401,
-    403,
+    ...(authenticated ? [403] : []),
     404,
     ...(route.method === "POST" ? [409, 413, 415] : []),
     429,
@@ -71,9 +80,13 @@ function apiOperation(route: ApiRoute): Json {
   return {
     operationId: route.operationId,
     summary: route.summary,
-    description: `Roles: ${route.roles.join(", ")}.`,
-    "x-roles": route.roles,
-    security: [{ bearer: [] }],
+    ...(authenticated
+      ? {
+        description: `Roles: ${route.roles.join(", ")}.`,
+        "x-roles": route.roles,
+        security: [{ bearer: [] }],
+      }
+      : { description: "Public: no token.", security: [] }),
     parameters,
     ...(route.body && {
       requestBody: {
@@ -232,6 +245,28 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent", Json> = {
         },
       },
       reopenWindowMinutes: { type: "number" },
+      widget: {
+        type: "object",
+        required: ["key", "hasIdentitySecret"],
+        properties: {
+          key: { type: "string" },
+          requireIdentity: { type: "boolean" },
+          hasIdentitySecret: {
+            type: "boolean",
+            description: "Whether an identity secret is set; the secret itself is never served.",
+          },
+        },
+      },
+    },
+  },
+  WidgetSession: {
+    type: "object",
+    required: ["token", "conversationId", "visitorId", "expiresAt"],
+    properties: {
+      token: { type: "string", description: "Bearer token of the visitor (role visitor)." },
+      conversationId: { type: "string" },
+      visitorId: { type: "string", description: "The given visitorId, or a new one to keep." },
+      expiresAt: { type: "integer", description: "When the token expires, epoch milliseconds." },
     },
   },
 };
@@ -252,11 +287,12 @@ function page(item: Json): Json {
 
 const errorDescriptions: Record<string, string> = {
   400: "validation (naming the field) or malformed_json.",
-  401: "unauthorized: the bearer token is missing, malformed, expired, forged or lacks claims.",
+  401:
+    "unauthorized: the bearer token is missing, malformed, expired, forged or lacks claims, or an identityHash does not verify; identity_required: the widget admits verified visitors only.",
   403: "forbidden: the caller's role may not do this.",
-  404: "not_found: no such route or ticket (in the caller's tenant).",
+  404: "not_found: no such route, ticket (in the caller's tenant) or widget key.",
   409:
-    "The ticket's state refuses the command: already_claimed, invalid_transition, ticket_closed …",
+    "The actor's state refuses the command (already_claimed, invalid_transition, ticket_closed …), or widget_key_taken: another tenant's widget has the key.",
   413: `payload_too_large: the body is over ${maxBodyBytes} bytes.`,
   415: "unsupported_media_type: the body is not application/json.",
   429: "rate_limited: retry after Retry-After seconds.",

@@ -3,17 +3,19 @@
  * the OpenAPI document are derived.
  *
  * API routes take a verified caller and validated input and answer with a
- * JSON body; ops routes (health, readiness, metrics, the API document) are
- * public and answer with a whole response.
+ * JSON body; public routes do the same for anyone, without a token (the
+ * widget bootstrap, which is how visitors get one); ops routes (health,
+ * readiness, metrics, the API document) are public and answer with a whole
+ * response.
  *
  * @module
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../actors/decider.ts";
-import type { Backend } from "../cluster/protocol.ts";
+import type { ActorRequest, Backend } from "../cluster/protocol.ts";
 import { prometheusContentType } from "../cluster/metrics.ts";
 import { type Principal, type Role, roles } from "./auth.ts";
-import { derivedTicketId, newTicketId } from "./_ids.ts";
+import { derivedId, newId } from "./_ids.ts";
 import { errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import {
   assignBody,
@@ -27,7 +29,9 @@ import {
   tagsBody,
   tenantSettingsBody,
   transferBody,
+  widgetSessionBody,
 } from "./schemas.ts";
+import { openWidgetSession, withoutSecrets } from "./widget.ts";
 
 /** A command for an actor, without `by`: the edge sets it from the token. */
 export type CommandBody = { type: string; [field: string]: unknown };
@@ -64,7 +68,8 @@ export type ResponseSchema =
   | "TicketPage"
   | "EventPage"
   | "ClusterStatus"
-  | "TenantSettings";
+  | "TenantSettings"
+  | "WidgetSession";
 
 /** A route that serves the API to a verified caller. */
 export interface ApiRoute<B = unknown, Q = unknown> {
@@ -81,6 +86,32 @@ export interface ApiRoute<B = unknown, Q = unknown> {
   status: 200 | 201;
   response: ResponseSchema;
   handle(call: ApiCall<B, Q>): Promise<unknown>;
+}
+
+/** What a public route's handler is given: there is no caller to act as. */
+export interface PublicCall<B> {
+  body: B;
+  /** The validated `Idempotency-Key` of a POST, if the client sent one. */
+  idempotencyKey?: string;
+  /** The time of the request, epoch ms. */
+  now: number;
+  /** Send `request` and return the actor's reply; a failure answer throws the matching HTTP error. */
+  send(request: Omit<ActorRequest, "deadline" | "traceparent">): Promise<unknown>;
+  /** The runtime, for queries; each call is bounded by the request's deadline. */
+  backend: Pick<Backend, "widgetTenant">;
+  /** A bearer token for `claims`, valid for `ttlSeconds` from the request's time. */
+  token(claims: Omit<Principal, "exp">, ttlSeconds: number): Promise<string>;
+  /** How many of the tenant's agents are online. */
+  agentsOnline(tenant: string): number;
+}
+
+/** A route that serves the API to anyone; it finds its tenant from its input. */
+export interface PublicRoute<B = unknown>
+  extends Omit<ApiRoute<B>, "kind" | "method" | "roles" | "query" | "handle"> {
+  kind: "public";
+  method: "POST";
+  body: FieldsSchema<B>;
+  handle(call: PublicCall<B>): Promise<unknown>;
 }
 
 /** What an ops route's handler is given. */
@@ -105,7 +136,7 @@ export interface OpsRoute {
 }
 
 /** Any route of the table. */
-export type Route = ApiRoute | OpsRoute;
+export type Route = ApiRoute | PublicRoute | OpsRoute;
 
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
@@ -163,8 +194,8 @@ export const routes: readonly Route[] = [
     handle: async (call) => {
       const { tenant, sub } = call.principal;
       const id = call.idempotencyKey === undefined
-        ? newTicketId(call.now)
-        : await derivedTicketId(tenant, sub, call.idempotencyKey);
+        ? newId(call.now)
+        : await derivedId(tenant, sub, call.idempotencyKey);
       return call.ask({ kind: "ticket", id }, "command", { type: "create", ...call.body });
     },
   }),
@@ -310,11 +341,12 @@ export const routes: readonly Route[] = [
     method: "GET",
     path: "/v1/admin/settings",
     operationId: "getTenantSettings",
-    summary: "The caller's tenant settings: SLA targets by priority and the reopen window.",
+    summary:
+      "The caller's tenant settings: SLA targets by priority, the reopen window and the chat widget, whose identity secret shows only as hasIdentitySecret.",
     roles: ["supervisor", "admin"],
     status: 200,
     response: "TenantSettings",
-    handle: (call) => call.backend.settings(call.principal.tenant),
+    handle: async (call) => withoutSecrets(await call.backend.settings(call.principal.tenant)),
   }),
   api<v.InferOutput<typeof tenantSettingsBody>>({
     method: "POST",
@@ -326,8 +358,21 @@ export const routes: readonly Route[] = [
     body: tenantSettingsBody,
     status: 200,
     response: "TenantSettings",
-    handle: (call) => call.backend.putSettings(call.principal.tenant, call.body),
+    handle: async (call) =>
+      withoutSecrets(await call.backend.putSettings(call.principal.tenant, call.body)),
   }),
+  {
+    kind: "public",
+    method: "POST",
+    path: "/v1/widget/sessions",
+    operationId: "openWidgetSession",
+    summary:
+      "Start a visitor's chat from a tenant's site: with the widget's key, answers a visitor token and a new conversation. Public, and rate limited per client address. With an Idempotency-Key and a visitorId, a retry answers the same conversation.",
+    body: widgetSessionBody,
+    status: 201,
+    response: "WidgetSession",
+    handle: openWidgetSession,
+  } satisfies PublicRoute<v.InferOutput<typeof widgetSessionBody>>,
   {
     kind: "ops",
     method: "GET",

@@ -176,6 +176,38 @@ const minutes = v.pipe(
 );
 const slaTargets = v.strictObject({ firstResponseMinutes: minutes, resolutionMinutes: minutes });
 
+const widgetKey = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^[A-Za-z0-9_-]{16,128}$/, "must be 16-128 letters, digits, _ or -"),
+  v.description("The widget's public key: 16-128 of `A-Za-z0-9_-`."),
+);
+
+const widgetSettings = v.pipe(
+  v.strictObject({
+    key: widgetKey,
+    identitySecret: v.optional(
+      v.pipe(
+        text(16, 256),
+        v.description("Signs visitor ids (HMAC-SHA256) on the tenant's servers. Never read back."),
+      ),
+    ),
+    requireIdentity: v.optional(
+      v.pipe(
+        v.boolean("must be true or false"),
+        v.description("Refuse visitors without a valid identityHash."),
+      ),
+    ),
+  }),
+  // Without a secret no visitor could prove who they are, and none could chat.
+  v.forward(
+    v.check(
+      (widget) => !widget.requireIdentity || widget.identitySecret !== undefined,
+      "must be set when requireIdentity is true",
+    ),
+    ["identitySecret"],
+  ),
+);
+
 /** `POST /v1/admin/settings` */
 export const tenantSettingsBody = v.strictObject({
   sla: v.optional(v.strictObject({
@@ -190,4 +222,41 @@ export const tenantSettingsBody = v.strictObject({
       v.check((n) => Number.isFinite(n) && n >= 0 && n <= 525_600, "must be 0 to 525600 minutes"),
     ),
   ),
+  chat: v.optional(v.strictObject({
+    waitLimitMinutes: v.optional(minutes),
+    idleCloseMinutes: v.optional(minutes),
+  })),
+  widget: v.optional(widgetSettings),
 });
+
+/** `POST /v1/widget/sessions` */
+export const widgetSessionBody = v.pipe(
+  v.strictObject({
+    widgetKey,
+    visitorId: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 letters, digits or ._:-"),
+        v.description("The visitor's id on the tenant's site; a new one is made when absent."),
+      ),
+    ),
+    name: v.optional(text(1, 200)),
+    email: v.optional(
+      v.pipe(text(1, 320), v.regex(/^[^\s@]+@[^\s@]+$/, "must be an email address")),
+    ),
+    identityHash: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits"),
+        v.description("Hex HMAC-SHA256 of visitorId under the tenant's identitySecret."),
+      ),
+    ),
+  }),
+  v.forward(
+    v.check(
+      (body) => body.identityHash === undefined || body.visitorId !== undefined,
+      "must come with the visitorId it signs",
+    ),
+    ["identityHash"],
+  ),
+);

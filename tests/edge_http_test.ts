@@ -1,5 +1,5 @@
-// Unit tests of the HTTP mapping: requests go to a scripted Backend that
-// records what the edge asked, so only the edge's own behaviour is under test.
+// Unit tests of the HTTP mapping, over the scripted Backend of
+// tests/_support/scripted_backend.ts.
 import {
   assert,
   assertEquals,
@@ -16,156 +16,15 @@ import {
   trace,
   TraceFlags,
 } from "@opentelemetry/api";
-import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 import { effectiveSettings } from "../cluster/tenant_directory.ts";
-import type {
-  ActorRequest,
-  ActorResponse,
-  Backend,
-  ClusterStatus,
-  Page,
-  ProjectionQuery,
-  StoredEvent,
-} from "../cluster/protocol.ts";
-import { retryableCodes } from "../cluster/protocol.ts";
-import { MetricsRegistry } from "../cluster/metrics.ts";
-import { type Role, signToken } from "../edge/auth.ts";
-import { createLogger } from "../cluster/log.ts";
-import { createHttpHandler, type HttpHandlerOptions } from "../edge/http.ts";
+import { type ActorResponse, retryableCodes } from "../cluster/protocol.ts";
+import { signToken } from "../edge/auth.ts";
 import { TokenBucketLimiter } from "../edge/rate_limit.ts";
 import { routes } from "../edge/routes.ts";
-import { newTicketId } from "../edge/_ids.ts";
+import { newId } from "../edge/_ids.ts";
+import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
 
-const secret = "test-secret-of-at-least-32-bytes!!";
-const now = Date.UTC(2030, 0, 1);
 const by = { sub: "alice", role: "agent" };
-
-/** Records every call and answers as scripted (by default: echoes the request). */
-class ScriptedBackend implements Backend {
-  requests: ActorRequest[] = [];
-  eventCalls: [ActorAddress, number, number][] = [];
-  listCalls: ProjectionQuery[] = [];
-  isReady = true;
-  answer: (request: ActorRequest) => ActorResponse | Promise<ActorResponse> = (request) => ({
-    ok: true,
-    reply: { id: request.address.id, echo: request.command ?? null },
-    seq: 1,
-  });
-
-  request(request: ActorRequest): Promise<ActorResponse> {
-    this.requests.push(request);
-    return Promise.resolve().then(() => this.answer(request));
-  }
-
-  events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
-    this.eventCalls.push([address, afterSeq, limit]);
-    const event = { seq: afterSeq + 1, type: "created", data: {}, commandId: "c", at: now };
-    return Promise.resolve({ items: [event], nextCursor: null });
-  }
-
-  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
-    this.listCalls.push(query);
-    return Promise.resolve({ items: [{ id: "t1" }], nextCursor: "next" });
-  }
-
-  ready(): boolean {
-    return this.isReady;
-  }
-
-  status(): Promise<ClusterStatus> {
-    return Promise.resolve({ epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
-  }
-
-  settingsCalls: [string, StoredTenantSettings | null][] = [];
-
-  settings(tenant: string): Promise<TenantSettings> {
-    this.settingsCalls.push([tenant, null]);
-    return Promise.resolve(effectiveSettings(null));
-  }
-
-  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
-    this.settingsCalls.push([tenant, settings]);
-    return Promise.resolve(effectiveSettings(settings));
-  }
-
-  get last(): ActorRequest {
-    const request = this.requests.at(-1);
-    assertExists(request, "the backend received no request");
-    return request;
-  }
-}
-
-interface Harness {
-  backend: ScriptedBackend;
-  metrics: MetricsRegistry;
-  logs: Record<string, unknown>[];
-  call(method: string, path: string, init?: CallInit): Promise<Response>;
-}
-
-interface CallInit {
-  /** A token, or the claims to sign one with (alice, agent of demo by default). */
-  token?: string | null | { sub?: string; tenant?: string; role?: Role };
-  /** Sent as JSON unless it is a string (sent as is) or a stream. */
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-function harness(options: Partial<HttpHandlerOptions> = {}): Harness {
-  const backend = new ScriptedBackend();
-  const metrics = new MetricsRegistry();
-  const logs: Record<string, unknown>[] = [];
-  const handler = createHttpHandler({
-    backend,
-    jwtSecret: secret,
-    metrics,
-    now: () => now,
-    log: createLogger({}, (line) => logs.push(JSON.parse(line))),
-    ...options,
-  });
-  return {
-    backend,
-    metrics,
-    logs,
-    async call(method, path, init = {}) {
-      const headers = new Headers(init.headers);
-      const token = init.token === null || typeof init.token === "string"
-        ? init.token
-        : await tokenFor(init.token ?? {});
-      if (token !== null) headers.set("authorization", `Bearer ${token}`);
-      let body: BodyInit | undefined;
-      if (init.body instanceof ReadableStream || typeof init.body === "string") body = init.body;
-      else if (init.body !== undefined) body = JSON.stringify(init.body);
-      if (body !== undefined && !headers.has("content-type")) {
-        headers.set("content-type", "application/json");
-      }
-      return await handler(new Request(`http://edge.test${path}`, { method, headers, body }));
-    },
-  };
-}
-
-function tokenFor(claims: { sub?: string; tenant?: string; role?: Role }): Promise<string> {
-  return signToken(secret, { sub: "alice", tenant: "demo", role: "agent", ...claims }, 3600, {
-    now,
-  });
-}
-
-async function errorOf(response: Response): Promise<Record<string, unknown>> {
-  const body = await response.json();
-  assertEquals(Object.keys(body), ["error"]);
-  return body.error;
-}
-
-async function expectError(
-  response: Response,
-  status: number,
-  expected: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  assertEquals(response.status, status);
-  const error = await errorOf(response);
-  assertObjectMatch(error, expected);
-  assertEquals(typeof error.message, "string");
-  return error;
-}
 
 const ticketAddress = (id: string, tenant = "demo") => ({ kind: "ticket", tenant, id });
 
@@ -673,7 +532,7 @@ Deno.test("a create with an Idempotency-Key always targets the same ticket id", 
 });
 
 Deno.test("fresh ticket ids are ULID-like and sort by creation time", () => {
-  const ids = [now, now + 1, now + 60_000, now + 1].map(newTicketId);
+  const ids = [now, now + 1, now + 60_000, now + 1].map(newId);
   for (const id of ids) assertMatch(id, /^[0-7][0-9a-hjkmnp-tv-z]{25}$/);
   assertEquals([ids[0], ids[1], ids[2]].toSorted(), [ids[0], ids[1], ids[2]]);
   assertNotEquals(ids[1], ids[3]);

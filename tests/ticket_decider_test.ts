@@ -36,6 +36,7 @@ const tenant: TenantSettings = {
     urgent: { firstResponseMinutes: 5, resolutionMinutes: 60 },
   },
   reopenWindowMinutes: 60,
+  chat: defaultTenantSettings.chat,
 };
 
 type Command = TicketCommand | TimerCommand;

@@ -6,7 +6,8 @@ import { createLogger } from "../../cluster/log.ts";
 import { MetricsRegistry } from "../../cluster/metrics.ts";
 import { type NodeRuntime, startNodeRuntime } from "../../cluster/node_runtime.ts";
 import { signToken } from "../../edge/auth.ts";
-import { createHttpHandler } from "../../edge/http.ts";
+import { createEdge } from "../../edge/edge.ts";
+import { InProcessBus } from "../../cluster/in_process_transport.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./services.ts";
 
 export interface ApiServer {
@@ -31,30 +32,39 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     nodeId: uniqueName("node"),
     cluster: uniqueName("sbt"),
     dbSchema: uniqueName("sb_test"),
+    tenantRatePerSecond: 100_000,
+    bootstrapRatePerSecond: 1000,
+    connectionRatePerSecond: 10_000,
     ...overrides,
   };
 }
 
-export async function startApiServer(): Promise<ApiServer> {
+export async function startApiServer(options: { heartbeatMs?: number } = {}): Promise<ApiServer> {
   const config = testConfig();
   const metrics = new MetricsRegistry();
   const log = createLogger({ test: true }, () => {});
-  const runtime = await startNodeRuntime({ config, metrics, log });
+  const bus = new InProcessBus().connect({ logger: log });
+  const runtime = await startNodeRuntime({ config, metrics, log, bus });
   runtime.startDelivery();
-  const handler = createHttpHandler({
+  const edge = createEdge({
+    config,
     backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
+    bus,
     jwtSecret: JWT_SECRET,
     metrics,
     log,
+    heartbeatMs: options.heartbeatMs,
   });
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     runtime,
     token: ({ sub, role = "agent", tenant = "acme" }, ttl = 600) =>
       signToken(JWT_SECRET, { sub, role, tenant }, ttl),
     async close() {
+      await edge.close();
       await server.shutdown();
+      await bus.close();
       await runtime.close();
       await dropSchema(config.dbSchema);
     },

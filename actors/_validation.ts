@@ -1,0 +1,66 @@
+/**
+ * Checks the deciders share: field validation that answers with a
+ * {@linkcode Rejection}, and the role tests behind their permissions.
+ *
+ * @module
+ */
+import { reject, type Rejection } from "./decider.ts";
+
+/** A decision that refuses the command. */
+export type Refusal = { reject: Rejection };
+
+/** A non-blank string of at most `max` characters, trimmed if asked. */
+export function text(
+  value: unknown,
+  field: string,
+  max: number,
+  trim: boolean,
+): string | Refusal {
+  if (typeof value !== "string") return validation(field, `${field} must be a string`);
+  const result = trim ? value.trim() : value;
+  if (result.trim() === "") return validation(field, `${field} must not be empty`);
+  if (charCount(result) > max) {
+    return validation(field, `${field} has at most ${max} characters`);
+  }
+  return result;
+}
+
+/** Counts code points, as Postgres counts characters, so an emoji is one. */
+export function charCount(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
+/** Whether a checked value is a refusal rather than the value. */
+export function isRefusal(value: unknown): value is Refusal {
+  return typeof value === "object" && value !== null && "reject" in value;
+}
+
+/** Refuse a malformed field. */
+export function validation(field: string, message: string): Refusal {
+  return reject("validation", message, { field });
+}
+
+/** Refuse a caller whose role or identity does not allow the command. */
+export function forbidden(message: string): Refusal {
+  return reject("forbidden", message);
+}
+
+/**
+ * Whether the caller is a visitor. Roles arrive over the wire, so anything
+ * that is not an agent role gets a visitor's rights and no more.
+ */
+export function isVisitor(by: { role: string }): boolean {
+  return !isAgent(by);
+}
+
+/** Whether the caller is an agent, a supervisor or an admin. */
+export function isAgent(by: { role: string }): boolean {
+  return by.role === "agent" || isManager(by);
+}
+
+/** Whether the caller is a supervisor or an admin. */
+export function isManager(by: { role: string }): boolean {
+  return by.role === "supervisor" || by.role === "admin";
+}

@@ -1,0 +1,170 @@
+/**
+ * The edge of a process: the HTTP API and the WebSocket endpoint `/v1/ws`
+ * in one handler for `Deno.serve`, with what the sockets share (conversation
+ * subscriptions, the tenants' conversation feed, agent presence, limits).
+ *
+ * @module
+ */
+import type { Config } from "../cluster/config.ts";
+import type { Logger } from "../cluster/log.ts";
+import type { MetricsRegistry } from "../cluster/metrics.ts";
+import type { Backend } from "../cluster/protocol.ts";
+import type { Transport } from "../cluster/transport.ts";
+import { AuthError, verifyToken } from "./auth.ts";
+import { ConversationHub } from "./conversation_hub.ts";
+import { createHttpHandler } from "./http.ts";
+import { Presence } from "./presence.ts";
+import { type RateLimiter, TokenBucketLimiter } from "./rate_limit.ts";
+import { connectRedis, RedisRateLimiter } from "./redis_rate_limiter.ts";
+import { TenantFeed } from "./tenant_feed.ts";
+import { type ConnectionContext, serveConnection } from "./ws_connection.ts";
+
+/** Options of {@linkcode createEdge}. */
+export interface EdgeOptions {
+  config: Config;
+  backend: Backend;
+  bus: Transport;
+  metrics: MetricsRegistry;
+  log: Logger;
+  jwtSecret: string;
+  /** WebSocket heartbeat interval; a socket silent for two is closed. */
+  heartbeatMs?: number;
+}
+
+/** A running edge. */
+export interface Edge {
+  handler: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+  /** Close every socket (1001, so clients reconnect elsewhere) and stop announcing. */
+  close(): Promise<void>;
+}
+
+const subprotocol = "switchboard.v1";
+const bearerPrefix = "bearer.";
+
+/** Build the edge's request handler. */
+export function createEdge(options: EdgeOptions): Edge {
+  const { config, backend, bus, metrics, log, jwtSecret } = options;
+  const presence = new Presence({ bus, cluster: config.cluster, edge: config.nodeId });
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, { log }) : undefined;
+  // Shared by every edge when Redis is there, so a tenant's limit is cluster-wide.
+  const limiter = (prefix: string, ratePerSecond: number, burst: number): RateLimiter =>
+    redis
+      ? new RedisRateLimiter({
+        redis,
+        prefix: `${config.cluster}:${prefix}:`,
+        ratePerSecond,
+        burst,
+      })
+      : new TokenBucketLimiter({ ratePerSecond, burst });
+  const tenantLimiter = limiter("rl", config.tenantRatePerSecond, config.tenantRatePerSecond * 2);
+  const http = createHttpHandler({
+    backend,
+    jwtSecret,
+    metrics,
+    log,
+    rateLimiter: tenantLimiter,
+    bootstrapLimiter: limiter(
+      "bootstrap",
+      config.bootstrapRatePerSecond,
+      config.bootstrapRatePerSecond * 4,
+    ),
+    presence,
+  });
+  const sockets = new Set<WebSocket>();
+
+  const socketGauge = metrics.gauge<"role">({
+    name: "sb_ws_sockets",
+    help: "Open, authenticated WebSockets by role.",
+    labelNames: ["role"],
+  });
+  const frames = metrics.counter<"type">({
+    name: "sb_ws_frames_total",
+    help: "Valid frames received, by type.",
+    labelNames: ["type"],
+  });
+  const errors = metrics.counter<"code">({
+    name: "sb_ws_errors_total",
+    help: "err frames sent, by code.",
+    labelNames: ["code"],
+  });
+  const closes = metrics.counter<"code">({
+    name: "sb_ws_closes_total",
+    help: "Sockets closed, by close code.",
+    labelNames: ["code"],
+  });
+  const context: ConnectionContext = {
+    backend,
+    hub: new ConversationHub(bus, config.cluster),
+    feed: new TenantFeed(bus, backend, config.cluster),
+    presence,
+    jwtSecret,
+    log,
+    tenantLimiter,
+    connectionRate: {
+      ratePerSecond: config.connectionRatePerSecond,
+      burst: config.connectionRatePerSecond * 2,
+    },
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    helloTimeoutMs: 10_000,
+    maxBufferedBytes: 1024 * 1024,
+    requestTimeoutMs: 5000,
+    observe: {
+      socket: (role, delta) => socketGauge.inc({ role }, delta),
+      frame: (type) => frames.inc({ type }),
+      error: (code) => errors.inc({ code }),
+      close: (code) => closes.inc({ code: String(code) }),
+    },
+  };
+
+  async function upgrade(request: Request): Promise<Response> {
+    // Browsers cannot set headers on a WebSocket: the token may ride in the
+    // subprotocol list as `bearer.<token>` next to `switchboard.v1`.
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
+      p.trim()
+    );
+    const bearer = offered.find((p) => p.startsWith(bearerPrefix))?.slice(bearerPrefix.length);
+    let principal;
+    if (bearer) {
+      try {
+        principal = await verifyToken(jwtSecret, bearer);
+      } catch (error) {
+        const message = error instanceof AuthError ? error.message : "invalid token";
+        return Response.json({ error: { code: "unauthorized", message } }, { status: 401 });
+      }
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      ...(offered.includes(subprotocol) && { protocol: subprotocol }),
+    });
+    sockets.add(socket);
+    socket.addEventListener("close", () => sockets.delete(socket));
+    serveConnection(socket, context, principal);
+    return response;
+  }
+
+  return {
+    handler(request, info) {
+      if (new URL(request.url).pathname === "/v1/ws") {
+        if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return Response.json(
+            { error: { code: "upgrade_required", message: "/v1/ws speaks WebSocket" } },
+            { status: 426, headers: { upgrade: "websocket" } },
+          );
+        }
+        return upgrade(request);
+      }
+      return http(request, info);
+    },
+    close() {
+      for (const socket of sockets) {
+        try {
+          socket.close(1001, "edge shutting down");
+        } catch {
+          // already closed
+        }
+      }
+      presence.close();
+      redis?.disconnect();
+      return Promise.resolve();
+    },
+  };
+}

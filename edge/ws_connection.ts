@@ -1,0 +1,582 @@
+/**
+ * One WebSocket of a visitor or an agent: authentication, validation and
+ * rate limits of every frame, commands to conversation actors, and
+ * gap-free, duplicate-free delivery of each watched conversation — live
+ * pushes after a backfill from the log, with any gap seen on the live
+ * stream backfilled before delivery goes on.
+ *
+ * @module
+ */
+import { context, propagation, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Logger } from "../cluster/log.ts";
+import type { ActorRequest, Backend } from "../cluster/protocol.ts";
+import { AuthError, type Principal, verifyToken } from "./auth.ts";
+import type { ConversationEvent, ConversationHub, ConversationSignal } from "./conversation_hub.ts";
+import type { Presence } from "./presence.ts";
+import { type RateLimiter, TokenBucketLimiter } from "./rate_limit.ts";
+import type { SessionSummary, TenantFeed } from "./tenant_feed.ts";
+import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./ws_frames.ts";
+
+/** What every connection of an edge shares. */
+export interface ConnectionContext {
+  backend: Backend;
+  hub: ConversationHub;
+  feed: TenantFeed;
+  presence: Presence;
+  jwtSecret: string;
+  log: Logger;
+  /** Per-tenant limit on command frames (Redis in a cluster). */
+  tenantLimiter?: RateLimiter;
+  /** Per-connection limit on frames. */
+  connectionRate: { ratePerSecond: number; burst: number };
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  /** A socket whose unsent data passes this is closed with 1013. */
+  maxBufferedBytes: number;
+  requestTimeoutMs: number;
+  observe: {
+    socket(role: string, delta: 1 | -1): void;
+    frame(type: string): void;
+    error(code: string): void;
+    close(code: number): void;
+  };
+}
+
+interface Watch {
+  conversation: string;
+  /** The last message number delivered, in this socket's numbering. */
+  last: number;
+  syncing: boolean;
+  /** Live messages that arrived ahead of `last + 1`, by number. */
+  ahead: Map<number, Record<string, unknown>>;
+  status?: string;
+  agent?: string | null;
+  position?: number;
+  stop: () => void;
+}
+
+const tracer = trace.getTracer("switchboard");
+const commandFrames = new Set(["send", "claim", "transfer", "resolve", "close", "rate"]);
+// Typing is relayed at most this often per conversation, unless it flips.
+const typingEveryMs = 1000;
+const backfillPage = 500;
+
+/** Serve one accepted WebSocket until it closes. */
+export function serveConnection(
+  socket: WebSocket,
+  ctx: ConnectionContext,
+  principal?: Principal,
+): void {
+  new Connection(socket, ctx, principal);
+}
+
+class Connection {
+  #socket: WebSocket;
+  #ctx: ConnectionContext;
+  #principal?: Principal;
+  #binary = false;
+  #watches = new Map<string, Watch>();
+  #limiter: TokenBucketLimiter;
+  #lastHeard = Date.now();
+  #typingSent = new Map<string, { at: number; on: boolean }>();
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #stopFeed?: () => void;
+  #closed = false;
+
+  constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#limiter = new TokenBucketLimiter(ctx.connectionRate);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (event) => this.#receive(event.data);
+    socket.onclose = (event) => this.#teardown(event.code);
+    socket.onerror = () => {};
+    socket.onopen = () => {
+      if (principal) this.#authenticated(principal, undefined);
+    };
+    this.#timers.push(
+      setTimeout(() => {
+        if (!this.#principal) this.#close(1008, "hello with a token expected");
+      }, ctx.helloTimeoutMs),
+      setInterval(() => this.#heartbeat(), ctx.heartbeatMs),
+    );
+  }
+
+  #receive(data: string | ArrayBuffer): void {
+    this.#lastHeard = Date.now();
+    this.#binary = typeof data !== "string";
+    const decoded = decodeFrame(typeof data === "string" ? data : new Uint8Array(data));
+    if (!decoded.ok) {
+      if (decoded.close) return this.#close(decoded.close, decoded.reason);
+      return this.#error(decoded.error);
+    }
+    const frame = decoded.frame;
+    this.#ctx.observe.frame(frame.t);
+    const limit = this.#limiter.take("frames");
+    if (!limit.allowed) {
+      return this.#error({
+        id: "id" in frame ? frame.id : undefined,
+        code: "rate_limited",
+        message: "too many frames on this connection",
+        retryAfterMs: limit.retryAfterMs,
+      });
+    }
+    this.#handle(frame).catch((error) => {
+      this.#ctx.log.error("frame failed", { frame: frame.t, error: String(error) });
+      this.#error({
+        id: "id" in frame ? frame.id : undefined,
+        code: "internal",
+        message: "internal error",
+      });
+    });
+  }
+
+  async #handle(frame: ClientFrame): Promise<void> {
+    if (frame.t === "hello") return await this.#hello(frame);
+    const principal = this.#principal;
+    if (!principal) {
+      this.#error({ code: "unauthorized", message: "send hello with a token first" });
+      return this.#close(1008, "not authenticated");
+    }
+    switch (frame.t) {
+      case "ping":
+        return this.#send({ t: "pong", ...(frame.id && { id: frame.id }) });
+      case "pong":
+        return;
+      case "resume":
+        return await this.#resume(frame.conversations);
+      case "typing":
+      case "read":
+        return this.#relay(frame, principal);
+      case "status":
+        if (principal.role === "visitor") {
+          return this.#error({ code: "forbidden", message: "only agents have a status" });
+        }
+        return this.#ctx.presence.set(
+          principal.tenant,
+          principal.sub,
+          frame.status,
+          frame.capacity,
+        );
+    }
+    if (commandFrames.has(frame.t)) return await this.#command(frame, principal);
+  }
+
+  async #hello(frame: Extract<ClientFrame, { t: "hello" }>): Promise<void> {
+    if (this.#principal) {
+      return this.#error({ code: "invalid_frame", message: "already authenticated; use resume" });
+    }
+    try {
+      this.#authenticated(
+        await verifyToken(this.#ctx.jwtSecret, frame.token ?? ""),
+        frame.resume,
+      );
+    } catch (error) {
+      const message = error instanceof AuthError ? error.message : "invalid token";
+      this.#error({ code: "unauthorized", message });
+      this.#close(1008, "unauthorized");
+    }
+  }
+
+  #authenticated(principal: Principal, resume: Record<string, number> | undefined): void {
+    if (this.#closed) return;
+    this.#principal = principal;
+    this.#ctx.observe.socket(principal.role, 1);
+    this.#send({
+      t: "welcome",
+      sub: principal.sub,
+      role: principal.role,
+      tenant: principal.tenant,
+      heartbeatMs: this.#ctx.heartbeatMs,
+    });
+    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
+    if (principal.role !== "visitor") {
+      this.#ctx.presence.connect(principal.tenant, principal.sub);
+      this.#watchAssigned(principal).catch(() => {});
+    }
+    if (resume) this.#resume(resume).catch(() => {});
+  }
+
+  // An agent follows the conversations assigned to it, wherever they were assigned.
+  async #watchAssigned(principal: Principal): Promise<void> {
+    const page = await this.#ctx.backend.list({
+      kind: "session",
+      tenant: principal.tenant,
+      assignee: principal.sub,
+      status: "assigned",
+      limit: 200,
+    });
+    for (const doc of page.items) {
+      if (!this.#watches.has(doc.id as string)) await this.#watch(doc.id as string, 0);
+    }
+  }
+
+  async #resume(conversations: Record<string, number>): Promise<void> {
+    for (const [conversation, last] of Object.entries(conversations)) {
+      const watch = this.#watches.get(conversation);
+      if (watch) {
+        // Already watched: the client may have dropped frames; redeliver from its point.
+        if (last < watch.last) {
+          watch.last = last;
+          await this.#backfill(watch);
+        }
+      } else await this.#watch(conversation, last);
+    }
+  }
+
+  async #watch(conversation: string, from: number): Promise<void> {
+    const principal = this.#principal!;
+    const read = await this.#ctx.backend.request(this.#request(conversation, "read"));
+    const view = read.ok ? read.reply as { visitor?: { id: string } } : null;
+    // A visitor reaches only its own conversation; for anyone else it does not exist.
+    if (!view || (principal.role === "visitor" && view.visitor?.id !== principal.sub)) {
+      if (read.ok || read.error.code === "not_found") {
+        return this.#error({ code: "not_found", message: `no conversation ${conversation}` });
+      }
+      return this.#error({
+        code: read.error.code,
+        message: read.error.message,
+        retryAfterMs: 1000,
+      });
+    }
+    if (this.#watches.has(conversation) || this.#closed) return;
+    const watch: Watch = {
+      conversation,
+      last: from,
+      syncing: false,
+      ahead: new Map(),
+      stop: () => {},
+    };
+    this.#watches.set(conversation, watch);
+    watch.stop = this.#ctx.hub.watch(
+      principal.tenant,
+      conversation,
+      (update) => this.#update(watch, update),
+    );
+    this.#summary(view as SessionSummary);
+    await this.#backfill(watch);
+  }
+
+  #update(watch: Watch, update: ConversationEvent | ConversationSignal): void {
+    const principal = this.#principal!;
+    if (update.kind === "typing" || update.kind === "read") {
+      if (update.sub === principal.sub) return;
+      if (update.kind === "typing") {
+        return this.#send({
+          t: "typing",
+          conversation: watch.conversation,
+          sub: update.sub,
+          role: update.role,
+          on: update.on,
+        });
+      }
+      return this.#send({
+        t: "read",
+        conversation: watch.conversation,
+        sub: update.sub,
+        seq: update.seq,
+      });
+    }
+    if (update.type !== "message" || !this.#visible(update.data)) return;
+    const number = this.#numberOf(update.data);
+    if (number <= watch.last) return;
+    watch.ahead.set(number, update.data);
+    if (watch.syncing) return;
+    if (number === watch.last + 1) this.#flush(watch);
+    else this.#backfill(watch).catch(() => {});
+  }
+
+  // Read the log from the last delivered message; live messages that arrive
+  // meanwhile wait in `ahead` and are delivered in order after it.
+  async #backfill(watch: Watch, attempt = 0): Promise<void> {
+    if (watch.syncing) return;
+    watch.syncing = true;
+    const { tenant } = this.#principal!;
+    try {
+      for (;;) {
+        const items = await this.#ctx.backend.messages(
+          { kind: "session", tenant, id: watch.conversation },
+          this.#numbering(),
+          watch.last,
+          backfillPage,
+        );
+        for (const data of items) {
+          if (this.#visible(data)) watch.ahead.set(this.#numberOf(data), data);
+        }
+        this.#flush(watch);
+        if (items.length < backfillPage || this.#closed) break;
+      }
+    } catch (error) {
+      this.#ctx.log.warn("backfill failed", {
+        conversation: watch.conversation,
+        error: String(error),
+      });
+    } finally {
+      watch.syncing = false;
+    }
+    // Something newer than what the log showed is waiting: read again shortly.
+    if (watch.ahead.size > 0 && !this.#closed && this.#watches.get(watch.conversation) === watch) {
+      const retry = setTimeout(
+        () => this.#backfill(watch, attempt + 1),
+        Math.min(50 * 2 ** attempt, 2000),
+      );
+      this.#timers.push(retry);
+    }
+  }
+
+  #flush(watch: Watch): void {
+    for (const number of [...watch.ahead.keys()]) {
+      if (number <= watch.last) watch.ahead.delete(number);
+    }
+    for (let next = watch.ahead.get(watch.last + 1); next; next = watch.ahead.get(watch.last + 1)) {
+      watch.ahead.delete(watch.last + 1);
+      watch.last++;
+      this.#send({
+        t: "msg",
+        conversation: watch.conversation,
+        seq: watch.last,
+        kind: next.kind as string,
+        author: next.author,
+        body: next.body as string,
+        at: next.at as number,
+        ...(typeof next.clientMessageId === "string" && { clientMessageId: next.clientMessageId }),
+      });
+    }
+  }
+
+  // Status changes of the tenant's conversations: assignments reach the
+  // agents concerned, closes and queue positions reach the watchers.
+  #summary(summary: SessionSummary): void {
+    const principal = this.#principal;
+    if (!principal) return;
+    const watch = this.#watches.get(summary.id);
+    if (!watch) {
+      if (
+        principal.role !== "visitor" && summary.status === "assigned" &&
+        summary.agent === principal.sub
+      ) {
+        this.#watch(summary.id, 0).catch(() => {});
+      }
+      if (principal.role !== "visitor") this.#queueChanged(principal);
+      return;
+    }
+    if (
+      summary.status === "assigned" &&
+      (watch.status !== "assigned" || watch.agent !== summary.agent)
+    ) {
+      this.#send({ t: "assigned", conversation: summary.id, agent: summary.agent });
+    }
+    if (summary.status === "closed" && watch.status !== "closed") {
+      this.#send({
+        t: "close",
+        conversation: summary.id,
+        reason: String(summary.closeReason ?? "closed"),
+      });
+    }
+    watch.status = summary.status;
+    watch.agent = summary.agent;
+    if (principal.role === "visitor") this.#queuePosition(principal, watch);
+    else this.#queueChanged(principal);
+  }
+
+  #queuePosition(principal: Principal, watch: Watch): void {
+    const queue = this.#ctx.feed.queue(principal.tenant);
+    const position = queue.indexOf(watch.conversation) + 1;
+    if (position === (watch.position ?? 0)) return;
+    watch.position = position;
+    if (position > 0) {
+      this.#send({ t: "queue", conversation: watch.conversation, position, waiting: queue.length });
+    }
+  }
+
+  #queueChanged(principal: Principal): void {
+    const queue = this.#ctx.feed.queue(principal.tenant);
+    this.#send({ t: "queue", waiting: queue.length, conversations: queue.slice(0, 50) });
+  }
+
+  #relay(frame: Extract<ClientFrame, { t: "typing" | "read" }>, principal: Principal): void {
+    if (!this.#watches.has(frame.conversation)) {
+      return this.#error({ code: "not_watching", message: `resume ${frame.conversation} first` });
+    }
+    const { sub, role, tenant } = principal;
+    if (frame.t === "read") {
+      return this.#ctx.hub.signal(tenant, frame.conversation, {
+        kind: "read",
+        sub,
+        role,
+        seq: frame.seq,
+      });
+    }
+    const on = frame.on ?? true;
+    const sent = this.#typingSent.get(frame.conversation);
+    if (sent && sent.on === on && Date.now() - sent.at < typingEveryMs) return;
+    this.#typingSent.set(frame.conversation, { at: Date.now(), on });
+    this.#ctx.hub.signal(tenant, frame.conversation, { kind: "typing", sub, role, on });
+  }
+
+  async #command(frame: ClientFrame & { id: string; conversation: string }, principal: Principal) {
+    const tenantLimit = await this.#tenantLimit(principal.tenant);
+    if (tenantLimit) {
+      return this.#error({
+        id: frame.id,
+        code: "rate_limited",
+        message: "too many requests for this tenant",
+        retryAfterMs: tenantLimit,
+      });
+    }
+    const by = { sub: principal.sub, role: principal.role };
+    const command = commandOf(frame, by);
+    const commandId = frame.t === "send"
+      ? `${principal.sub}:${frame.clientMessageId ?? frame.id}`
+      : `${principal.sub}:${frame.t}:${frame.id}`;
+    const response = await tracer.startActiveSpan(`ws ${frame.t}`, async (span) => {
+      try {
+        const carrier: Record<string, string> = {};
+        propagation.inject(context.active(), carrier);
+        const answer = await this.#ctx.backend.request({
+          ...this.#request(frame.conversation, "command", commandId),
+          command,
+          ...(carrier.traceparent && { traceparent: carrier.traceparent }),
+        });
+        if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.error.code });
+        return answer;
+      } finally {
+        span.end();
+      }
+    });
+    if (!response.ok) {
+      const { code, message, retryable, field } = response.error;
+      return this.#error({
+        id: frame.id,
+        code,
+        message,
+        ...(field && { field }),
+        ...(retryable && { retryAfterMs: 1000 }),
+      });
+    }
+    const view = response.reply as Record<string, unknown>;
+    this.#send({
+      t: "ack",
+      id: frame.id,
+      conversation: frame.conversation,
+      seq: Number(view[this.#numbering()] ?? 0),
+    });
+    if (!this.#watches.has(frame.conversation)) await this.#watch(frame.conversation, 0);
+  }
+
+  async #tenantLimit(tenant: string): Promise<number | null> {
+    const limiter = this.#ctx.tenantLimiter;
+    if (!limiter) return null;
+    try {
+      const decision = await limiter.take(tenant);
+      return decision.allowed ? null : decision.retryAfterMs;
+    } catch (error) {
+      // Rate limits fail open: a broken limiter must not stop conversations.
+      this.#ctx.log.warn("tenant rate limiter failed", { error: String(error) });
+      return null;
+    }
+  }
+
+  #request(
+    conversation: string,
+    op: "read" | "command",
+    commandId: string = crypto.randomUUID(),
+  ): ActorRequest {
+    return {
+      address: { kind: "session", tenant: this.#principal!.tenant, id: conversation },
+      op,
+      commandId,
+      deadline: Date.now() + this.#ctx.requestTimeoutMs,
+    };
+  }
+
+  #numbering(): "seq" | "publicSeq" {
+    return this.#principal?.role === "visitor" ? "publicSeq" : "seq";
+  }
+
+  #numberOf(data: Record<string, unknown>): number {
+    return Number(data[this.#numbering()]);
+  }
+
+  #visible(data: Record<string, unknown>): boolean {
+    return this.#principal?.role !== "visitor" || data.internal !== true;
+  }
+
+  #heartbeat(): void {
+    if (Date.now() - this.#lastHeard > 2 * this.#ctx.heartbeatMs) {
+      return this.#close(4008, "heartbeat timeout");
+    }
+    this.#send({ t: "ping" });
+  }
+
+  #send(frame: ServerFrame): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(encodeFrame(frame, this.#binary));
+    if (this.#socket.bufferedAmount > this.#ctx.maxBufferedBytes) {
+      this.#close(1013, "slow consumer: reconnect and resume");
+    }
+  }
+
+  #error(
+    error: { id?: string; code: string; message: string; field?: string; retryAfterMs?: number },
+  ): void {
+    this.#ctx.observe.error(error.code);
+    const { id, ...rest } = error;
+    this.#send({ t: "err", ...(id && { id }), ...rest });
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#closed) return;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+    this.#teardown(code);
+  }
+
+  #teardown(code: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ctx.observe.close(code);
+    for (const timer of this.#timers) clearTimeout(timer);
+    for (const watch of this.#watches.values()) watch.stop();
+    this.#watches.clear();
+    this.#stopFeed?.();
+    const principal = this.#principal;
+    if (principal) {
+      this.#ctx.observe.socket(principal.role, -1);
+      if (principal.role !== "visitor") this.#ctx.presence.release(principal.tenant, principal.sub);
+    }
+  }
+}
+
+function commandOf(
+  frame: ClientFrame & { id: string; conversation: string },
+  by: { sub: string; role: string },
+): ActorRequest["command"] {
+  switch (frame.t) {
+    case "send":
+      return {
+        type: "send",
+        by,
+        body: frame.body,
+        kind: frame.kind ?? "text",
+        clientMessageId: frame.clientMessageId ?? frame.id,
+      };
+    case "transfer":
+      return { type: "transfer", by, to: frame.to, ...(frame.reason && { reason: frame.reason }) };
+    case "rate":
+      return {
+        type: "rate",
+        by,
+        score: frame.score,
+        ...(frame.comment && { comment: frame.comment }),
+      };
+    case "resolve":
+    case "close":
+      return { type: "close", by };
+    default:
+      return { type: frame.t, by };
+  }
+}

@@ -1,0 +1,169 @@
+// The Redis token bucket against the real Redis, each test under its own key
+// prefix; and what the edge does when Redis is gone.
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertLessOrEqual,
+  assertMatch,
+  assertObjectMatch,
+  assertRejects,
+} from "@std/assert";
+import { Redis } from "ioredis";
+import { createLogger } from "../cluster/log.ts";
+import { connectRedis, RedisRateLimiter } from "../edge/redis_rate_limiter.ts";
+import { REDIS_URL, uniqueName } from "./_support/services.ts";
+import { harness } from "./_support/scripted_backend.ts";
+
+interface Fixture {
+  prefix: string;
+  /** A fresh limiter over its own connection, as a separate edge would have. */
+  limiter(ratePerSecond: number, burst: number): Promise<RedisRateLimiter>;
+  redis(): Promise<Redis>;
+}
+
+async function withRedis(work: (fixture: Fixture) => Promise<void>): Promise<void> {
+  const prefix = `${uniqueName("sbt")}:rl:`;
+  const connections: Redis[] = [];
+  const redis = async () => {
+    const connection = connectRedis(REDIS_URL);
+    connections.push(connection);
+    // The connection refuses commands until it is ready.
+    if (connection.status !== "ready") {
+      await new Promise((ready) => connection.once("ready", ready));
+    }
+    return connection;
+  };
+  try {
+    await work({
+      prefix,
+      limiter: async (ratePerSecond, burst) =>
+        new RedisRateLimiter({ redis: await redis(), prefix, ratePerSecond, burst }),
+      redis,
+    });
+  } finally {
+    const [cleaner] = connections;
+    if (cleaner) {
+      const keys = await cleaner.keys(`${prefix}*`);
+      if (keys.length > 0) await cleaner.del(...keys);
+    }
+    await Promise.all(connections.map((connection) => connection.quit()));
+  }
+}
+
+Deno.test("redis limiter: allows the burst, then refuses with the wait until the next token", async () => {
+  await withRedis(async ({ limiter }) => {
+    const limit = await limiter(1, 3);
+    const decisions = [];
+    for (let i = 0; i < 4; i++) decisions.push(await limit.take("acme"));
+    assertEquals(decisions.slice(0, 3), [{ allowed: true }, { allowed: true }, { allowed: true }]);
+    const refused = decisions[3];
+    assert(!refused.allowed);
+    assertGreater(refused.retryAfterMs, 0);
+    assertLessOrEqual(refused.retryAfterMs, 1000);
+    assertEquals(await limit.take("other"), { allowed: true });
+  });
+});
+
+Deno.test("redis limiter: a bucket refills at its rate", async () => {
+  await withRedis(async ({ limiter }) => {
+    const limit = await limiter(20, 1);
+    assertEquals(await limit.take("acme"), { allowed: true });
+    const refused = await limit.take("acme");
+    assert(!refused.allowed);
+    assertLessOrEqual(refused.retryAfterMs, 50);
+    await new Promise((resolve) => setTimeout(resolve, refused.retryAfterMs + 10));
+    assertEquals(await limit.take("acme"), { allowed: true });
+  });
+});
+
+Deno.test("redis limiter: two edges share one bucket per key", async () => {
+  await withRedis(async ({ limiter }) => {
+    const [east, west] = [await limiter(0.1, 4), await limiter(0.1, 4)];
+    const allowed = [];
+    for (const edge of [east, west, east, west, east, west]) {
+      allowed.push((await edge.take("acme")).allowed);
+    }
+    assertEquals(allowed, [true, true, true, true, false, false]);
+  });
+});
+
+Deno.test("redis limiter: idle buckets expire once they would be full again", async () => {
+  await withRedis(async ({ limiter, prefix, redis }) => {
+    const limit = await limiter(100, 2);
+    await limit.take("acme");
+    const reader = await redis();
+    const ttl = await reader.pttl(`${prefix}acme`);
+    assertGreater(ttl, 0);
+    assertLessOrEqual(ttl, 20);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assertEquals(await reader.exists(`${prefix}acme`), 0);
+  });
+});
+
+Deno.test("redis limiter: a Redis that lost the script (a restart) loads it again", async () => {
+  await withRedis(async ({ limiter, redis }) => {
+    const limit = await limiter(1, 1);
+    await (await redis()).script("FLUSH");
+    assertEquals(await limit.take("acme"), { allowed: true });
+    assertEquals((await limit.take("acme")).allowed, false);
+  });
+});
+
+Deno.test("redis limiter: an unreachable Redis fails the decision, and the edge lets requests through", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const redis = connectRedis("redis://127.0.0.1:1", {
+    log: createLogger({}, (line) => lines.push(JSON.parse(line))),
+  });
+  try {
+    const rateLimiter = new RedisRateLimiter({
+      redis,
+      prefix: "unreachable:rl:",
+      ratePerSecond: 1,
+      burst: 1,
+    });
+    await assertRejects(() => rateLimiter.take("acme"));
+    const { call, backend, logs, metrics } = harness({ rateLimiter });
+    for (let i = 0; i < 3; i++) {
+      assertEquals((await call("POST", "/v1/tickets/t/claim")).status, 200);
+    }
+    assertEquals(backend.requests.length, 3);
+    assertMatch(metrics.render(), /^sb_rate_limiter_failures_total 3$/m);
+    assertObjectMatch(logs[0], {
+      level: "warn",
+      message: "rate limiter failed; request let through",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertEquals(lines.map((line) => line.message), ["redis unreachable; retrying"]);
+  } finally {
+    redis.disconnect();
+  }
+});
+
+Deno.test("redis limiter: a Redis that does not answer fails the decision within the timeout", async () => {
+  // Accepts connections and never says a word.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sockets: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const socket of listener) sockets.push(socket);
+  })();
+  // Queueing and no ready check, so the command is sent and waits for an answer.
+  const redis = new Redis({ port: listener.addr.port, host: "127.0.0.1", enableReadyCheck: false });
+  try {
+    const limiter = new RedisRateLimiter({
+      redis,
+      prefix: "silent:rl:",
+      ratePerSecond: 1,
+      burst: 1,
+      timeoutMs: 50,
+    });
+    const started = performance.now();
+    await assertRejects(() => limiter.take("acme"), Error, "did not answer within 50 ms");
+    assertLessOrEqual(performance.now() - started, 500);
+  } finally {
+    redis.disconnect();
+    listener.close();
+    await accepting.catch(() => {});
+    for (const socket of sockets) socket.close();
+  }
+});

@@ -1,0 +1,396 @@
+// The widget bootstrap, `POST /v1/widget/sessions`: unit tests over the
+// scripted Backend, then the real runtime on Postgres.
+import { assert, assertEquals, assertExists, assertMatch, assertNotEquals } from "@std/assert";
+import type { StoredTenantSettings } from "../actors/decider.ts";
+import { actorKey } from "../cluster/actor_key.ts";
+import { verifyToken } from "../edge/auth.ts";
+import { TokenBucketLimiter } from "../edge/rate_limit.ts";
+import { call as fetchJson, JWT_SECRET, startApiServer } from "./_support/api_server.ts";
+import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
+
+const path = "/v1/widget/sessions";
+const widgetKey = "wk_acme_0123456789abcdef";
+const identitySecret = "identity-secret-0123456789abcdef";
+
+/** Hex HMAC-SHA256 of `visitorId` under `key`, as a tenant's server computes it. */
+async function identityHash(visitorId: string, key = identitySecret): Promise<string> {
+  const encoder = new TextEncoder();
+  const hmac = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, encoder.encode(visitorId)));
+  return Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The scripted handler with tenant `acme` owning the widget `widget`. */
+function widgetHarness(
+  widget: StoredTenantSettings["widget"] = { key: widgetKey, identitySecret },
+  options: Parameters<typeof harness>[0] = {},
+) {
+  const rig = harness(options);
+  rig.backend.stored.set("acme", { widget });
+  const bootstrap = (
+    body: unknown,
+    init: { from?: string; headers?: Record<string, string> } = {},
+  ) => rig.call("POST", path, { token: null, body, ...init });
+  return { ...rig, bootstrap };
+}
+
+// --- the flow ---------------------------------------------------------------
+
+Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an opened conversation", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const response = await bootstrap({ widgetKey });
+  assertEquals(response.status, 201);
+  const session = await response.json();
+  assertEquals(Object.keys(session).sort(), ["conversationId", "expiresAt", "token", "visitorId"]);
+  const { conversationId, visitorId } = session;
+  assertMatch(visitorId, /^v_[0-7][0-9a-hjkmnp-tv-z]{25}$/);
+  assertMatch(conversationId, /^[0-7][0-9a-hjkmnp-tv-z]{25}$/);
+  assertEquals(backend.widgetKeyCalls, [widgetKey]);
+  assertEquals(backend.requests, [{
+    address: { kind: "session", tenant: "acme", id: conversationId },
+    op: "command",
+    command: {
+      type: "open",
+      by: { sub: visitorId, role: "visitor" },
+      visitor: { id: visitorId, verified: false },
+      agentsOnline: 1,
+    },
+    commandId: `open:${conversationId}`,
+    deadline: now + 5000,
+  }]);
+  const principal = await verifyToken(secret, session.token, { now });
+  assertEquals(principal, {
+    sub: visitorId,
+    tenant: "acme",
+    role: "visitor",
+    exp: now / 1000 + 3600,
+  });
+  assertEquals(session.expiresAt, now + 3600 * 1000);
+});
+
+Deno.test("widget: every bootstrap opens its own conversation, and anonymous visitors differ", async () => {
+  const { bootstrap } = widgetHarness();
+  const [first, second] = [await bootstrap({ widgetKey }), await bootstrap({ widgetKey })];
+  const [a, b] = [await first.json(), await second.json()];
+  assertNotEquals(a.conversationId, b.conversationId);
+  assertNotEquals(a.visitorId, b.visitorId);
+});
+
+Deno.test("widget: a signed visitor is verified, with name, email and the agents online", async () => {
+  const { bootstrap, backend } = widgetHarness(undefined, {
+    presence: { onlineAgents: (tenant) => (tenant === "acme" ? 3 : 0) },
+  });
+  const body = {
+    widgetKey,
+    visitorId: "visitor-42",
+    name: "Carol",
+    email: "carol@example.com",
+    identityHash: await identityHash("visitor-42"),
+  };
+  const response = await bootstrap(body);
+  assertEquals(response.status, 201);
+  const session = await response.json();
+  assertEquals(session.visitorId, "visitor-42");
+  assertEquals(backend.last.command, {
+    type: "open",
+    by: { sub: "visitor-42", role: "visitor" },
+    visitor: { id: "visitor-42", name: "Carol", email: "carol@example.com", verified: true },
+    agentsOnline: 3,
+  });
+  assertEquals((await verifyToken(secret, session.token, { now })).sub, "visitor-42");
+});
+
+Deno.test("widget: identityHash is hex HMAC-SHA256 of the visitor id keyed by the secret, any case", async () => {
+  // Computed apart: printf visitor-42 | openssl dgst -sha256 -hmac <identitySecret>
+  const known = "977a32a0dea7a95d9d6aa52104651577bc94488da022ddba270800a8db2afd46";
+  assertEquals(await identityHash("visitor-42"), known);
+  const { bootstrap, backend } = widgetHarness();
+  const response = await bootstrap({
+    widgetKey,
+    visitorId: "visitor-42",
+    identityHash: known.toUpperCase(),
+  });
+  assertEquals(response.status, 201);
+  assertEquals((backend.last.command?.visitor as { verified: boolean }).verified, true);
+});
+
+Deno.test("widget: an unknown key is 404 and reaches no actor", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const error = await expectError(await bootstrap({ widgetKey: "wk_nobody_0123456789" }), 404, {
+    code: "not_found",
+  });
+  assertEquals(error.message, "no widget has this key");
+  assertEquals(backend.requests, []);
+});
+
+Deno.test("widget: a hash that does not match the visitor id is 401 and reaches no actor", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const cases = [
+    { visitorId: "visitor-42", identityHash: await identityHash("visitor-43") },
+    {
+      visitorId: "visitor-42",
+      identityHash: await identityHash("visitor-42", "another-secret-0123456"),
+    },
+    { visitorId: "visitor-42", identityHash: "0".repeat(64) },
+  ];
+  for (const fields of cases) {
+    await expectError(await bootstrap({ widgetKey, ...fields }), 401, {
+      code: "unauthorized",
+      field: "identityHash",
+    });
+  }
+  assertEquals(backend.requests, []);
+});
+
+Deno.test("widget: a hash is refused when the tenant has no secret to check it against", async () => {
+  const { bootstrap, backend } = widgetHarness({ key: widgetKey });
+  const body = {
+    widgetKey,
+    visitorId: "visitor-42",
+    identityHash: await identityHash("visitor-42"),
+  };
+  await expectError(await bootstrap(body), 401, { code: "unauthorized" });
+  assertEquals(backend.requests, []);
+  assertEquals((await bootstrap({ widgetKey, visitorId: "visitor-42" })).status, 201);
+});
+
+Deno.test("widget: a tenant that requires identity refuses unsigned visitors", async () => {
+  const { bootstrap, backend } = widgetHarness({
+    key: widgetKey,
+    identitySecret,
+    requireIdentity: true,
+  });
+  for (const body of [{ widgetKey }, { widgetKey, visitorId: "visitor-42" }]) {
+    await expectError(await bootstrap(body), 401, { code: "identity_required" });
+  }
+  assertEquals(backend.requests, []);
+  const signed = {
+    widgetKey,
+    visitorId: "visitor-42",
+    identityHash: await identityHash("visitor-42"),
+  };
+  assertEquals((await bootstrap(signed)).status, 201);
+});
+
+Deno.test("widget: with an Idempotency-Key a named visitor's retry reaches the same conversation", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const retry = async (body: Record<string, unknown>) =>
+    (await (await bootstrap({ widgetKey, ...body }, { headers: { "idempotency-key": "k1" } }))
+      .json()).conversationId;
+  const named = [
+    await retry({ visitorId: "visitor-42" }),
+    await retry({ visitorId: "visitor-42" }),
+  ];
+  assertEquals(named[0], named[1]);
+  assertMatch(named[0], /^z/);
+  assertEquals(backend.last.commandId, `open:${named[0]}`);
+  assertNotEquals(await retry({ visitorId: "visitor-43" }), named[0]);
+  assertNotEquals(await retry({}), await retry({}));
+});
+
+Deno.test("widget: the session actor's failures map like any actor's", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  backend.answer = () => ({
+    ok: false,
+    error: { code: "overloaded", message: "busy", retryable: true },
+  });
+  const busy = await bootstrap({ widgetKey });
+  assertEquals(busy.headers.get("retry-after"), "1");
+  await expectError(busy, 503, { code: "overloaded" });
+  backend.answer = () => ({
+    ok: false,
+    error: { code: "validation", message: "bad", retryable: false, field: "visitor.name" },
+  });
+  await expectError(await bootstrap({ widgetKey, name: " " }), 400, { field: "visitor.name" });
+});
+
+// --- limits and validation --------------------------------------------------
+
+Deno.test("widget: bootstraps are rate limited per client address, before any lookup", async () => {
+  const bootstrapLimiter = new TokenBucketLimiter({ ratePerSecond: 0.5, burst: 1, now: () => now });
+  const { bootstrap, backend } = widgetHarness(undefined, { bootstrapLimiter });
+  assertEquals((await bootstrap({ widgetKey }, { from: "198.51.100.7" })).status, 201);
+  const limited = await bootstrap({ widgetKey }, { from: "198.51.100.7" });
+  assertEquals(limited.headers.get("retry-after"), "2");
+  await expectError(limited, 429, { code: "rate_limited" });
+  assertEquals(backend.widgetKeyCalls.length, 1);
+  assertEquals((await bootstrap({ widgetKey }, { from: "198.51.100.8" })).status, 201);
+});
+
+Deno.test("widget: the bootstrap needs no token and ignores the tenant limiter", async () => {
+  const rateLimiter = { take: () => ({ allowed: false as const, retryAfterMs: 1000 }) };
+  const { call } = widgetHarness(undefined, { rateLimiter });
+  const withToken = await call("POST", path, { body: { widgetKey }, token: { role: "admin" } });
+  assertEquals(withToken.status, 201);
+  const session = await withToken.json();
+  assertEquals((await verifyToken(secret, session.token, { now })).role, "visitor");
+});
+
+Deno.test("widget: invalid bodies are 400 naming the field", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const hash = "a".repeat(64);
+  const cases: [Record<string, unknown>, string][] = [
+    [{}, "widgetKey"],
+    [{ widgetKey: "short" }, "widgetKey"],
+    [{ widgetKey: "k".repeat(129) }, "widgetKey"],
+    [{ widgetKey: "wk with spaces 0123456789" }, "widgetKey"],
+    [{ widgetKey, visitorId: "" }, "visitorId"],
+    [{ widgetKey, visitorId: "v".repeat(129) }, "visitorId"],
+    [{ widgetKey, visitorId: "a/b" }, "visitorId"],
+    [{ widgetKey, name: "n".repeat(201) }, "name"],
+    [{ widgetKey, email: "not-an-email" }, "email"],
+    [{ widgetKey, email: `${"e".repeat(320)}@x.io` }, "email"],
+    [{ widgetKey, visitorId: "v1", identityHash: "a".repeat(63) }, "identityHash"],
+    [{ widgetKey, visitorId: "v1", identityHash: "g".repeat(64) }, "identityHash"],
+    [{ widgetKey, identityHash: hash }, "identityHash"],
+    [{ widgetKey, tenant: "acme" }, "tenant"],
+  ];
+  for (const [body, field] of cases) {
+    await expectError(await bootstrap(body), 400, { code: "validation", field });
+  }
+  assertEquals([backend.widgetKeyCalls, backend.requests], [[], []]);
+  assertEquals(
+    (await bootstrap({ widgetKey, name: "n".repeat(200), visitorId: "a.b:c-d_1" })).status,
+    201,
+  );
+});
+
+// --- tenant settings --------------------------------------------------------
+
+Deno.test("widget settings: admins set them; the identity secret is never read back", async () => {
+  const { call, backend } = harness();
+  const admin = { role: "admin" as const, tenant: "acme" };
+  const widget = { key: widgetKey, identitySecret, requireIdentity: true };
+  const put = await call("POST", "/v1/admin/settings", { token: admin, body: { widget } });
+  assertEquals(put.status, 200);
+  const shown = { key: widgetKey, requireIdentity: true, hasIdentitySecret: true };
+  assertEquals((await put.json()).widget, shown);
+  assertEquals(backend.settingsCalls.at(-1), ["acme", { widget }]);
+
+  backend.stored.set("acme", { widget });
+  const read = await call("GET", "/v1/admin/settings", { token: admin });
+  const text = await read.text();
+  assert(!text.includes(identitySecret), "the secret was served");
+  assertEquals(JSON.parse(text).widget, shown);
+  backend.stored.set("acme", { widget: { key: widgetKey } });
+  const without = await call("GET", "/v1/admin/settings", { token: admin });
+  assertEquals((await without.json()).widget, { key: widgetKey, hasIdentitySecret: false });
+});
+
+Deno.test("widget settings: bad values are 400 naming the field", async () => {
+  const { call } = harness();
+  const cases: [Record<string, unknown>, string][] = [
+    [{ key: "short" }, "widget.key"],
+    [{}, "widget.key"],
+    [{ key: widgetKey, identitySecret: "s".repeat(15) }, "widget.identitySecret"],
+    [{ key: widgetKey, identitySecret: "s".repeat(257) }, "widget.identitySecret"],
+    [{ key: widgetKey, requireIdentity: "yes" }, "widget.requireIdentity"],
+    [{ key: widgetKey, requireIdentity: true }, "widget.identitySecret"],
+    [{ key: widgetKey, hasIdentitySecret: true }, "widget.hasIdentitySecret"],
+  ];
+  for (const [widget, field] of cases) {
+    await expectError(
+      await call("POST", "/v1/admin/settings", { token: { role: "admin" }, body: { widget } }),
+      400,
+      { code: "validation", field },
+    );
+  }
+});
+
+Deno.test("widget: the OpenAPI document lists the bootstrap as public", async () => {
+  const { call } = harness();
+  const doc = await (await call("GET", "/v1/openapi.json", { token: null })).json();
+  const operation = doc.paths[path].post;
+  assertEquals([operation.operationId, operation.security], ["openWidgetSession", []]);
+  assertEquals(operation["x-roles"], undefined);
+  assertEquals(operation.requestBody.required, true);
+  assertExists(operation.responses["201"]);
+  assertExists(operation.responses["429"]);
+  assertEquals(operation.responses["403"], undefined);
+  assertEquals(
+    doc.components.schemas.WidgetSession.required,
+    ["token", "conversationId", "visitorId", "expiresAt"],
+  );
+});
+
+// --- the real runtime -------------------------------------------------------
+
+Deno.test("widget on Postgres: settings set through the admin API find the tenant by key", async () => {
+  const api = await startApiServer();
+  try {
+    const admin = await api.token({ sub: "root", role: "admin" });
+    const widget = { key: widgetKey, identitySecret, requireIdentity: true };
+    const put = await fetchJson(`${api.url}/v1/admin/settings`, admin, "POST", { widget });
+    assertEquals(put.status, 200);
+    const read = await fetchJson(`${api.url}/v1/admin/settings`, admin, "GET");
+    assertEquals(read.body.widget, {
+      key: widgetKey,
+      requireIdentity: true,
+      hasIdentitySecret: true,
+    });
+
+    const rival = await api.token({ sub: "root", role: "admin", tenant: "globex" });
+    const taken = await fetchJson(`${api.url}/v1/admin/settings`, rival, "POST", {
+      widget: { key: widgetKey },
+    });
+    assertEquals([taken.status, (taken.body.error as { code: string }).code], [
+      409,
+      "widget_key_taken",
+    ]);
+
+    const bootstrap = (body: unknown) => fetchJson(`${api.url}${path}`, null, "POST", body);
+    const unknown = await bootstrap({ widgetKey: "wk_nobody_0123456789" });
+    assertEquals([unknown.status, (unknown.body.error as { code: string }).code], [
+      404,
+      "not_found",
+    ]);
+    const unsigned = await bootstrap({ widgetKey, visitorId: "visitor-42" });
+    assertEquals((unsigned.body.error as { code: string }).code, "identity_required");
+    const forged = await bootstrap({
+      widgetKey,
+      visitorId: "visitor-42",
+      identityHash: await identityHash("visitor-43"),
+    });
+    assertEquals((forged.body.error as { code: string }).code, "unauthorized");
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("widget on Postgres: a signed visitor opens a conversation on the session actor", async () => {
+  const api = await startApiServer();
+  try {
+    const admin = await api.token({ sub: "root", role: "admin" });
+    const widget = { key: widgetKey, identitySecret, requireIdentity: true };
+    assertEquals(
+      (await fetchJson(`${api.url}/v1/admin/settings`, admin, "POST", { widget })).status,
+      200,
+    );
+    const opened = await fetchJson(`${api.url}${path}`, null, "POST", {
+      widgetKey,
+      visitorId: "visitor-42",
+      name: "Carol",
+      identityHash: await identityHash("visitor-42"),
+    });
+    assertEquals(opened.status, 201, JSON.stringify(opened.body));
+    const { token, conversationId, visitorId } = opened.body as Record<string, string>;
+    assertEquals(visitorId, "visitor-42");
+    assertEquals(
+      await verifyToken(JWT_SECRET, token).then(({ sub, tenant, role }) => ({ sub, tenant, role })),
+      { sub: "visitor-42", tenant: "acme", role: "visitor" },
+    );
+    const address = { kind: "session", tenant: "acme", id: conversationId };
+    const events = await api.runtime.store.events(actorKey(address), 0, 10);
+    assertEquals(events[0].type, "opened");
+    assertEquals(events[0].commandId, `open:${conversationId}`);
+    assertEquals((events[0].data.visitor as Record<string, unknown>).verified, true);
+  } finally {
+    await api.close();
+  }
+});
