@@ -279,7 +279,6 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
       publicSeq: state.publicSeq,
       closedAt: state.closedAt,
       closedBy: state.closedBy,
-      closeReason: state.closeReason,
     };
   },
   pushed: true,

@@ -138,7 +138,7 @@ function claimRows(storms: Storm[], stalled: StalledWinnerRun[], size: Size): Ro
   const stallName = `stalled winner (${stallTiming.ttlMs / 1000} s TTL, ${
     stallTiming.stallMs / 1000
   } s stall)`;
-  for (const { variant, claims, ownership } of stalled) {
+  for (const { variant, claims, answers, ownership } of stalled) {
     rows.push({
       scenario: stallName,
       mechanism: variant,
@@ -146,6 +146,7 @@ function claimRows(storms: Storm[], stalled: StalledWinnerRun[], size: Size): Ro
       "winners/ticket": span(ownership.winners),
       "double owners": ownership.doubleOwners,
       "db disagrees": ownership.disagreements,
+      "stalled A told / B told": `${tallied(answers.a)} / ${tallied(answers.b)}`,
     });
   }
   return rows;
@@ -197,6 +198,10 @@ function startRows(starts: StandaloneStart[]): Row[] {
     "spawn → ready ms": readyMs,
     "in-process ms": selfReportedMs,
   }));
+}
+
+function tallied(answers: Record<string, number>): string {
+  return Object.entries(answers).map(([answer, n]) => `${answer} ×${n}`).join(", ");
 }
 
 function span({ min, max }: { min: number; max: number }): string {

@@ -370,7 +370,6 @@ Deno.test("session: close records who closed and tells everyone", () => {
     status: "closed",
     closedAt: T0 + 3 * MIN,
     closedBy: "vera",
-    closeReason: "visitor",
   });
   assertEquals(messagesOf(byVisitor.events).at(-1)!.body, "Vera closed the conversation");
   const byAgent = given([open(), claim(alice), close(alice)]);
@@ -820,6 +819,7 @@ Deno.test("session: project and view summarise without message bodies", () => {
     lastMessageAt: T0 + 3 * MIN,
     rating: { score: 5, comment: "great" },
     ticketId: null,
+    closeReason: "visitor",
     createdAt: T0,
     updatedAt: T0 + 4 * MIN,
   };
@@ -836,7 +836,6 @@ Deno.test("session: project and view summarise without message bodies", () => {
     publicSeq: 3,
     closedAt: T0 + 3 * MIN,
     closedBy: "vera",
-    closeReason: "visitor",
   });
   assert(!JSON.stringify(session.project!(run.state)).includes("internal"));
 });
