@@ -29,6 +29,10 @@ export interface EdgeOptions {
   jwtSecret: string;
   /** WebSocket heartbeat interval; a socket silent for two is closed. */
   heartbeatMs?: number;
+  /** Unsent bytes after which a socket is closed as a slow consumer (1013). */
+  maxBufferedBytes?: number;
+  /** How long a backfill waits for a client that does not read before 1013. */
+  stallMs?: number;
 }
 
 /** A running edge. */
@@ -106,7 +110,8 @@ export function createEdge(options: EdgeOptions): Edge {
     },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     helloTimeoutMs: 10_000,
-    maxBufferedBytes: 1024 * 1024,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+    stallMs: options.stallMs ?? 10_000,
     requestTimeoutMs: 5000,
     observe: {
       socket: (role, delta) => socketGauge.inc({ role }, delta),

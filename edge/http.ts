@@ -226,6 +226,7 @@ export function createHttpHandler(
       },
       backend: {
         events: (...args) => asked(backend.events(...args), deadline),
+        messages: (...args) => asked(backend.messages(...args), deadline),
         list: (query) => asked(backend.list(query), deadline),
         status: () => withinDeadline(backend.status(), deadline),
         settings: (tenant) => asked(backend.settings(tenant), deadline),

@@ -34,7 +34,8 @@ export function openApiDocument(routes: readonly Route[]): Json {
       title: "Switchboard API",
       version: "1",
       description: [
-        "Tickets of a helpdesk. The tenant is always the one named by the caller's token;",
+        "Tickets and live conversations of a helpdesk.",
+        "The tenant is always the one named by the caller's token;",
         "public operations (the widget bootstrap, which hands visitors their token) need none.",
         "Every POST honours an `Idempotency-Key` header (1-200 of `A-Za-z0-9._:-`):",
         "a retry with the same key answers the original result.",
@@ -165,11 +166,11 @@ function jsonSchema(schema: v.GenericSchema): Json {
   return converted;
 }
 
-function ref(name: ResponseSchema | "Error"): Json {
+function ref(name: ResponseSchema | "Error" | "Message"): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-const schemas: Record<ResponseSchema | "Error" | "StoredEvent", Json> = {
+const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json> = {
   Error: {
     type: "object",
     required: ["error"],
@@ -204,6 +205,54 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent", Json> = {
     },
   },
   EventPage: page({ $ref: "#/components/schemas/StoredEvent" }),
+  Conversation: {
+    type: "object",
+    description: "A live conversation as its actor shows it.",
+    additionalProperties: true,
+  },
+  ConversationPage: page(ref("Conversation")),
+  Message: {
+    type: "object",
+    required: [
+      "seq",
+      "publicSeq",
+      "kind",
+      "author",
+      "body",
+      "clientMessageId",
+      "at",
+      "internal",
+    ],
+    properties: {
+      type: { const: "message" },
+      seq: { type: "integer", minimum: 1, description: "Numbers every message." },
+      publicSeq: {
+        type: "integer",
+        minimum: 0,
+        description: "Numbers what the visitor sees; a note repeats the number before it.",
+      },
+      kind: { enum: ["text", "note", "system"] },
+      author: {
+        type: "object",
+        required: ["sub", "role"],
+        properties: {
+          sub: { type: "string" },
+          role: { enum: ["visitor", "agent", "supervisor", "admin", "system"] },
+        },
+      },
+      body: { type: "string" },
+      clientMessageId: {
+        type: ["string", "null"],
+        description: "The sender's own id for the message; null on system messages.",
+      },
+      at: { type: "integer", description: "Epoch milliseconds." },
+      internal: {
+        type: "boolean",
+        description: "A note among agents, never shown to the visitor.",
+      },
+    },
+  },
+  MessagePage: page(ref("Message"), "after"),
   ClusterStatus: {
     type: "object",
     required: ["epoch", "viewId", "nodes", "edges"],
@@ -271,7 +320,7 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent", Json> = {
   },
 };
 
-function page(item: Json): Json {
+function page(item: Json, next = "cursor"): Json {
   return {
     type: "object",
     required: ["items", "nextCursor"],
@@ -279,7 +328,7 @@ function page(item: Json): Json {
       items: { type: "array", items: item },
       nextCursor: {
         type: ["string", "null"],
-        description: "Pass as `cursor` for the next page; null at the end.",
+        description: `Pass as \`${next}\` for the next page; null at the end.`,
       },
     },
   };
@@ -290,9 +339,9 @@ const errorDescriptions: Record<string, string> = {
   401:
     "unauthorized: the bearer token is missing, malformed, expired, forged or lacks claims, or an identityHash does not verify; identity_required: the widget admits verified visitors only.",
   403: "forbidden: the caller's role may not do this.",
-  404: "not_found: no such route, ticket (in the caller's tenant) or widget key.",
+  404: "not_found: no such route, ticket or conversation (in the caller's tenant), or widget key.",
   409:
-    "The actor's state refuses the command (already_claimed, invalid_transition, ticket_closed …), or widget_key_taken: another tenant's widget has the key.",
+    "The actor's state refuses the command (already_claimed, invalid_transition, ticket_closed, conversation_closed …), or widget_key_taken: another tenant's widget has the key.",
   413: `payload_too_large: the body is over ${maxBodyBytes} bytes.`,
   415: "unsupported_media_type: the body is not application/json.",
   429: "rate_limited: retry after Retry-After seconds.",

@@ -12,7 +12,7 @@
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../actors/decider.ts";
-import type { ActorRequest, Backend } from "../cluster/protocol.ts";
+import type { ActorRequest, Backend, Page, ProjectionQuery } from "../cluster/protocol.ts";
 import { prometheusContentType } from "../cluster/metrics.ts";
 import { type Principal, type Role, roles } from "./auth.ts";
 import { derivedId, newId } from "./_ids.ts";
@@ -23,12 +23,15 @@ import {
   createTicketBody,
   escalateBody,
   eventsQuery,
+  listConversationsQuery,
   listTicketsQuery,
+  messagesQuery,
   noArguments,
   priorityBody,
   tagsBody,
   tenantSettingsBody,
   transferBody,
+  transferConversationBody,
   widgetSessionBody,
 } from "./schemas.ts";
 import { openWidgetSession, withoutSecrets } from "./widget.ts";
@@ -56,7 +59,10 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<Backend, "events" | "list" | "status" | "settings" | "putSettings">;
+  backend: Pick<
+    Backend,
+    "events" | "messages" | "list" | "status" | "settings" | "putSettings"
+  >;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -67,6 +73,9 @@ export type ResponseSchema =
   | "Ticket"
   | "TicketPage"
   | "EventPage"
+  | "Conversation"
+  | "ConversationPage"
+  | "MessagePage"
   | "ClusterStatus"
   | "TenantSettings"
   | "WidgetSession";
@@ -141,49 +150,134 @@ export type Route = ApiRoute | PublicRoute | OpsRoute;
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
 
-const ticketCollection = "/v1/tickets";
-const ticketItem = "/v1/tickets/{id}";
-const ticket = (call: { params: Record<string, string> }) => ({
-  kind: "ticket",
-  id: call.params.id,
-});
-
 // Generic only to tie each route's handler to its schemas' output types; the
 // table itself holds them as plain routes.
 function api<B = unknown, Q = unknown>(route: Omit<ApiRoute<B, Q>, "kind">): ApiRoute {
   return { kind: "api", ...route };
 }
 
-/**
- * The command `type` on one ticket at `POST /v1/tickets/{id}/<action>`, its
- * arguments being the body's fields. Anyone may send it: whether the caller
- * may do it is for the decider to say.
- */
-function ticketCommand(
-  spec: Pick<ApiRoute, "operationId" | "summary"> & {
-    action: string;
-    type: string;
-    body: FieldsSchema<Record<string, unknown>>;
-  },
-): ApiRoute {
-  return api<Record<string, unknown>>({
-    method: "POST",
-    path: `${ticketItem}/${spec.action}`,
-    operationId: spec.operationId,
-    summary: spec.summary,
-    roles,
-    body: spec.body,
-    status: 200,
-    response: "Ticket",
-    handle: (call) => call.ask(ticket(call), "command", { type: spec.type, ...call.body }),
-  });
+/** The name and summary of a route. */
+type Described = Pick<ApiRoute, "operationId" | "summary">;
+
+/** The filters a list takes from its query string; the tenant is the token's. */
+type ListQuery = Omit<ProjectionQuery, "kind" | "tenant">;
+
+/** Actors of one kind, served as a collection with an item per actor. */
+interface ActorResource {
+  /** The collection's path; each actor is at `<collection>/{id}`. */
+  collection: string;
+  kind: string;
+  /** What clients call one actor, in error messages. */
+  noun: string;
+  response: ResponseSchema;
+  /** The response of the collection's list. */
+  page: ResponseSchema;
+  /** Who may send commands; whether the caller may do one is the decider's to say. */
+  commandRoles: readonly Role[];
 }
+
+/**
+ * Route builders for `resource`, whose item routes address the actor
+ * `kind/<caller's tenant>/<path id>`.
+ */
+function actorResource(resource: ActorResource) {
+  const { collection, kind, noun, response, page } = resource;
+  const item = `${collection}/{id}`;
+  const target = (call: { params: Record<string, string> }) => ({ kind, id: call.params.id });
+  return {
+    kind,
+    collection,
+    item,
+    /** The actor of the path, in the caller's tenant. */
+    address: (call: Pick<ApiCall<unknown, unknown>, "params" | "principal">): ActorAddress => ({
+      ...target(call),
+      tenant: call.principal.tenant,
+    }),
+    /**
+     * `history`, a page of the actor's log after `call.query.after`, or 404
+     * when it is an empty first page: an actor that exists has logged its start.
+     */
+    historyPage<T>(
+      call: { params: Record<string, string>; query: { after: number } },
+      history: Page<T>,
+    ): Page<T> {
+      if (call.query.after === 0 && history.items.length === 0) {
+        throw new HttpError(404, "not_found", `no ${noun} ${call.params.id}`);
+      }
+      return history;
+    },
+    /** `GET <collection>`: the tenant's actors, newest first. */
+    list: (spec: Described & { query: FieldsSchema<ListQuery> }): ApiRoute =>
+      api<unknown, ListQuery>({
+        ...spec,
+        method: "GET",
+        path: collection,
+        roles: staff,
+        status: 200,
+        response: page,
+        handle: (call) => call.backend.list({ kind, tenant: call.principal.tenant, ...call.query }),
+      }),
+    /** `GET <collection>/{id}`: the actor's view. */
+    read: (spec: Described): ApiRoute =>
+      api({
+        ...spec,
+        method: "GET",
+        path: item,
+        roles: staff,
+        status: 200,
+        response,
+        handle: (call) => call.ask(target(call), "read"),
+      }),
+    /**
+     * `POST <collection>/{id}/<action>`: the command `type` (`action` unless
+     * named), its arguments being the body's fields.
+     */
+    command: (
+      spec: Described & {
+        action: string;
+        type?: string;
+        body: FieldsSchema<Record<string, unknown>>;
+      },
+    ): ApiRoute =>
+      api<Record<string, unknown>>({
+        operationId: spec.operationId,
+        summary: spec.summary,
+        method: "POST",
+        path: `${item}/${spec.action}`,
+        roles: resource.commandRoles,
+        body: spec.body,
+        status: 200,
+        response,
+        handle: (call) =>
+          call.ask(target(call), "command", { type: spec.type ?? spec.action, ...call.body }),
+      }),
+  };
+}
+
+// Visitors open tickets and work on them through the API; they chat over the
+// WebSocket, so conversations are served to staff only.
+const tickets = actorResource({
+  collection: "/v1/tickets",
+  kind: "ticket",
+  noun: "ticket",
+  response: "Ticket",
+  page: "TicketPage",
+  commandRoles: roles,
+});
+const conversations = actorResource({
+  collection: "/v1/conversations",
+  kind: "session",
+  noun: "conversation",
+  response: "Conversation",
+  page: "ConversationPage",
+  commandRoles: staff,
+});
 
 /** The HTTP API, in the order the OpenAPI document lists it. */
 export const routes: readonly Route[] = [
   api<v.InferOutput<typeof createTicketBody>>({
     method: "POST",
-    path: ticketCollection,
+    path: tickets.collection,
     operationId: "createTicket",
     summary:
       "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket.",
@@ -196,135 +290,148 @@ export const routes: readonly Route[] = [
       const id = call.idempotencyKey === undefined
         ? newId(call.now)
         : await derivedId(tenant, sub, call.idempotencyKey);
-      return call.ask({ kind: "ticket", id }, "command", { type: "create", ...call.body });
+      return call.ask({ kind: tickets.kind, id }, "command", { type: "create", ...call.body });
     },
   }),
-  api<unknown, v.InferOutput<typeof listTicketsQuery>>({
-    method: "GET",
-    path: ticketCollection,
+  tickets.list({
     operationId: "listTickets",
     summary: "List the tenant's tickets, newest first.",
-    roles: staff,
     query: listTicketsQuery,
-    status: 200,
-    response: "TicketPage",
-    handle: (call) =>
-      call.backend.list({ kind: "ticket", tenant: call.principal.tenant, ...call.query }),
   }),
-  api({
-    method: "GET",
-    path: ticketItem,
-    operationId: "getTicket",
-    summary: "Read one ticket.",
-    roles: staff,
-    status: 200,
-    response: "Ticket",
-    handle: (call) => call.ask(ticket(call), "read"),
-  }),
+  tickets.read({ operationId: "getTicket", summary: "Read one ticket." }),
   api<unknown, v.InferOutput<typeof eventsQuery>>({
     method: "GET",
-    path: `${ticketItem}/events`,
+    path: `${tickets.item}/events`,
     operationId: "listTicketEvents",
     summary: "Page through a ticket's audit history, oldest first.",
     roles: staff,
     query: eventsQuery,
     status: 200,
     response: "EventPage",
-    handle: async (call) => {
-      const page = await call.backend.events(
-        { ...ticket(call), tenant: call.principal.tenant },
-        call.query.after,
-        call.query.limit,
-      );
-      // A ticket that exists has at least its `created` event.
-      if (call.query.after === 0 && page.items.length === 0) {
-        throw new HttpError(404, "not_found", `no ticket ${call.params.id}`);
-      }
-      return page;
-    },
+    handle: async (call) =>
+      tickets.historyPage(
+        call,
+        await call.backend.events(tickets.address(call), call.query.after, call.query.limit),
+      ),
   }),
-  ticketCommand({
+  tickets.command({
     action: "claim",
-    type: "claim",
     operationId: "claimTicket",
     summary: "Take the ticket as the caller.",
     body: noArguments,
   }),
-  ticketCommand({
+  tickets.command({
     action: "assign",
-    type: "assign",
     operationId: "assignTicket",
     summary: "Assign the ticket to an agent.",
     body: assignBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "transfer",
-    type: "transfer",
     operationId: "transferTicket",
     summary: "Hand the ticket to another agent or team.",
     body: transferBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "unassign",
-    type: "unassign",
     operationId: "unassignTicket",
     summary: "Give the ticket back to its queue.",
     body: noArguments,
   }),
-  ticketCommand({
+  tickets.command({
     action: "comments",
     type: "comment",
     operationId: "commentOnTicket",
     summary: "Add a public reply or an internal note.",
     body: commentBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "priority",
-    type: "priority",
     operationId: "setTicketPriority",
     summary: "Change the ticket's priority.",
     body: priorityBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "tags",
     type: "tag",
     operationId: "tagTicket",
     summary: "Add tags to the ticket.",
     body: tagsBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "untag",
-    type: "untag",
     operationId: "untagTicket",
     summary: "Remove tags from the ticket.",
     body: tagsBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "escalate",
-    type: "escalate",
     operationId: "escalateTicket",
     summary: "Escalate the ticket to a higher level.",
     body: escalateBody,
   }),
-  ticketCommand({
+  tickets.command({
     action: "resolve",
-    type: "resolve",
     operationId: "resolveTicket",
     summary: "Mark the ticket resolved.",
     body: noArguments,
   }),
-  ticketCommand({
+  tickets.command({
     action: "close",
-    type: "close",
     operationId: "closeTicket",
     summary: "Close the ticket.",
     body: noArguments,
   }),
-  ticketCommand({
+  tickets.command({
     action: "reopen",
-    type: "reopen",
     operationId: "reopenTicket",
     summary: "Reopen a resolved or closed ticket.",
+    body: noArguments,
+  }),
+  conversations.list({
+    operationId: "listConversations",
+    summary:
+      "List the tenant's live conversations, newest first: status=queued is the queue waiting for an agent.",
+    query: listConversationsQuery,
+  }),
+  conversations.read({ operationId: "getConversation", summary: "Read one conversation." }),
+  api<unknown, v.InferOutput<typeof messagesQuery>>({
+    method: "GET",
+    path: `${conversations.item}/messages`,
+    operationId: "listConversationMessages",
+    summary:
+      "Page through a conversation's messages, internal notes and system messages included, oldest first.",
+    roles: staff,
+    query: messagesQuery,
+    status: 200,
+    response: "MessagePage",
+    handle: async (call) => {
+      const { after, limit } = call.query;
+      const items = await call.backend.messages(conversations.address(call), "seq", after, limit);
+      // The store does not say whether more follow; a short page is the end.
+      const last = items.length === limit ? items.at(-1) : undefined;
+      return conversations.historyPage(call, {
+        items,
+        nextCursor: last === undefined ? null : String(last.seq),
+      });
+    },
+  }),
+  conversations.command({
+    action: "claim",
+    operationId: "claimConversation",
+    summary: "Take the conversation as the caller; the first claim wins.",
+    body: noArguments,
+  }),
+  conversations.command({
+    action: "transfer",
+    operationId: "transferConversation",
+    summary: "Hand the conversation to another agent.",
+    body: transferConversationBody,
+  }),
+  conversations.command({
+    action: "close",
+    operationId: "closeConversation",
+    summary: "End the conversation.",
     body: noArguments,
   }),
   api({

@@ -1,7 +1,7 @@
 /**
  * The shapes of API inputs (request bodies and query strings) as valibot
- * schemas. They check types, enums and lengths only: the ticket decider is
- * the authority on what a command means. Every message is a predicate ("must
+ * schemas. They check types, enums and lengths only: the actors' deciders
+ * are the authority on what a command means. Every message is a predicate ("must
  * be …") that the validator prefixes with the field's name.
  *
  * Bodies are strict objects: an unknown field is refused rather than ignored,
@@ -13,6 +13,7 @@
  */
 import * as v from "valibot";
 import type { Priority } from "../actors/decider.ts";
+import type { SessionStatus } from "../actors/session.ts";
 import type { TicketStatus } from "../actors/ticket.ts";
 import { isAddressPart } from "./_ids.ts";
 
@@ -33,6 +34,13 @@ export const ticketStatuses = [
   "resolved",
   "closed",
 ] as const satisfies readonly TicketStatus[];
+
+/** Conversation statuses a list may filter on. */
+export const conversationStatuses = [
+  "queued",
+  "assigned",
+  "closed",
+] as const satisfies readonly SessionStatus[];
 
 /** The largest page a list endpoint serves. */
 export const maxPageSize = 200;
@@ -95,6 +103,14 @@ export const transferBody = v.strictObject({
   reason,
 });
 
+/** `POST /v1/conversations/{id}/transfer` */
+export const transferConversationBody = v.strictObject({
+  to: v.pipe(userId, v.description("The agent who takes the conversation over.")),
+  reason: v.optional(
+    v.pipe(reason, v.description("Why, for the agents; the visitor is not shown it.")),
+  ),
+});
+
 /** `POST /v1/tickets/{id}/comments` */
 export const commentBody = v.strictObject({
   body: messageBody,
@@ -146,26 +162,41 @@ const pageSize = wholeNumber(
   `Page size, ${defaultPageSize} when absent.`,
 );
 
+// Lists of actors' projections differ only in the statuses they filter on.
+function listQuery<const S extends readonly string[]>(statuses: S) {
+  return v.object({
+    status: v.optional(v.picklist(statuses, `must be one of ${statuses.join(", ")}`)),
+    assignee: v.optional(userId),
+    limit: pageSize,
+    cursor: v.optional(
+      v.pipe(text(1, 1000), v.description("`nextCursor` of the previous page.")),
+    ),
+  });
+}
+
 /** `GET /v1/tickets` */
-export const listTicketsQuery = v.object({
-  status: v.optional(
-    v.picklist(ticketStatuses, `must be one of ${ticketStatuses.join(", ")}`),
-  ),
-  assignee: v.optional(userId),
-  limit: pageSize,
-  cursor: v.optional(v.pipe(text(1, 1000), v.description("`nextCursor` of the previous page."))),
-});
+export const listTicketsQuery = listQuery(ticketStatuses);
+
+/** `GET /v1/conversations` */
+export const listConversationsQuery = listQuery(conversationStatuses);
+
+function afterQuery(items: string) {
+  return v.object({
+    after: wholeNumber(
+      0,
+      Number.MAX_SAFE_INTEGER,
+      0,
+      `Serve the ${items} after this sequence number; 0 when absent.`,
+    ),
+    limit: pageSize,
+  });
+}
 
 /** `GET /v1/tickets/{id}/events` */
-export const eventsQuery = v.object({
-  after: wholeNumber(
-    0,
-    Number.MAX_SAFE_INTEGER,
-    0,
-    "Serve the events after this sequence number; 0 when absent.",
-  ),
-  limit: pageSize,
-});
+export const eventsQuery = afterQuery("events");
+
+/** `GET /v1/conversations/{id}/messages` */
+export const messagesQuery = afterQuery("messages");
 
 const minutes = v.pipe(
   v.number("must be a number"),

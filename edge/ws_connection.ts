@@ -31,8 +31,12 @@ export interface ConnectionContext {
   connectionRate: { ratePerSecond: number; burst: number };
   heartbeatMs: number;
   helloTimeoutMs: number;
-  /** A socket whose unsent data passes this is closed with 1013. */
+  /**
+   * A socket whose unsent data passes this is closed with 1013; a backfill
+   * waits below half of it, and closes with 1013 after `stallMs` of no progress.
+   */
   maxBufferedBytes: number;
+  stallMs: number;
   requestTimeoutMs: number;
   observe: {
     socket(role: string, delta: 1 | -1): void;
@@ -303,7 +307,7 @@ class Connection {
         for (const data of items) {
           if (this.#visible(data)) watch.ahead.set(this.#numberOf(data), data);
         }
-        this.#flush(watch);
+        await this.#flushPaced(watch);
         if (items.length < backfillPage || this.#closed) break;
       }
     } catch (error) {
@@ -324,11 +328,31 @@ class Connection {
     }
   }
 
-  #flush(watch: Watch): void {
+  // A backfill can be far more than a socket's buffer: deliver it as fast as
+  // the client reads, and give up on a client that stops reading.
+  async #flushPaced(watch: Watch): Promise<void> {
+    const highWater = this.#ctx.maxBufferedBytes / 2;
+    while (watch.ahead.has(watch.last + 1) && !this.#closed) {
+      const waitingSince = Date.now();
+      while (this.#socket.bufferedAmount > highWater) {
+        if (Date.now() - waitingSince > this.#ctx.stallMs) {
+          return this.#close(1013, "slow consumer: reconnect and resume");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      this.#flush(watch, 1);
+    }
+  }
+
+  #flush(watch: Watch, limit = Infinity): void {
     for (const number of [...watch.ahead.keys()]) {
       if (number <= watch.last) watch.ahead.delete(number);
     }
-    for (let next = watch.ahead.get(watch.last + 1); next; next = watch.ahead.get(watch.last + 1)) {
+    for (
+      let next = watch.ahead.get(watch.last + 1), sent = 0;
+      next && sent < limit;
+      next = watch.ahead.get(watch.last + 1), sent++
+    ) {
       watch.ahead.delete(watch.last + 1);
       watch.last++;
       this.#send({

@@ -4,30 +4,8 @@ import { assert, assertEquals, assertGreater } from "@std/assert";
 import { JWT_SECRET, startApiServer } from "./_support/api_server.ts";
 import { signToken } from "../edge/auth.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
-import type { ApiServer } from "./_support/api_server.ts";
-
-/** Open a conversation the way the widget bootstrap does: an `open` command. */
-export async function openConversation(
-  api: ApiServer,
-  visitor: string,
-  tenant = "acme",
-): Promise<{ id: string; token: string }> {
-  const id = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-  const response = await api.runtime.host.dispatch({
-    address: { kind: "session", tenant, id },
-    op: "command",
-    command: {
-      type: "open",
-      by: { sub: visitor, role: "visitor" },
-      visitor: { id: visitor, verified: false },
-      agentsOnline: 1,
-    },
-    commandId: `open:${id}`,
-    deadline: Date.now() + 5000,
-  });
-  assert(response.ok, JSON.stringify(response));
-  return { id, token: await api.token({ sub: visitor, role: "visitor", tenant }) };
-}
+import { closeCodeOf, rawWebSocket } from "./_support/raw_ws.ts";
+import { openConversation } from "./_support/conversations.ts";
 
 const bodies = (frames: Frame[]) => frames.map((f) => f.body);
 
@@ -192,6 +170,73 @@ Deno.test("chat: bad frames get err codes or 1007/1009 and never disturb other s
     assertGreater(bystander.messages(id).length, 0);
     await client.close();
     await bystander.close();
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("chat: a socket that stops reading is closed with 1013 and can resume", async () => {
+  const api = await startApiServer({ stallMs: 300 });
+  try {
+    const { id } = await openConversation(api, "sam");
+    const alice = await api.token({ sub: "alice" });
+    const agent = await WsClient.hello(api.url, alice);
+    await agent.ask({ t: "claim", id: "c", conversation: id });
+    // More than the kernel buffers of a loopback connection take (about 10 MB).
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, j) =>
+            agent.ask({ t: "send", id: `big${i + j}`, conversation: id, body: "x".repeat(19_000) }),
+        ),
+      );
+    }
+    const stalled = await rawWebSocket(api.url, [
+      JSON.stringify({ t: "hello", token: alice, resume: { [id]: 0 } }),
+    ]);
+    // Do not read for a while: the backfill piles up on the server's side.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assertEquals(await closeCodeOf(stalled), 1013);
+    const again = await WsClient.hello(api.url, alice, { [id]: 0 });
+    await again.next((f) => f.t === "msg" && f.clientMessageId === "big999", 10_000)
+      .catch(() => {
+        throw new Error(`resumed up to ${again.messages(id).length} messages only`);
+      });
+    assertEquals(again.messages(id).map((m) => m.seq), again.messages(id).map((_, i) => i + 1));
+    await again.close();
+    await agent.close();
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("chat: heartbeats: a socket that stops answering pings is closed with 4008", async () => {
+  const api = await startApiServer({ heartbeatMs: 100 });
+  try {
+    const quiet = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
+    quiet.answerPings = false;
+    const lively = await WsClient.hello(api.url, await api.token({ sub: "bob" }));
+    assertEquals((await quiet.closed).code, 4008);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    lively.send({ t: "ping", id: "still" });
+    await lively.next((f) => f.t === "pong" && f.id === "still");
+    await lively.close();
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("chat: over the per-connection limit a frame gets rate_limited with a retry-after", async () => {
+  const api = await startApiServer({ config: { connectionRatePerSecond: 5 } });
+  try {
+    const client = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
+    for (let i = 0; i < 30; i++) client.send({ t: "ping", id: `p${i}` });
+    const limited = await client.next((f) => f.t === "err" && f.code === "rate_limited");
+    assertGreater(limited.retryAfterMs as number, 0);
+    const answered = client.frames.filter((f) => f.t === "pong").length;
+    assert(answered >= 5 && answered < 30, `${answered} pongs`);
+    await client.close();
   } finally {
     await api.close();
   }

@@ -17,7 +17,7 @@ import {
   TraceFlags,
 } from "@opentelemetry/api";
 import { effectiveSettings } from "../cluster/tenant_directory.ts";
-import { type ActorResponse, retryableCodes } from "../cluster/protocol.ts";
+import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
 import { signToken } from "../edge/auth.ts";
 import { TokenBucketLimiter } from "../edge/rate_limit.ts";
 import { routes } from "../edge/routes.ts";
@@ -26,7 +26,35 @@ import { expectError, harness, now, secret } from "./_support/scripted_backend.t
 
 const by = { sub: "alice", role: "agent" };
 
-const ticketAddress = (id: string, tenant = "demo") => ({ kind: "ticket", tenant, id });
+const addressOf = (kind: string) => (id: string, tenant = "demo") => ({ kind, tenant, id });
+const ticketAddress = addressOf("ticket");
+const conversationAddress = addressOf("session");
+
+/** Script `backend.messages` to answer from `items` as the store would; returns its calls. */
+function scriptMessages(
+  backend: Backend,
+  items: Record<string, unknown>[],
+): Parameters<Backend["messages"]>[] {
+  const calls: Parameters<Backend["messages"]>[] = [];
+  backend.messages = (...args) => {
+    calls.push(args);
+    const [, , after, limit] = args;
+    return Promise.resolve(items.filter((m) => (m.seq as number) > after).slice(0, limit));
+  };
+  return calls;
+}
+
+const systemMessage = (seq: number) => ({
+  type: "message",
+  seq,
+  publicSeq: seq,
+  kind: "system",
+  author: { sub: "system", role: "system" },
+  body: `message ${seq}`,
+  clientMessageId: null,
+  at: now,
+  internal: false,
+});
 
 // --- routes map to the right actor requests --------------------------------
 
@@ -67,7 +95,9 @@ Deno.test("POST /v1/tickets refuses a tenant in the body: the tenant is the toke
   assertEquals(backend.last.address.tenant, "acme");
 });
 
-const commandRoutes: [string, unknown, { type: string; [field: string]: unknown }][] = [
+type Command = { type: string; [field: string]: unknown };
+
+const ticketCommands: [string, unknown, Command][] = [
   ["claim", undefined, { type: "claim" }],
   ["assign", { agent: "bob" }, { type: "assign", agent: "bob" }],
   [
@@ -100,31 +130,50 @@ const commandRoutes: [string, unknown, { type: string; [field: string]: unknown 
   ["reopen", undefined, { type: "reopen" }],
 ];
 
-for (const [action, body, command] of commandRoutes) {
-  Deno.test(`POST /v1/tickets/{id}/${action} sends ${command.type} ${JSON.stringify(body ?? "")}`, async () => {
-    const { call, backend } = harness();
-    const response = await call("POST", `/v1/tickets/t-1/${action}`, {
-      token: { sub: "alice", role: "supervisor" },
-      body,
+const conversationCommands: [string, unknown, Command][] = [
+  ["claim", undefined, { type: "claim" }],
+  ["transfer", { to: "bob" }, { type: "transfer", to: "bob" }],
+  [
+    "transfer",
+    { to: "bob", reason: "speaks German" },
+    { type: "transfer", to: "bob", reason: "speaks German" },
+  ],
+  ["close", {}, { type: "close" }],
+];
+
+// Each collection, the address of its actor `t-1` in the demo tenant, and its commands.
+const collections = [
+  ["tickets", ticketAddress("t-1"), ticketCommands],
+  ["conversations", conversationAddress("t-1"), conversationCommands],
+] as const;
+
+for (const [collection, address, commands] of collections) {
+  for (const [action, body, command] of commands) {
+    Deno.test(`POST /v1/${collection}/{id}/${action} sends ${command.type} ${JSON.stringify(body ?? "")}`, async () => {
+      const { call, backend } = harness();
+      const response = await call("POST", `/v1/${collection}/t-1/${action}`, {
+        token: { sub: "alice", role: "supervisor" },
+        body,
+      });
+      assertEquals(response.status, 200);
+      assertEquals(backend.requests.length, 1);
+      assertEquals(backend.last.address, address);
+      assertEquals(backend.last.op, "command");
+      assertEquals(backend.last.command, { ...command, by: { sub: "alice", role: "supervisor" } });
+      assertEquals(await response.json(), { id: "t-1", echo: backend.last.command });
     });
+  }
+
+  Deno.test(`GET /v1/${collection}/{id} sends a read without a command`, async () => {
+    const { call, backend } = harness();
+    const response = await call("GET", `/v1/${collection}/t-1`);
     assertEquals(response.status, 200);
-    assertEquals(backend.requests.length, 1);
-    assertEquals(backend.last.address, ticketAddress("t-1"));
-    assertEquals(backend.last.op, "command");
-    assertEquals(backend.last.command, { ...command, by: { sub: "alice", role: "supervisor" } });
-    assertEquals(await response.json(), { id: "t-1", echo: backend.last.command });
+    assertEquals(backend.last.address, address);
+    assertEquals(backend.last.op, "read");
+    assertEquals(backend.last.command, undefined);
+    assertEquals(backend.last.deadline, now + 5000);
   });
 }
-
-Deno.test("GET /v1/tickets/{id} sends a read without a command", async () => {
-  const { call, backend } = harness();
-  const response = await call("GET", "/v1/tickets/t-9");
-  assertEquals(response.status, 200);
-  assertEquals(backend.last.address, ticketAddress("t-9"));
-  assertEquals(backend.last.op, "read");
-  assertEquals(backend.last.command, undefined);
-  assertEquals(backend.last.deadline, now + 5000);
-});
 
 Deno.test("path ids are decoded, and ids that are no address part are 404", async () => {
   const { call, backend } = harness();
@@ -138,44 +187,53 @@ Deno.test("path ids are decoded, and ids that are no address part are 404", asyn
   assertEquals(backend.requests.length, 1);
 });
 
-Deno.test("GET /v1/tickets lists the token's tenant with defaults and filters", async () => {
-  const { call, backend } = harness();
-  const response = await call("GET", "/v1/tickets", { token: { tenant: "acme" } });
-  assertEquals(response.status, 200);
-  assertEquals(await response.json(), { items: [{ id: "t1" }], nextCursor: "next" });
-  assertEquals(backend.listCalls[0], { kind: "ticket", tenant: "acme", limit: 50 });
+// Each list, the actor kind it lists, a status it filters on and one of the other's.
+const lists = [
+  ["/v1/tickets", "ticket", "pending", "queued"],
+  ["/v1/conversations", "session", "queued", "pending"],
+] as const;
 
-  await call("GET", "/v1/tickets?status=pending&assignee=bob&limit=200&cursor=abc&tenant=x");
-  assertEquals(backend.listCalls[1], {
-    kind: "ticket",
-    tenant: "demo",
-    status: "pending",
-    assignee: "bob",
-    limit: 200,
-    cursor: "abc",
-  });
-});
+for (const [path, kind, status, otherStatus] of lists) {
+  Deno.test(`GET ${path} lists the token's tenant with defaults and filters`, async () => {
+    const { call, backend } = harness();
+    const response = await call("GET", path, { token: { tenant: "acme" } });
+    assertEquals(response.status, 200);
+    assertEquals(await response.json(), { items: [{ id: "t1" }], nextCursor: "next" });
+    assertEquals(backend.listCalls[0], { kind, tenant: "acme", limit: 50 });
 
-Deno.test("GET /v1/tickets validates its query", async () => {
-  const { call, backend } = harness();
-  for (
-    const [query, field] of [
-      ["limit=0", "limit"],
-      ["limit=201", "limit"],
-      ["limit=ten", "limit"],
-      ["limit=1.5", "limit"],
-      ["status=open", "status"],
-      ["assignee=", "assignee"],
-      ["cursor=", "cursor"],
-    ]
-  ) {
-    await expectError(await call("GET", `/v1/tickets?${query}`), 400, {
-      code: "validation",
-      field,
+    await call("GET", `${path}?status=${status}&assignee=bob&limit=200&cursor=abc&tenant=x`);
+    assertEquals(backend.listCalls[1], {
+      kind,
+      tenant: "demo",
+      status,
+      assignee: "bob",
+      limit: 200,
+      cursor: "abc",
     });
-  }
-  assertEquals(backend.listCalls.length, 0);
-});
+  });
+
+  Deno.test(`GET ${path} validates its query`, async () => {
+    const { call, backend } = harness();
+    for (
+      const [query, field] of [
+        ["limit=0", "limit"],
+        ["limit=201", "limit"],
+        ["limit=ten", "limit"],
+        ["limit=1.5", "limit"],
+        ["status=open", "status"],
+        [`status=${otherStatus}`, "status"],
+        ["assignee=", "assignee"],
+        ["cursor=", "cursor"],
+      ]
+    ) {
+      await expectError(await call("GET", `${path}?${query}`), 400, {
+        code: "validation",
+        field,
+      });
+    }
+    assertEquals(backend.listCalls.length, 0);
+  });
+}
 
 Deno.test("GET /v1/tickets/{id}/events pages the ticket's history", async () => {
   const { call, backend } = harness();
@@ -190,6 +248,90 @@ Deno.test("GET /v1/tickets/{id}/events pages the ticket's history", async () => 
   await expectError(await call("GET", "/v1/tickets/t-1/events?after=-1"), 400, {
     field: "after",
   });
+});
+
+Deno.test("GET /v1/conversations/{id}/messages pages every message by seq", async () => {
+  const { call, backend } = harness();
+  const calls = scriptMessages(backend, [1, 2, 3].map(systemMessage));
+  const all = await call("GET", "/v1/conversations/c-1/messages");
+  assertEquals(all.status, 200);
+  assertEquals(await all.json(), { items: [1, 2, 3].map(systemMessage), nextCursor: null });
+  assertEquals(calls[0], [conversationAddress("c-1"), "seq", 0, 50]);
+
+  const first = await call("GET", "/v1/conversations/c-1/messages?limit=2", {
+    token: { tenant: "acme" },
+  });
+  assertEquals(await first.json(), { items: [1, 2].map(systemMessage), nextCursor: "2" });
+  assertEquals(calls[1], [conversationAddress("c-1", "acme"), "seq", 0, 2]);
+  const rest = await call("GET", "/v1/conversations/c-1/messages?after=2&limit=2");
+  assertEquals(await rest.json(), { items: [systemMessage(3)], nextCursor: null });
+  assertEquals(calls[2], [conversationAddress("c-1"), "seq", 2, 2]);
+
+  for (const [query, field] of [["after=-1", "after"], ["limit=0", "limit"]]) {
+    await expectError(await call("GET", `/v1/conversations/c-1/messages?${query}`), 400, {
+      code: "validation",
+      field,
+    });
+  }
+  assertEquals(calls.length, 3);
+});
+
+Deno.test("GET /v1/conversations/{id}/messages: no first message is no conversation", async () => {
+  const { call, backend } = harness();
+  scriptMessages(backend, []);
+  const error = await expectError(await call("GET", "/v1/conversations/c-1/messages"), 404, {
+    code: "not_found",
+  });
+  assertMatch(error.message as string, /conversation c-1/);
+  const beyond = await call("GET", "/v1/conversations/c-1/messages?after=9");
+  assertEquals(await beyond.json(), { items: [], nextCursor: null });
+});
+
+Deno.test("conversation commands validate their fields", async () => {
+  const { call, backend } = harness();
+  const refused: [string, unknown, string][] = [
+    ["transfer", {}, "to"],
+    ["transfer", { to: "" }, "to"],
+    ["transfer", { to: { agent: "bob" } }, "to"],
+    ["transfer", { to: "bob", reason: "" }, "reason"],
+    ["transfer", { to: "bob", reason: "x".repeat(501) }, "reason"],
+    ["transfer", { to: "bob", team: "billing" }, "team"],
+    ["claim", { agent: "bob" }, "agent"],
+    ["close", { reason: "done" }, "reason"],
+  ];
+  for (const [action, body, field] of refused) {
+    const response = await call("POST", `/v1/conversations/c/${action}`, { body });
+    await expectError(response, 400, { code: "validation", field });
+  }
+  assertEquals(backend.requests.length, 0);
+});
+
+Deno.test("conversations are for staff: visitors get 403 on every route, agents are served", async () => {
+  const { call, backend } = harness();
+  const messageCalls = scriptMessages(backend, [systemMessage(1)]);
+  const reached = () => backend.requests.length + backend.listCalls.length + messageCalls.length;
+  const served = routes.filter((route) => route.path.startsWith("/v1/conversations"));
+  assertEquals(served.map((route) => route.operationId), [
+    "listConversations",
+    "getConversation",
+    "listConversationMessages",
+    "claimConversation",
+    "transferConversation",
+    "closeConversation",
+  ]);
+  for (const route of served) {
+    const path = route.path.replace("{id}", "c-1");
+    const body = route.path.endsWith("/transfer") ? { to: "bob" } : undefined;
+    const before = reached();
+    await expectError(
+      await call(route.method, path, { token: { sub: "v-1", role: "visitor" }, body }),
+      403,
+      { code: "forbidden" },
+    );
+    assertEquals(reached(), before, `a visitor reached ${route.operationId}`);
+    assertEquals((await call(route.method, path, { body })).status, 200, route.operationId);
+    assertEquals(reached(), before + 1);
+  }
 });
 
 Deno.test("visitors may create and command but not read, list or audit", async () => {
@@ -507,6 +649,8 @@ Deno.test("Idempotency-Key becomes the command id, scoped to the caller", async 
   await call("POST", "/v1/tickets/t/claim");
   const [a, b] = backend.requests.slice(-2).map((request) => request.commandId);
   assertNotEquals(a, b);
+  await call("POST", "/v1/conversations/c/claim", { headers: { "idempotency-key": "retry-1" } });
+  assertEquals(backend.last.commandId, "alice:retry-1");
 });
 
 Deno.test("a create with an Idempotency-Key always targets the same ticket id", async () => {
@@ -708,7 +852,8 @@ Deno.test("/metrics serves parseable Prometheus text with the HTTP metrics", asy
 });
 
 Deno.test("/v1/openapi.json documents every route the router serves", async () => {
-  const { call } = harness();
+  const { call, backend } = harness();
+  scriptMessages(backend, [systemMessage(1)]);
   const response = await call("GET", "/v1/openapi.json", { token: null });
   assertEquals(response.status, 200);
   const doc = await response.json();
@@ -741,6 +886,29 @@ Deno.test("/v1/openapi.json documents every route the router serves", async () =
     required: false,
     schema: { type: "integer", minimum: 1, maximum: 200 },
   });
+  const conversations = doc.paths["/v1/conversations"].get;
+  assertEquals(conversations["x-roles"], ["agent", "supervisor", "admin"]);
+  assertEquals(
+    conversations.parameters.find((p: { name: string }) => p.name === "status").schema.enum,
+    ["queued", "assigned", "closed"],
+  );
+  assertEquals(conversations.responses["200"].content["application/json"].schema, {
+    $ref: "#/components/schemas/ConversationPage",
+  });
+  const transfer = doc.paths["/v1/conversations/{id}/transfer"].post;
+  assertEquals(transfer.operationId, "transferConversation");
+  assertEquals(transfer.requestBody.content["application/json"].schema.required, ["to"]);
+  assertEquals(transfer.responses["200"].content["application/json"].schema, {
+    $ref: "#/components/schemas/Conversation",
+  });
+  const messages = doc.paths["/v1/conversations/{id}/messages"].get;
+  assertEquals(messages.responses["200"].content["application/json"].schema, {
+    $ref: "#/components/schemas/MessagePage",
+  });
+  assertEquals(doc.components.schemas.MessagePage.properties.items.items, {
+    $ref: "#/components/schemas/Message",
+  });
+  assertExists(doc.components.schemas.Message.properties.author);
 });
 
 // --- tracing ---------------------------------------------------------------

@@ -39,8 +39,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-export async function startApiServer(options: { heartbeatMs?: number } = {}): Promise<ApiServer> {
-  const config = testConfig();
+export interface ApiServerOptions {
+  heartbeatMs?: number;
+  maxBufferedBytes?: number;
+  stallMs?: number;
+  config?: Partial<Config>;
+}
+
+export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
+  const config = testConfig(options.config);
   const metrics = new MetricsRegistry();
   const log = createLogger({ test: true }, () => {});
   const bus = new InProcessBus().connect({ logger: log });
@@ -54,6 +61,8 @@ export async function startApiServer(options: { heartbeatMs?: number } = {}): Pr
     metrics,
     log,
     heartbeatMs: options.heartbeatMs,
+    maxBufferedBytes: options.maxBufferedBytes,
+    stallMs: options.stallMs,
   });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
   return {

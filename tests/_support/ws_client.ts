@@ -7,6 +7,8 @@ export type Frame = Record<string, unknown> & { t: string };
 export class WsClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** Whether server pings are answered, as a live client does. */
+  answerPings = true;
   #socket: WebSocket;
   #binary: boolean;
   #waiters: { test: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
@@ -20,7 +22,7 @@ export class WsClient {
         (typeof event.data === "string"
           ? JSON.parse(event.data)
           : decode(new Uint8Array(event.data))) as Frame;
-      if (frame.t === "ping") this.send({ t: "pong" });
+      if (frame.t === "ping" && this.answerPings) this.send({ t: "pong" });
       this.frames.push(frame);
       for (const waiter of [...this.#waiters]) {
         if (waiter.test(frame)) {
