@@ -177,3 +177,15 @@ Deno.test("the token command explains bad command lines", async () => {
     assertMatch(error.message, message);
   }
 });
+
+Deno.test("verified tokens are remembered per secret, and never past their expiry", async () => {
+  const secret = "remembered-secret-0123456789abcdef";
+  const now = Date.now();
+  const token = await signToken(secret, { sub: "ann", tenant: "acme", role: "agent" }, 60, { now });
+  assertEquals((await verifyToken(secret, token, { now })).sub, "ann");
+  assertEquals((await verifyToken(secret, token, { now: now + 30_000 })).sub, "ann");
+  const other = await assertRejects(() => verifyToken("another-secret-0123456789abcdef", token));
+  assertEquals((other as AuthError).reason, "forged");
+  const expired = await assertRejects(() => verifyToken(secret, token, { now: now + 61_000 }));
+  assertEquals((expired as AuthError).reason, "expired");
+});
