@@ -12,11 +12,21 @@
  *
  * @module
  */
+import { run as chat } from "./chat.ts";
 import { run as claimStorm } from "./claim_storm.ts";
+import { run as claimStormCluster } from "./claim_storm_cluster.ts";
+import { run as failover } from "./failover.ts";
+import { run as scaleOut } from "./scale_out.ts";
+import { run as ticketCreate } from "./ticket_create.ts";
 import { markdown, type Scenario, type ScenarioResult, writeReports } from "./_report.ts";
 
 const scenarios: Record<string, Scenario> = {
   "claim-storm": claimStorm,
+  "claim-storm-cluster": claimStormCluster,
+  failover,
+  "scale-out": scaleOut,
+  "ticket-create": ticketCreate,
+  chat,
 };
 
 const usage = `usage: deno task bench [--scenario NAME]... [--quick]

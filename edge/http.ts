@@ -196,7 +196,7 @@ export function createHttpHandler(
     }
     await admit(rateLimiter, principal.tenant, "tenant");
     if (params.id !== undefined && !isAddressPart(params.id)) {
-      throw new HttpError(404, "not_found", `no ticket ${params.id}`);
+      throw new HttpError(404, "not_found", `nothing at ${new URL(request.url).pathname}`);
     }
     const query = route.query &&
       validate(route.query, Object.fromEntries(new URL(request.url).searchParams));
