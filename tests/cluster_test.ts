@@ -182,3 +182,47 @@ Deno.test("NATS restarts: requests fail fast with 503 during the outage, then su
     await nats.stop();
   }
 });
+
+Deno.test("durable timers of a killed node's actors fire at their new owner, each exactly once", async () => {
+  const cluster = new TestCluster();
+  try {
+    await cluster.start("n1", "n2", "n3", "e1");
+    const url = cluster.get("e1").url;
+    const admin = await cluster.token("root", "admin");
+    const settings = await call(`${url}/v1/admin/settings`, admin, "POST", {
+      sla: { urgent: { firstResponseMinutes: 0.05, resolutionMinutes: 60 } },
+    });
+    assertEquals(settings.status, 200);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const created = await call(`${url}/v1/tickets`, admin, "POST", {
+        subject: "urgent",
+        body: "down",
+        priority: "urgent",
+      });
+      assertEquals(created.status, 201);
+      ids.push(created.body.id as string);
+    }
+    const ring = new Ring(["n1", "n2", "n3"]);
+    const orphaned = ids.filter((id) => ring.owner(`ticket/acme/${id}`) === "n1");
+    assertGreater(orphaned.length, 3);
+    await cluster.kill("n1");
+
+    const breaches = async (id: string) => {
+      const history = await call(`${url}/v1/tickets/${id}/events`, admin, "GET");
+      return (history.body.items as { type: string }[]).filter((e) => e.type === "sla_breached")
+        .length;
+    };
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const counts = await Promise.all(ids.map(breaches));
+      if (counts.every((n) => n > 0)) break;
+      await sleep(250);
+    }
+    // Let any second delivery (a poll racing the first) show itself.
+    await sleep(2500);
+    for (const id of ids) assertEquals(await breaches(id), 1, `ticket ${id}`);
+  } finally {
+    await cluster.close();
+  }
+});
