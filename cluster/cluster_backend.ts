@@ -4,26 +4,12 @@
  *
  * @module
  */
-import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
+import { StoreQueries } from "./_store_queries.ts";
 import type { Membership } from "./membership.ts";
 import type { NodeStats } from "./node_service.ts";
-import type {
-  ActorRequest,
-  ActorResponse,
-  Backend,
-  ClusterStatus,
-  Page,
-  ProjectionQuery,
-  StoredEvent,
-  WidgetTenant,
-} from "./protocol.ts";
+import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "./protocol.ts";
 import type { ClusterRouter } from "./router.ts";
-import {
-  QueryFailedError,
-  type QueryRequest,
-  type QueryResponse,
-  unwrapQuery,
-} from "./store_query.ts";
+import { QueryFailedError, type QueryRequest, type QueryResponse } from "./store_query.ts";
 import { subjects } from "./subjects.ts";
 import type { Transport } from "./transport.ts";
 
@@ -39,12 +25,13 @@ export interface ClusterBackendOptions {
 }
 
 /** A backend that reaches actors and the store over NATS. */
-export class ClusterBackend implements Backend {
+export class ClusterBackend extends StoreQueries implements Backend {
   #options: ClusterBackendOptions & { queryTimeoutMs: number };
   #subjects: ReturnType<typeof subjects>;
   #membershipReady = false;
 
   constructor(options: ClusterBackendOptions) {
+    super();
     this.#options = { queryTimeoutMs: 5000, ...options };
     this.#subjects = subjects(options.cluster);
     options.membership.ready.then(() => this.#membershipReady = true);
@@ -55,42 +42,6 @@ export class ClusterBackend implements Backend {
       ? { traceparent: request.traceparent }
       : {};
     return this.#options.router.request(request, headers);
-  }
-
-  events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
-    return this.#query({ op: "events", address, afterSeq, limit });
-  }
-
-  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
-    return this.#query({ op: "list", query });
-  }
-
-  async messages(
-    address: ActorAddress,
-    numbering: "seq" | "publicSeq",
-    after: number,
-    limit: number,
-  ): Promise<Record<string, unknown>[]> {
-    const page = await this.#query<Page<Record<string, unknown>>>({
-      op: "messages",
-      address,
-      numbering,
-      after,
-      limit,
-    });
-    return page.items;
-  }
-
-  settings(tenant: string): Promise<TenantSettings> {
-    return this.#query({ op: "settings", tenant });
-  }
-
-  putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings> {
-    return this.#query({ op: "putSettings", tenant, settings });
-  }
-
-  widgetTenant(key: string): Promise<WidgetTenant | null> {
-    return this.#query({ op: "widgetTenant", key });
   }
 
   ready(): boolean {
@@ -115,12 +66,11 @@ export class ClusterBackend implements Backend {
     return { epoch: view.epoch, viewId: membership.viewId, nodes, edges: view.edges };
   }
 
-  async #query<T>(request: QueryRequest): Promise<T> {
-    const response = await this.#options.transport.request(this.#subjects.query, request, {
+  protected async query(request: QueryRequest): Promise<QueryResponse> {
+    return await this.#options.transport.request(this.#subjects.query, request, {
       timeoutMs: this.#options.queryTimeoutMs,
     }).catch((error) => {
       throw new QueryFailedError("unavailable", `no node answered: ${error.message}`, true);
-    });
-    return unwrapQuery<T>(response as QueryResponse);
+    }) as QueryResponse;
   }
 }
