@@ -51,6 +51,19 @@ async function withStore(work: (store: EventStore) => Promise<void>): Promise<vo
   }
 }
 
+/** The store, with every append held until `release` is called. */
+function holdAppends(store: EventStore): { gated: EventStore; release: () => void } {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  const gated = overrideStore(store, {
+    appendBatch: async (batch) => {
+      await held;
+      return await store.appendBatch(batch);
+    },
+  });
+  return { gated, release };
+}
+
 function seqOf(response: ActorResponse): number {
   if (!response.ok) throw new Error(`expected ok, got ${JSON.stringify(response.error)}`);
   return response.seq;
@@ -140,14 +153,7 @@ Deno.test("idempotency: a retried command returns the original result, also afte
 
 Deno.test("output gate: no reply, not even a rejection, before the events it rests on commit", async () => {
   await withStore(async (store) => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => release = resolve);
-    const gated = overrideStore(store, {
-      appendBatch: async (batch) => {
-        await held;
-        return await store.appendBatch(batch);
-      },
-    });
+    const { gated, release } = holdAppends(store);
     const { host } = runtime(gated);
     try {
       let answered = 0;
@@ -175,14 +181,7 @@ Deno.test("output gate: no reply, not even a rejection, before the events it res
 
 Deno.test("a full mailbox answers overloaded; a passed deadline answers timeout", async () => {
   await withStore(async (store) => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => release = resolve);
-    const gated = overrideStore(store, {
-      appendBatch: async (batch) => {
-        await held;
-        return await store.appendBatch(batch);
-      },
-    });
+    const { gated, release } = holdAppends(store);
     const { host } = runtime(gated, { mailboxCapacity: 5 });
     try {
       const accepted = Array.from({ length: 5 }, () => host.dispatch(add("full")));
