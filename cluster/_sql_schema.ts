@@ -116,3 +116,21 @@ ob as (
   where o.ob is not null
 )
 select actor_key from ok`;
+
+// Everything an activation needs, in one round trip: the latest snapshot,
+// the events after it, the replies of its recent commands, and its timers.
+export const loadActorSql = `
+with snap as (select seq, state from snapshots where actor_key = $1)
+select 'snapshot' as part, seq, state as data, null::text as command_id, null::bigint as at,
+  null::text as name
+from snap
+union all
+select 'event', seq, data, command_id, at, type from events
+where actor_key = $1 and seq > coalesce((select seq from snap), 0)
+union all
+select 'reply', seq, reply, command_id, null, null from (
+  select seq, reply, command_id from events
+  where actor_key = $1 and reply is not null order by seq desc limit $2
+) recent
+union all
+select 'timer', due_at, null, null, null, name from timers where actor_key = $1`;

@@ -16,7 +16,7 @@ import {
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
-import { appendBatchSql, migrations } from "./_sql_schema.ts";
+import { appendBatchSql, loadActorSql, migrations } from "./_sql_schema.ts";
 
 // Any integer both drivers agree on; it only serialises concurrent migrations.
 const MIGRATION_LOCK = 7_305_411;
@@ -42,6 +42,15 @@ export async function migrate(client: SqlClient, schema: string): Promise<void> 
       ]);
     }
   });
+}
+
+interface LoadRow {
+  part: "snapshot" | "event" | "reply" | "timer";
+  seq: number | string;
+  data: unknown;
+  command_id: string | null;
+  at: number | string | null;
+  name: string | null;
 }
 
 interface EventRow {
@@ -80,36 +89,28 @@ export class SqlEventStore implements EventStore {
   }
 
   async load(actorKey: string, replyWindow: number): Promise<LoadedActor> {
-    return await this.#run(async () => {
-      const [snapshots, replies, timers] = await Promise.all([
-        this.#client.query<{ seq: number | string; state: unknown }>(
-          `select seq, state from snapshots where actor_key = $1`,
-          [actorKey],
-        ),
-        this.#client.query<{ command_id: string; seq: number | string; reply: unknown }>(
-          `select command_id, seq, reply from events
-           where actor_key = $1 and reply is not null order by seq desc limit $2`,
-          [actorKey, replyWindow],
-        ),
-        this.#client.query<{ name: string; due_at: number | string }>(
-          `select name, due_at from timers where actor_key = $1`,
-          [actorKey],
-        ),
-      ]);
-      const snapshot = snapshots[0]
-        ? { seq: Number(snapshots[0].seq), state: snapshots[0].state }
-        : null;
-      return {
-        snapshot,
-        events: await this.events(actorKey, snapshot?.seq ?? 0, Number.MAX_SAFE_INTEGER),
-        replies: replies.map((r) => ({
-          commandId: r.command_id,
-          seq: Number(r.seq),
-          reply: r.reply,
-        })),
-        timers: timers.map((t) => ({ name: t.name, at: Number(t.due_at) })),
-      };
-    });
+    const rows = await this.#run(() =>
+      this.#client.query<LoadRow>(loadActorSql, [actorKey, replyWindow])
+    );
+    const loaded: LoadedActor = { snapshot: null, events: [], replies: [], timers: [] };
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      if (row.part === "snapshot") loaded.snapshot = { seq, state: row.data };
+      else if (row.part === "event") {
+        loaded.events.push({
+          seq,
+          type: row.name!,
+          data: row.data as Record<string, unknown>,
+          commandId: row.command_id!,
+          at: Number(row.at),
+        });
+      } else if (row.part === "reply") {
+        loaded.replies.push({ commandId: row.command_id!, seq, reply: row.data });
+      } else loaded.timers.push({ name: row.name!, at: seq });
+    }
+    loaded.events.sort((a, b) => a.seq - b.seq);
+    loaded.replies.sort((a, b) => b.seq - a.seq);
+    return loaded;
   }
 
   async events(actorKey: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
