@@ -152,7 +152,8 @@ export class ActorHost {
       });
     }
     const key = actorKey(request.address);
-    const activation = this.#actors.get(key) ?? this.#activate(key, request.address, decider);
+    const activation = this.#actors.get(key) ??
+      this.#activate(key, request.address, decider, request.fresh === true);
     if (activation.queue.length + activation.inflight >= this.#options.mailboxCapacity) {
       return Promise.resolve(failed(RuntimeErrors.overloaded, `mailbox of ${key} is full`));
     }
@@ -213,7 +214,7 @@ export class ActorHost {
     clearInterval(this.#sweeper);
   }
 
-  #activate(key: string, address: ActorAddress, decider: AnyDecider): Activation {
+  #activate(key: string, address: ActorAddress, decider: AnyDecider, fresh: boolean): Activation {
     const activation: Activation = {
       key,
       address,
@@ -232,9 +233,15 @@ export class ActorHost {
       failure: null,
       lastUsed: this.#options.now(),
     };
-    activation.ready = this.#load(activation);
+    activation.ready = fresh ? this.#settle(activation) : this.#load(activation);
     this.#actors.set(key, activation);
     return activation;
+  }
+
+  // A fresh actor has nothing in the log to read: only its tenant's settings.
+  async #settle(activation: Activation): Promise<void> {
+    await this.#retiring.get(activation.key);
+    activation.settings = await this.#options.tenantSettings(activation.address.tenant);
   }
 
   async #load(activation: Activation): Promise<void> {

@@ -19,6 +19,12 @@ export interface ActorRequest {
   deadline: number;
   /** W3C trace context of the caller, if any. */
   traceparent?: string;
+  /**
+   * The sender just minted this actor's id at random, so it has no history:
+   * the runtime may skip reading the log. Fencing still refuses the append
+   * if the id was not new after all.
+   */
+  fresh?: boolean;
 }
 
 /** A failure answer. `retryable` tells the client a retry may succeed. */

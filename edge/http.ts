@@ -215,13 +215,14 @@ export function createHttpHandler(
       query,
       idempotencyKey,
       now: at,
-      ask: (target, op, command) => {
+      ask: (target, op, command, hints) => {
         const by = { sub: principal.sub, role: principal.role };
         return send({
           address: { kind: target.kind, tenant: principal.tenant, id: target.id },
           op,
           ...(command && { command: { ...command, by } }),
           commandId,
+          ...(hints?.fresh && { fresh: true }),
         });
       },
       backend: {

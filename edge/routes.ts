@@ -55,7 +55,12 @@ export interface ApiCall<B, Q> {
    * `kind/<caller's tenant>/id`, and return its reply; a failure answer
    * throws the matching HTTP error.
    */
-  ask(target: Omit<ActorAddress, "tenant">, op: "command" | "read", command?: CommandBody): Promise<
+  ask(
+    target: Omit<ActorAddress, "tenant">,
+    op: "command" | "read",
+    command?: CommandBody,
+    hints?: { fresh?: boolean },
+  ): Promise<
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
@@ -287,10 +292,11 @@ export const routes: readonly Route[] = [
     response: "Ticket",
     handle: async (call) => {
       const { tenant, sub } = call.principal;
-      const id = call.idempotencyKey === undefined
-        ? newId(call.now)
-        : await derivedId(tenant, sub, call.idempotencyKey);
-      return call.ask({ kind: tickets.kind, id }, "command", { type: "create", ...call.body });
+      const fresh = call.idempotencyKey === undefined;
+      const id = fresh ? newId(call.now) : await derivedId(tenant, sub, call.idempotencyKey!);
+      return call.ask({ kind: tickets.kind, id }, "command", { type: "create", ...call.body }, {
+        fresh,
+      });
     },
   }),
   tickets.list({

@@ -45,9 +45,10 @@ export async function openWidgetSession(
   const visitorId = call.body.visitorId ?? `v_${newId(call.now)}`;
   // A retry with the same Idempotency-Key reaches the same conversation, which
   // knows its open; only when the visitor is named, as a new id differs each time.
-  const conversationId = call.idempotencyKey !== undefined && call.body.visitorId !== undefined
-    ? await derivedId(tenant, visitorId, call.idempotencyKey)
-    : newId(call.now);
+  const fresh = call.idempotencyKey === undefined || call.body.visitorId === undefined;
+  const conversationId = fresh
+    ? newId(call.now)
+    : await derivedId(tenant, visitorId, call.idempotencyKey!);
   await call.send({
     address: { kind: "session", tenant, id: conversationId },
     op: "command",
@@ -63,6 +64,7 @@ export async function openWidgetSession(
       agentsOnline: call.agentsOnline(tenant),
     },
     commandId: `open:${conversationId}`,
+    ...(fresh && { fresh: true }),
   });
   return {
     token: await call.token({ sub: visitorId, tenant, role: "visitor" }, visitorTokenSeconds),

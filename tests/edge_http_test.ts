@@ -78,6 +78,7 @@ Deno.test("POST /v1/tickets sends create with the caller, a new id and the deadl
   });
   assertMatch(request.commandId, /^[0-9a-f-]{36}$/);
   assertEquals(request.deadline, now + 5000);
+  assertEquals(request.fresh, true, "a new random id has no history to read");
   assertEquals(await response.json(), { id: request.address.id, echo: request.command });
 });
 
@@ -667,6 +668,7 @@ Deno.test("a create with an Idempotency-Key always targets the same ticket id", 
   assertEquals(await create("k1"), first);
   assertMatch(first, /^z[0-9a-hjkmnp-tv-z]{25}$/);
   assertEquals(backend.last.commandId, "alice:k1");
+  assertEquals(backend.last.fresh, undefined, "a retry may find the ticket already there");
   const others = [
     await create("k2"),
     await create("k1", { sub: "bob" }),

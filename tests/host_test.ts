@@ -326,3 +326,25 @@ Deno.test("outbox: an event's command to another actor is delivered after commit
     }
   });
 });
+
+Deno.test("fresh: a new actor skips the log read; a 'fresh' id that exists is fenced, not overwritten", async () => {
+  await withStore(async (store) => {
+    let loads = 0;
+    const counted = overrideStore(store, {
+      load: (key, window) => (loads++, store.load(key, window)),
+    });
+    const { host } = runtime(counted);
+    try {
+      assertEquals(seqOf(await host.dispatch(add("new", { fresh: true }))), 1);
+      assertEquals(loads, 0);
+      const other = runtime(counted);
+      const wrong = await other.host.dispatch(add("new", { fresh: true }));
+      assertEquals(!wrong.ok && wrong.error.code, "stale_owner");
+      assertEquals(seqOf(await other.host.dispatch(add("new"))), 2, "a retry reads the log");
+      assertEquals((await store.events("counter/t/new", 0, 10)).map((e) => e.seq), [1, 2]);
+      other.host.close();
+    } finally {
+      host.close();
+    }
+  });
+});

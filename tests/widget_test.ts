@@ -63,6 +63,7 @@ Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an op
     },
     commandId: `open:${conversationId}`,
     deadline: now + 5000,
+    fresh: true,
   }]);
   const principal = await verifyToken(secret, session.token, { now });
   assertEquals(principal, {
