@@ -136,6 +136,11 @@ export interface SessionState {
   updatedAt: number;
   /** When the last message of any kind was written; the idle clock runs from here. */
   lastMessageAt: number;
+  /**
+   * When the idle clock is next looked at. It moves only when it fires, not
+   * with every message, so a busy conversation does not rewrite its timer.
+   */
+  idleCheckAt: number;
   closedAt: number | null;
   closedBy: string | null;
   closeReason: CloseReason | null;
@@ -195,6 +200,8 @@ export type SessionEvent =
     reason: string | null;
   }
   | SessionEventBase & { type: "closed"; reason: CloseReason }
+  /** The idle timer fired early (messages came since): look again at `next`. */
+  | SessionEventBase & { type: "idle_checked"; next: number }
   | SessionEventBase & { type: "converted"; ticketId: string; reason: ConversionReason }
   | SessionEventBase & { type: "rated"; score: number; comment: string | null };
 
@@ -250,6 +257,7 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
     createdAt: 0,
     updatedAt: 0,
     lastMessageAt: 0,
+    idleCheckAt: 0,
     closedAt: null,
     closedBy: null,
     closeReason: null,
@@ -529,6 +537,10 @@ function onTimer(state: SessionState, cmd: TimerCommand, ctx: DecideContext): Ou
     return { events: conversion(state.id, state.visitor, "wait_limit", message, ctx) };
   }
   const minutes = state.limits.idleCloseMinutes;
+  const idleUntil = state.lastMessageAt + minutes * MINUTE;
+  if (ctx.now < idleUntil) {
+    return { events: [{ type: "idle_checked", by: systemSub, at: ctx.now, next: idleUntil }] };
+  }
   return {
     events: [
       { type: "closed", by: systemSub, at: ctx.now, reason: "idle" },
@@ -613,7 +625,14 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
         ...(event.kind === "text" ? withLine(next, transcriptLine(next, event)) : {}),
       };
     case "assigned":
-      return { ...next, status: "assigned", agent: event.agent };
+      return {
+        ...next,
+        status: "assigned",
+        agent: event.agent,
+        idleCheckAt: event.at + state.limits.idleCloseMinutes * MINUTE,
+      };
+    case "idle_checked":
+      return { ...next, idleCheckAt: event.next };
     case "closed":
       return {
         ...next,
@@ -665,10 +684,7 @@ function timers(state: SessionState): TimerSpec[] {
     const at = state.createdAt + state.limits.waitLimitMinutes * MINUTE;
     return [{ name: TIMER_NAMES.waitLimit, at }];
   }
-  if (state.status === "assigned") {
-    const at = state.lastMessageAt + state.limits.idleCloseMinutes * MINUTE;
-    return [{ name: TIMER_NAMES.idleClose, at }];
-  }
+  if (state.status === "assigned") return [{ name: TIMER_NAMES.idleClose, at: state.idleCheckAt }];
   return [];
 }
 

@@ -57,7 +57,8 @@ export interface ActorHostOptions {
   onEffects?: (entries: OutboxEntry[]) => void;
   /**
    * Receives the events of actors whose decider is `pushed`, once durable, in
-   * commit order per actor, with the projection row of the resulting state.
+   * commit order per actor, with the projection row of the resulting state
+   * when its status or assignee changed (null otherwise).
    */
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
 }
@@ -354,6 +355,7 @@ export class ActorHost {
   ): Promise<ActorResponse> {
     const { decider } = activation;
     const expectedSeq = activation.seq;
+    const before = decider.pushed ? decider.project?.(activation.state) : null;
     const stored: NewEvent[] = [];
     const outbox: OutboxEntry[] = [];
     let state = activation.state;
@@ -399,7 +401,8 @@ export class ActorHost {
     const { onEffects, onCommitted } = this.#options;
     if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
     if (decider.pushed && onCommitted) {
-      committed.then(() => onCommitted(activation.address, stored, row ?? null), () => {});
+      const moved = row && (row.status !== before?.status || row.assignee !== before?.assignee);
+      committed.then(() => onCommitted(activation.address, stored, moved ? row : null), () => {});
     }
     activation.gate = Promise.all([activation.gate, committed]).then(() => {});
     activation.settled = committed.catch(() => {});

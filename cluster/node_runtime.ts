@@ -139,8 +139,9 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
   };
 }
 
-// Each committed event on its conversation's subject, in order, then the
-// conversation's summary on its tenant's subject (queues, assignments).
+// Each committed event on its conversation's subject, in order, then, when
+// its status or assignee changed, the conversation's summary on its tenant's
+// subject (queues, assignments).
 function publisher(bus: Transport, cluster: string) {
   const names = subjects(cluster);
   return (address: ActorAddress, events: NewEvent[], row: Projection | null) => {

@@ -85,6 +85,8 @@ class Connection {
   #typingSent = new Map<string, { at: number; on: boolean }>();
   #timers: ReturnType<typeof setTimeout>[] = [];
   #stopFeed?: () => void;
+  /** The waiting list last sent to this agent, so only changes are sent. */
+  #queueShown = "";
   #closed = false;
 
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
@@ -415,7 +417,11 @@ class Connection {
 
   #queueChanged(principal: Principal): void {
     const queue = this.#ctx.feed.queue(principal.tenant);
-    this.#send({ t: "queue", waiting: queue.length, conversations: queue.slice(0, 50) });
+    const first = queue.slice(0, 50);
+    const shown = `${queue.length}:${first.join(",")}`;
+    if (shown === this.#queueShown) return;
+    this.#queueShown = shown;
+    this.#send({ t: "queue", waiting: queue.length, conversations: first });
   }
 
   #relay(frame: Extract<ClientFrame, { t: "typing" | "read" }>, principal: Principal): void {

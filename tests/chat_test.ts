@@ -47,6 +47,8 @@ Deno.test("chat: claim, exchange both ways in order, notes stay internal, acks c
       assertEquals(texts, Array.from({ length: 20 }, (_, i) => `hello ${i}`));
     }
     assert(!bodies(visitor.messages(id)).includes("secret"), "visitors never see notes");
+    // Messages change no conversation's status: agents are not told the queue again and again.
+    assert(agent.frames.filter((f) => f.t === "queue").length <= 3, "queue frames only on changes");
     assert(bodies(agent.messages(id)).includes("secret"));
     await visitor.close();
     await agent.close();

@@ -743,9 +743,22 @@ Deno.test("session: an assigned conversation quiet for the idle limit closes", (
     { command: claim(alice), at: T0 + MIN },
     { command: send(vera), at: T0 + 5 * MIN },
   ]);
-  assertEquals(session.timers!(run.state), [{ name: "idle_close", at: T0 + 25 * MIN }]);
-  assertEquals(events(when(run, timer("idle_close", T0 + 21 * MIN)).decision), []);
-  const { decision, run: idle } = when(run, {
+  // The timer stays where the claim put it: messages do not move it.
+  assertEquals(session.timers!(run.state), [{ name: "idle_close", at: T0 + 21 * MIN }]);
+  assertEquals(events(when(run, timer("idle_close", T0 + 20 * MIN)).decision), [], "stale");
+  // When it fires early, it looks again at the end of the real idle period.
+  const { decision: early, run: deferred } = when(run, {
+    command: timer("idle_close", T0 + 21 * MIN),
+    at: T0 + 21 * MIN,
+  });
+  assertEquals(events(early), [{
+    type: "idle_checked",
+    by: systemSub,
+    at: T0 + 21 * MIN,
+    next: T0 + 25 * MIN,
+  }]);
+  assertEquals(session.timers!(deferred.state), [{ name: "idle_close", at: T0 + 25 * MIN }]);
+  const { decision, run: idle } = when(deferred, {
     command: timer("idle_close", T0 + 25 * MIN),
     at: T0 + 25 * MIN,
   });
@@ -766,7 +779,11 @@ Deno.test("session: a note keeps an assigned conversation from idling", () => {
     command: send(alice, "waiting on vendor", "note"),
     at: T0 + 15 * MIN,
   }]);
-  assertEquals(session.timers!(run.state), [{ name: "idle_close", at: T0 + 35 * MIN }]);
+  const { decision } = when(run, {
+    command: timer("idle_close", T0 + 20 * MIN),
+    at: T0 + 20 * MIN,
+  });
+  assertObjectMatch(events(decision)[0], { type: "idle_checked", next: T0 + 35 * MIN });
 });
 
 Deno.test("session: stale and repeated timers are ignored", () => {
