@@ -15,8 +15,10 @@ import { hash32 } from "./hash.ts";
 /** Options of {@linkcode GroupCommitter}. */
 export interface GroupCommitterOptions {
   /**
-   * Independent batch pipelines. An actor always uses the same lane, so its
-   * appends reach the store in order; lanes let batches overlap round trips.
+   * Independent batch pipelines (1 by default). An actor always uses the same
+   * lane, so its appends reach the store in order. More lanes overlap round
+   * trips but make batches smaller: with Postgres on the same two cores, one
+   * lane per node committed 40-60% more tickets per second than four.
    */
   lanes?: number;
   /** Most appends in one batch. */
@@ -41,7 +43,7 @@ export class GroupCommitter {
 
   constructor(store: EventStore, options: GroupCommitterOptions = {}) {
     this.#store = store;
-    this.#lanes = Array.from({ length: options.lanes ?? 4 }, () => ({ queue: [], busy: false }));
+    this.#lanes = Array.from({ length: options.lanes ?? 1 }, () => ({ queue: [], busy: false }));
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#onBatch = options.onBatch;
   }
