@@ -17,7 +17,7 @@ import { Presence } from "./presence.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./redis_rate_limiter.ts";
 import { TenantFeed } from "./tenant_feed.ts";
-import { type ConnectionContext, serveConnection } from "./ws_connection.ts";
+import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws_connection.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {
@@ -74,7 +74,7 @@ export function createEdge(options: EdgeOptions): Edge {
     ),
     presence,
   });
-  const sockets = new Set<WebSocket>();
+  const sockets = new Map<WebSocket, LiveConnection>();
 
   const socketGauge = metrics.gauge<"role">({
     name: "sb_ws_sockets",
@@ -121,6 +121,12 @@ export function createEdge(options: EdgeOptions): Edge {
     },
   };
 
+  // One timer for all sockets: hello deadlines and heartbeats.
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const connection of sockets.values()) connection.tick(now);
+  }, Math.min(1000, context.heartbeatMs));
+
   async function upgrade(request: Request): Promise<Response> {
     // Browsers cannot set headers on a WebSocket: the token may ride in the
     // subprotocol list as `bearer.<token>` next to `switchboard.v1`.
@@ -140,9 +146,8 @@ export function createEdge(options: EdgeOptions): Edge {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       ...(offered.includes(subprotocol) && { protocol: subprotocol }),
     });
-    sockets.add(socket);
+    sockets.set(socket, serveConnection(socket, context, principal));
     socket.addEventListener("close", () => sockets.delete(socket));
-    serveConnection(socket, context, principal);
     return response;
   }
 
@@ -160,7 +165,8 @@ export function createEdge(options: EdgeOptions): Edge {
       return http(request, info);
     },
     close() {
-      for (const socket of sockets) {
+      clearInterval(ticker);
+      for (const socket of sockets.keys()) {
         try {
           socket.close(1001, "edge shutting down");
         } catch {

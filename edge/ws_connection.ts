@@ -13,7 +13,7 @@ import type { ActorRequest, Backend } from "../cluster/protocol.ts";
 import { AuthError, type Principal, verifyToken } from "./auth.ts";
 import type { ConversationEvent, ConversationHub, ConversationSignal } from "./conversation_hub.ts";
 import type { Presence } from "./presence.ts";
-import { type RateLimiter, TokenBucketLimiter } from "./rate_limit.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 import type { SessionSummary, TenantFeed } from "./tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./ws_frames.ts";
 
@@ -65,47 +65,91 @@ const commandFrames = new Set(["send", "claim", "transfer", "resolve", "close", 
 const typingEveryMs = 1000;
 const backfillPage = 500;
 
+/** A served socket, as the edge's one timer sees it. */
+export interface LiveConnection {
+  /** Enforce the hello deadline and heartbeats; called about every second. */
+  tick(now: number): void;
+}
+
 /** Serve one accepted WebSocket until it closes. */
 export function serveConnection(
   socket: WebSocket,
   ctx: ConnectionContext,
   principal?: Principal,
-): void {
-  new Connection(socket, ctx, principal);
+): LiveConnection {
+  return new Connection(socket, ctx, principal);
 }
 
-class Connection {
+// Idle sockets are most of an edge's sockets, so a connection keeps little:
+// no timers of its own (the edge ticks them all), maps only once used, and
+// its rate limit as two numbers.
+class Connection implements LiveConnection {
   #socket: WebSocket;
   #ctx: ConnectionContext;
   #principal?: Principal;
   #binary = false;
   #watches = new Map<string, Watch>();
-  #limiter: TokenBucketLimiter;
-  #lastHeard = Date.now();
-  #typingSent = new Map<string, { at: number; on: boolean }>();
-  #timers: ReturnType<typeof setTimeout>[] = [];
+  #tokens: number;
+  #tokensAt: number;
+  #openedAt: number;
+  #lastHeard: number;
+  #lastPinged: number;
+  #typingSent?: Map<string, { at: number; on: boolean }>;
   #stopFeed?: () => void;
   /** The waiting list last sent to this agent, so only changes are sent. */
   #queueShown = "";
   #closed = false;
+  #preAuthenticated?: Principal;
 
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#limiter = new TokenBucketLimiter(ctx.connectionRate);
+    this.#openedAt =
+      this.#lastHeard =
+      this.#lastPinged =
+      this.#tokensAt =
+        Date.now();
+    this.#tokens = ctx.connectionRate.burst;
+    this.#preAuthenticated = principal;
     socket.binaryType = "arraybuffer";
-    socket.onmessage = (event) => this.#receive(event.data);
-    socket.onclose = (event) => this.#teardown(event.code);
-    socket.onerror = () => {};
-    socket.onopen = () => {
-      if (principal) this.#authenticated(principal, undefined);
-    };
-    this.#timers.push(
-      setTimeout(() => {
-        if (!this.#principal) this.#close(1008, "hello with a token expected");
-      }, ctx.helloTimeoutMs),
-      setInterval(() => this.#heartbeat(), ctx.heartbeatMs),
-    );
+    for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, this);
+  }
+
+  /** The socket's events, through one listener object rather than four closures. */
+  handleEvent(event: Event): void {
+    if (event.type === "message") this.#receive((event as MessageEvent).data);
+    else if (event.type === "close") this.#teardown((event as CloseEvent).code);
+    else if (event.type === "open" && this.#preAuthenticated) {
+      this.#authenticated(this.#preAuthenticated, undefined);
+      this.#preAuthenticated = undefined;
+    }
+  }
+
+  tick(now: number): void {
+    if (this.#closed) return;
+    if (!this.#principal) {
+      if (now - this.#openedAt > this.#ctx.helloTimeoutMs) {
+        this.#close(1008, "hello with a token expected");
+      }
+      return;
+    }
+    if (now - this.#lastHeard > 2 * this.#ctx.heartbeatMs) {
+      return this.#close(4008, "heartbeat timeout");
+    }
+    if (now - this.#lastPinged >= this.#ctx.heartbeatMs) {
+      this.#lastPinged = now;
+      this.#send({ t: "ping" });
+    }
+  }
+
+  #take(): number {
+    const { ratePerSecond, burst } = this.#ctx.connectionRate;
+    const now = Date.now();
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * ratePerSecond);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return Math.ceil(((1 - this.#tokens) / ratePerSecond) * 1000);
+    this.#tokens--;
+    return 0;
   }
 
   #receive(data: string | ArrayBuffer): void {
@@ -118,13 +162,13 @@ class Connection {
     }
     const frame = decoded.frame;
     this.#ctx.observe.frame(frame.t);
-    const limit = this.#limiter.take("frames");
-    if (!limit.allowed) {
+    const retryAfterMs = this.#take();
+    if (retryAfterMs > 0) {
       return this.#error({
         id: "id" in frame ? frame.id : undefined,
         code: "rate_limited",
         message: "too many frames on this connection",
-        retryAfterMs: limit.retryAfterMs,
+        retryAfterMs,
       });
     }
     this.#handle(frame).catch((error) => {
@@ -322,11 +366,9 @@ class Connection {
     }
     // Something newer than what the log showed is waiting: read again shortly.
     if (watch.ahead.size > 0 && !this.#closed && this.#watches.get(watch.conversation) === watch) {
-      const retry = setTimeout(
-        () => this.#backfill(watch, attempt + 1),
-        Math.min(50 * 2 ** attempt, 2000),
-      );
-      this.#timers.push(retry);
+      setTimeout(() => {
+        if (!this.#closed) this.#backfill(watch, attempt + 1);
+      }, Math.min(50 * 2 ** attempt, 2000));
     }
   }
 
@@ -438,6 +480,7 @@ class Connection {
       });
     }
     const on = frame.on ?? true;
+    this.#typingSent ??= new Map();
     const sent = this.#typingSent.get(frame.conversation);
     if (sent && sent.on === on && Date.now() - sent.at < typingEveryMs) return;
     this.#typingSent.set(frame.conversation, { at: Date.now(), on });
@@ -532,13 +575,6 @@ class Connection {
     return this.#principal?.role !== "visitor" || data.internal !== true;
   }
 
-  #heartbeat(): void {
-    if (Date.now() - this.#lastHeard > 2 * this.#ctx.heartbeatMs) {
-      return this.#close(4008, "heartbeat timeout");
-    }
-    this.#send({ t: "ping" });
-  }
-
   #send(frame: ServerFrame): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(encodeFrame(frame, this.#binary));
@@ -569,7 +605,6 @@ class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#ctx.observe.close(code);
-    for (const timer of this.#timers) clearTimeout(timer);
     for (const watch of this.#watches.values()) watch.stop();
     this.#watches.clear();
     this.#stopFeed?.();
