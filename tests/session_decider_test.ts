@@ -2,7 +2,6 @@ import { assert, assertEquals, assertMatch, assertObjectMatch, fail } from "@std
 import fc from "fast-check";
 import {
   type ActorAddress,
-  type Decision,
   defaultTenantSettings,
   type TenantSettings,
   type TimerCommand,
@@ -25,17 +24,11 @@ import {
   type TicketEvent,
 } from "../actors/ticket.ts";
 import { charCount } from "../actors/_validation.ts";
+import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
+import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
-const MIN = 60_000;
-const T0 = Date.UTC(2025, 0, 6, 9);
 const address: ActorAddress = { kind: "session", tenant: "acme", id: "s-1" };
-
-const vera: Caller = { sub: "vera", role: "visitor" };
-const sam: Caller = { sub: "sam", role: "visitor" };
-const alice: Caller = { sub: "alice", role: "agent" };
-const bob: Caller = { sub: "bob", role: "agent" };
-const sue: Caller = { sub: "sue", role: "supervisor" };
-const ada: Caller = { sub: "ada", role: "admin" };
 
 /** Chat clocks unlike the defaults, so a test shows which it used. */
 const tenant: TenantSettings = {
@@ -45,71 +38,13 @@ const tenant: TenantSettings = {
 
 type Command = SessionCommand | TimerCommand;
 type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { type: T }>;
-/** A command with its turn's time, id or tenant, when the defaults will not do. */
-interface Step {
-  command: Command;
-  at?: number;
-  id?: string;
-  tenant?: TenantSettings;
-}
-interface Run {
-  state: SessionState;
-  now: number;
-  events: SessionEvent[];
-  decisions: Decision<SessionEvent>[];
-}
+type Step = DeciderStep<SessionCommand>;
+type Run = DeciderRun<SessionState, SessionEvent>;
 
-let commandIds = 0;
-
-/** Fold decide + evolve over the inputs; time stands still unless a step moves it. */
-function fold(inputs: (Command | Step)[], from?: Run, at: ActorAddress = address): Run {
-  let state = from?.state ?? session.initial(at);
-  let now = from?.now ?? T0;
-  const events: SessionEvent[] = [];
-  const decisions: Decision<SessionEvent>[] = [];
-  for (const input of inputs) {
-    const step: Step = "command" in input ? input : { command: input };
-    now = step.at ?? now;
-    const ctx = {
-      now,
-      actor: at,
-      commandId: step.id ?? `cmd-${++commandIds}`,
-      tenant: step.tenant ?? tenant,
-    };
-    const decision = session.decide(state, step.command, ctx);
-    decisions.push(decision);
-    if ("events" in decision) {
-      for (const event of decision.events) state = session.evolve(state, event);
-      events.push(...decision.events);
-    }
-  }
-  return { state, now, events, decisions };
-}
-
-/** Like {@linkcode fold}, but every command must be accepted. */
-function given(inputs: (Command | Step)[], from?: Run, at?: ActorAddress): Run {
-  const run = fold(inputs, from, at);
-  run.decisions.forEach((decision, i) => {
-    if ("reject" in decision) fail(`setup step ${i} rejected: ${JSON.stringify(decision.reject)}`);
-  });
-  return run;
-}
-
-/** The one decision for `input` after `run`, and the state it leads to. */
-function when(run: Run, input: Command | Step): { decision: Decision<SessionEvent>; run: Run } {
-  const next = fold([input], run);
-  return { decision: next.decisions[0], run: next };
-}
-
-function rejection(decision: Decision<SessionEvent>) {
-  if (!("reject" in decision)) fail(`expected a rejection, got ${JSON.stringify(decision)}`);
-  return decision.reject;
-}
-
-function events(decision: Decision<SessionEvent>): SessionEvent[] {
-  if (!("events" in decision)) fail(`expected events, got ${JSON.stringify(decision.reject)}`);
-  return decision.events;
-}
+const { fold, given, when, rejection, events, replay } = deciderHarness(session, {
+  address,
+  tenant,
+});
 
 function messagesOf(list: SessionEvent[]): MessageEvent[] {
   return list.filter((event): event is MessageEvent => event.type === "message");
@@ -144,7 +79,6 @@ const rate = (by: Caller, score: number, comment?: string): CommandOf<"rate"> =>
   score,
   ...(comment === undefined ? {} : { comment }),
 });
-const timer = (name: string, at: number): TimerCommand => ({ type: "timer", name, at });
 
 /** Commands reaching each status; alice is the agent wherever there is one. */
 const reach: Record<SessionStatus, Command[]> = {
@@ -867,20 +801,8 @@ Deno.test("session: evolve is pure: replay is deterministic, never mutates, stat
     close(bob),
     rate(vera, 2),
   ]);
-  const freeze = <T>(value: T): T => {
-    if (typeof value === "object" && value !== null) {
-      Object.values(value).forEach(freeze);
-      Object.freeze(value);
-    }
-    return value;
-  };
-  const replay = () =>
-    events.reduce(
-      (state, event) => session.evolve(freeze(state), freeze(structuredClone(event))),
-      session.initial(address),
-    );
-  assertEquals(replay(), replay());
-  assertEquals(replay(), state);
+  assertEquals(replay(events), replay(events));
+  assertEquals(replay(events), state);
   assertEquals(JSON.parse(JSON.stringify(state)), state);
   for (const event of events) assertEquals(JSON.parse(JSON.stringify(event)), event);
 });

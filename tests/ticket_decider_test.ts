@@ -1,6 +1,5 @@
-import { assert, assertEquals, assertObjectMatch, fail } from "@std/assert";
+import { assert, assertEquals, assertObjectMatch } from "@std/assert";
 import {
-  type Decision,
   defaultTenantSettings,
   type TenantSettings,
   type TimerCommand,
@@ -15,17 +14,11 @@ import {
   type TicketState,
   type TicketStatus,
 } from "../actors/ticket.ts";
+import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
+import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
-const MIN = 60_000;
-const T0 = Date.UTC(2025, 0, 6, 9);
 const address = { kind: "ticket", tenant: "acme", id: "t-1" };
-
-const vera: Caller = { sub: "vera", role: "visitor" };
-const sam: Caller = { sub: "sam", role: "visitor" };
-const alice: Caller = { sub: "alice", role: "agent" };
-const bob: Caller = { sub: "bob", role: "agent" };
-const sue: Caller = { sub: "sue", role: "supervisor" };
-const ada: Caller = { sub: "ada", role: "admin" };
 
 /** Short SLA targets so deadlines are easy to read. */
 const tenant: TenantSettings = {
@@ -41,65 +34,13 @@ const tenant: TenantSettings = {
 
 type Command = TicketCommand | TimerCommand;
 type CommandOf<T extends TicketCommand["type"]> = Extract<TicketCommand, { type: T }>;
-/** A command with its turn's time and id, when the defaults will not do. */
-interface Step {
-  command: Command;
-  at?: number;
-  id?: string;
-}
-interface Run {
-  state: TicketState;
-  now: number;
-  events: TicketEvent[];
-  decisions: Decision<TicketEvent>[];
-}
+type Step = DeciderStep<TicketCommand>;
+type Run = DeciderRun<TicketState, TicketEvent>;
 
-let commandIds = 0;
-
-/** Fold decide + evolve over the inputs; time stands still unless a step moves it. */
-function fold(inputs: (Command | Step)[], from?: Run): Run {
-  let state = from?.state ?? ticket.initial(address);
-  let now = from?.now ?? T0;
-  const events: TicketEvent[] = [];
-  const decisions: Decision<TicketEvent>[] = [];
-  for (const input of inputs) {
-    const step: Step = "command" in input ? input : { command: input };
-    now = step.at ?? now;
-    const commandId = step.id ?? `cmd-${++commandIds}`;
-    const decision = ticket.decide(state, step.command, { now, actor: address, commandId, tenant });
-    decisions.push(decision);
-    if ("events" in decision) {
-      for (const event of decision.events) state = ticket.evolve(state, event);
-      events.push(...decision.events);
-    }
-  }
-  return { state, now, events, decisions };
-}
-
-/** Like {@linkcode fold}, but every command must be accepted. */
-function given(inputs: (Command | Step)[], from?: Run): Run {
-  const run = fold(inputs, from);
-  run.decisions.forEach((decision, i) => {
-    if ("reject" in decision) fail(`setup step ${i} rejected: ${JSON.stringify(decision.reject)}`);
-  });
-  return run;
-}
-
-/** The one decision for `input` after `run`, and the state it leads to. */
-function when(run: Run, input: Command | Step): { decision: Decision<TicketEvent>; run: Run } {
-  const next = fold([input], run);
-  return { decision: next.decisions[0], run: next };
-}
-
-function rejection(decision: Decision<TicketEvent>) {
-  if (!("reject" in decision)) fail(`expected a rejection, got ${JSON.stringify(decision)}`);
-  return decision.reject;
-}
-
-function events(decision: Decision<TicketEvent>): TicketEvent[] {
-  if (!("events" in decision)) fail(`expected events, got ${JSON.stringify(decision.reject)}`);
-  return decision.events;
-}
+const { fold, given, when, rejection, events, replay } = deciderHarness(ticket, {
+  address,
+  tenant,
+});
 
 const create = (over: Partial<CommandOf<"create">> = {}): CommandOf<"create"> => ({
   type: "create",
@@ -153,7 +94,6 @@ const escalate = (by: Caller, level: number, reason = "VIP customer"): CommandOf
 const resolve = (by: Caller): CommandOf<"resolve"> => ({ type: "resolve", by });
 const close = (by: Caller): CommandOf<"close"> => ({ type: "close", by });
 const reopen = (by: Caller): CommandOf<"reopen"> => ({ type: "reopen", by });
-const timer = (name: string, at: number): TimerCommand => ({ type: "timer", name, at });
 
 const statuses: TicketStatus[] = [
   "new",
@@ -801,20 +741,8 @@ Deno.test("ticket: every event carries who, the turn's time and JSON-able fields
 
 Deno.test("ticket: evolve is pure: replay is deterministic and never mutates", () => {
   const { events, state } = given(tour);
-  const freeze = <T>(value: T): T => {
-    if (typeof value === "object" && value !== null) {
-      Object.values(value).forEach(freeze);
-      Object.freeze(value);
-    }
-    return value;
-  };
-  const replay = () =>
-    events.reduce(
-      (state, event) => ticket.evolve(freeze(state), freeze(structuredClone(event))),
-      ticket.initial(address),
-    );
-  assertEquals(replay(), replay());
-  assertEquals(replay(), state);
+  assertEquals(replay(events), replay(events));
+  assertEquals(replay(events), state);
 });
 
 Deno.test("ticket: the default tenant settings cover every priority", () => {
