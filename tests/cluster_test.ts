@@ -5,6 +5,7 @@ import { Ring } from "../cluster/ring.ts";
 import { call } from "./_support/api_server.ts";
 import { TestCluster } from "./_support/cluster.ts";
 import { NatsServer } from "./_support/nats_server.ts";
+import { PrivatePostgres } from "./_support/private_postgres.ts";
 import { Load } from "./_support/load.ts";
 import { assertAcknowledgedDurable } from "./_support/log_check.ts";
 
@@ -224,5 +225,43 @@ Deno.test("durable timers of a killed node's actors fire at their new owner, eac
     for (const id of ids) assertEquals(await breaches(id), 1, `ticket ${id}`);
   } finally {
     await cluster.close();
+  }
+});
+
+Deno.test("Postgres paused: commands fail with a retryable 503, nothing acknowledged is lost, all resumes", async () => {
+  const postgres = await PrivatePostgres.start();
+  const cluster = new TestCluster(undefined, postgres.url);
+  try {
+    await cluster.start("n1", "n2", "e1");
+    const url = cluster.get("e1").url;
+    const agent = await cluster.token("alice");
+    const [id] = await createTickets(url, agent, 1);
+    const comment = (key: string) =>
+      call(`${url}/v1/tickets/${id}/comments`, agent, "POST", { body: key }, {
+        "idempotency-key": key,
+      });
+    assertEquals((await comment("before")).status, 200);
+
+    await postgres.pause();
+    const during = await comment("during");
+    assertEquals(during.status, 503, JSON.stringify(during.body));
+    assertEquals((await call(`${url}/healthz`, null, "GET")).status, 200, "the edge lives on");
+
+    await postgres.resume();
+    const deadline = Date.now() + 15_000;
+    let retried = during;
+    while (Date.now() < deadline && retried.status !== 200) {
+      retried = await comment("during");
+      if (retried.status !== 200) await sleep(200);
+    }
+    assertEquals(retried.status, 200, "the retry succeeds once Postgres is back");
+    assertEquals((await comment("after")).status, 200);
+    const history = await call(`${url}/v1/tickets/${id}/events`, agent, "GET");
+    const bodies = (history.body.items as { type: string; data: { body?: string } }[])
+      .filter((e) => e.type === "commented").map((e) => e.data.body);
+    assertEquals(bodies, ["before", "during", "after"], "each acknowledged once, none doubled");
+  } finally {
+    await cluster.close();
+    await postgres.stop();
   }
 });

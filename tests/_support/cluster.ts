@@ -12,8 +12,11 @@ export class TestCluster {
   readonly processes = new Map<string, ServiceProcess>();
   readonly natsUrl: string;
 
-  constructor(natsUrl = NATS_URL) {
+  readonly databaseUrl: string;
+
+  constructor(natsUrl = NATS_URL, databaseUrl = DATABASE_URL) {
     this.natsUrl = natsUrl;
+    this.databaseUrl = databaseUrl;
   }
 
   /** Start processes by id; ids starting with "e" are edges, the rest nodes. */
@@ -24,7 +27,7 @@ export class TestCluster {
           SB_ROLE: id.startsWith("e") ? "edge" : "node",
           NODE_ID: id,
           NATS_URL: this.natsUrl,
-          DATABASE_URL,
+          DATABASE_URL: this.databaseUrl,
           REDIS_URL: "",
           SB_CLUSTER: this.cluster,
           SB_DB_SCHEMA: this.schema,
