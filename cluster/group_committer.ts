@@ -11,6 +11,9 @@ import {
   StoreUnavailableError,
 } from "./event_store.ts";
 import { hash32 } from "./hash.ts";
+import { trace } from "@opentelemetry/api";
+
+const tracer = trace.getTracer("switchboard");
 
 /** Options of {@linkcode GroupCommitter}. */
 export interface GroupCommitterOptions {
@@ -78,7 +81,14 @@ export class GroupCommitter {
       const batch = lane.queue.splice(0, this.#maxBatch);
       const started = performance.now();
       try {
-        const { conflicts } = await this.#store.appendBatch(mergeByActor(batch));
+        const { conflicts } = await tracer.startActiveSpan("commit batch", async (span) => {
+          span.setAttribute("sb.batch_size", batch.length);
+          try {
+            return await this.#store.appendBatch(mergeByActor(batch));
+          } finally {
+            span.end();
+          }
+        });
         this.#onBatch?.(batch.length, performance.now() - started);
         for (const item of batch) {
           if (conflicts.has(item.append.actorKey)) {

@@ -13,6 +13,7 @@ import type {
   TenantSettings,
   TimerSpec,
 } from "../actors/decider.ts";
+import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { actorKey, invalidAddressPart } from "./actor_key.ts";
 import {
   AppendConflictError,
@@ -32,6 +33,8 @@ import {
 
 // deno-lint-ignore no-explicit-any
 type AnyDecider = Decider<any, any, any>;
+
+const tracer = trace.getTracer("switchboard");
 
 /** Options of {@linkcode ActorHost}. */
 export interface ActorHostOptions {
@@ -279,9 +282,31 @@ export class ActorHost {
     // in one go; replies then wait on the commits they depend on.
     while (activation.queue.length > 0) {
       const job = activation.queue[0];
-      job.resolve(this.#turn(activation, job.request));
+      job.resolve(this.#tracedTurn(activation, job.request));
       activation.queue.shift();
     }
+  }
+
+  // One span per turn, a child of the caller's span when its trace context came along.
+  #tracedTurn(
+    activation: Activation,
+    request: ActorRequest,
+  ): Promise<ActorResponse> | ActorResponse {
+    const parent = request.traceparent
+      ? propagation.extract(ROOT_CONTEXT, { traceparent: request.traceparent })
+      : context.active();
+    const span = tracer.startSpan(`actor turn ${activation.address.kind}`, {
+      attributes: { "sb.actor": activation.key, "sb.op": request.op },
+    }, parent);
+    const answer = this.#turn(activation, request);
+    const end = (response: ActorResponse) => {
+      if (!response.ok) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: response.error.code });
+      }
+      span.end();
+      return response;
+    };
+    return answer instanceof Promise ? answer.then(end) : end(answer);
   }
 
   #turn(activation: Activation, request: ActorRequest): Promise<ActorResponse> | ActorResponse {
