@@ -16,20 +16,13 @@ export abstract class StoreQueries {
     return this.#ask({ op: "list", query });
   }
 
-  async messages(
+  messages(
     address: ActorAddress,
     numbering: "seq" | "publicSeq",
     after: number,
     limit: number,
-  ): Promise<Record<string, unknown>[]> {
-    const page = await this.#ask<Page<Record<string, unknown>>>({
-      op: "messages",
-      address,
-      numbering,
-      after,
-      limit,
-    });
-    return page.items;
+  ): Promise<Page<Record<string, unknown>>> {
+    return this.#ask({ op: "messages", address, numbering, after, limit });
   }
 
   settings(tenant: string): Promise<TenantSettings> {

@@ -106,15 +106,15 @@ export interface Backend {
   /** Page through an actor's event history, oldest first, after `afterSeq`. */
   events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>>;
   /**
-   * A conversation's messages after `after` by `numbering` (`seq` for
-   * agents, `publicSeq` for visitors, who never see internal notes).
+   * Page through a conversation's messages after `after` by `numbering`
+   * (`seq` for agents, `publicSeq` for visitors, who never see internal notes).
    */
   messages(
     address: ActorAddress,
     numbering: "seq" | "publicSeq",
     after: number,
     limit: number,
-  ): Promise<Record<string, unknown>[]>;
+  ): Promise<Page<Record<string, unknown>>>;
   /** Page through query-side rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
   /** True once the process can serve (has a view, and for a node its store). */

@@ -36,12 +36,16 @@ export type QueryResponse =
 /** Run a query against the store. */
 export async function queryStore(store: EventStore, request: QueryRequest): Promise<QueryResponse> {
   try {
-    if (request?.op === "events") return { ok: true, page: await eventsPage(store, request) };
+    if (request?.op === "events") {
+      const { address, afterSeq, limit } = request;
+      const items = await store.events(actorKey(address), afterSeq, limit + 1);
+      return { ok: true, page: pageOf(items, limit, (event) => event.seq) };
+    }
     if (request?.op === "list") return { ok: true, page: await store.list(request.query) };
     if (request?.op === "messages") {
       const { address, numbering, after, limit } = request;
-      const items = await store.messages(actorKey(address), numbering, after, limit);
-      return { ok: true, page: { items, nextCursor: null } };
+      const items = await store.messages(actorKey(address), numbering, after, limit + 1);
+      return { ok: true, page: pageOf(items, limit, (message) => Number(message[numbering])) };
     }
     if (request?.op === "settings") {
       return { ok: true, settings: effectiveSettings(await store.tenantSettings(request.tenant)) };
@@ -70,16 +74,10 @@ export async function queryStore(store: EventStore, request: QueryRequest): Prom
   }
 }
 
-async function eventsPage(
-  store: EventStore,
-  request: { address: ActorAddress; afterSeq: number; limit: number },
-): Promise<Page<StoredEvent>> {
-  const items = await store.events(actorKey(request.address), request.afterSeq, request.limit + 1);
-  const page = items.slice(0, request.limit);
-  return {
-    items: page,
-    nextCursor: items.length > request.limit ? String(page.at(-1)!.seq) : null,
-  };
+// Histories are read one item past the page: whether it came says if more follow.
+function pageOf<T>(items: T[], limit: number, numberOf: (item: T) => number): Page<T> {
+  const page = items.slice(0, limit);
+  return { items: page, nextCursor: items.length > limit ? String(numberOf(page.at(-1)!)) : null };
 }
 
 /** A query that failed; `code` and `retryable` as in actor errors. */

@@ -167,6 +167,9 @@ type Described = Pick<ApiRoute, "operationId" | "summary">;
 /** The filters a list takes from its query string; the tenant is the token's. */
 type ListQuery = Omit<ProjectionQuery, "kind" | "tenant">;
 
+/** The query of a history page: the items after a sequence number. */
+type HistoryQuery = { after: number; limit: number };
+
 /** Actors of one kind, served as a collection with an item per actor. */
 interface ActorResource {
   /** The collection's path; each actor is at `<collection>/{id}`. */
@@ -192,25 +195,41 @@ function actorResource(resource: ActorResource) {
   return {
     kind,
     collection,
-    item,
-    /** The actor of the path, in the caller's tenant. */
-    address: (call: Pick<ApiCall<unknown, unknown>, "params" | "principal">): ActorAddress => ({
-      ...target(call),
-      tenant: call.principal.tenant,
-    }),
     /**
-     * `history`, a page of the actor's log after `call.query.after`, or 404
-     * when it is an empty first page: an actor that exists has logged its start.
+     * `GET <item>/<action>`: a page of the actor's log after `after`, or 404
+     * for an empty first page: an actor that exists has logged its start.
      */
-    historyPage<T>(
-      call: { params: Record<string, string>; query: { after: number } },
-      history: Page<T>,
-    ): Page<T> {
-      if (call.query.after === 0 && history.items.length === 0) {
-        throw new HttpError(404, "not_found", `no ${noun} ${call.params.id}`);
-      }
-      return history;
-    },
+    history: (
+      spec: Described & {
+        action: string;
+        query: FieldsSchema<HistoryQuery>;
+        response: ResponseSchema;
+        read: (
+          call: ApiCall<unknown, HistoryQuery>,
+          address: ActorAddress,
+        ) => Promise<Page<unknown>>;
+      },
+    ): ApiRoute =>
+      api<unknown, HistoryQuery>({
+        operationId: spec.operationId,
+        summary: spec.summary,
+        method: "GET",
+        path: `${item}/${spec.action}`,
+        roles: staff,
+        query: spec.query,
+        status: 200,
+        response: spec.response,
+        handle: async (call) => {
+          const history = await spec.read(call, {
+            ...target(call),
+            tenant: call.principal.tenant,
+          });
+          if (call.query.after === 0 && history.items.length === 0) {
+            throw new HttpError(404, "not_found", `no ${noun} ${call.params.id}`);
+          }
+          return history;
+        },
+      }),
     /** `GET <collection>`: the tenant's actors, newest first. */
     list: (spec: Described & { query: FieldsSchema<ListQuery> }): ApiRoute =>
       api<unknown, ListQuery>({
@@ -305,20 +324,13 @@ export const routes: readonly Route[] = [
     query: listTicketsQuery,
   }),
   tickets.read({ operationId: "getTicket", summary: "Read one ticket." }),
-  api<unknown, v.InferOutput<typeof eventsQuery>>({
-    method: "GET",
-    path: `${tickets.item}/events`,
+  tickets.history({
+    action: "events",
     operationId: "listTicketEvents",
     summary: "Page through a ticket's audit history, oldest first.",
-    roles: staff,
     query: eventsQuery,
-    status: 200,
     response: "EventPage",
-    handle: async (call) =>
-      tickets.historyPage(
-        call,
-        await call.backend.events(tickets.address(call), call.query.after, call.query.limit),
-      ),
+    read: (call, address) => call.backend.events(address, call.query.after, call.query.limit),
   }),
   tickets.command({
     action: "claim",
@@ -401,26 +413,15 @@ export const routes: readonly Route[] = [
     query: listConversationsQuery,
   }),
   conversations.read({ operationId: "getConversation", summary: "Read one conversation." }),
-  api<unknown, v.InferOutput<typeof messagesQuery>>({
-    method: "GET",
-    path: `${conversations.item}/messages`,
+  conversations.history({
+    action: "messages",
     operationId: "listConversationMessages",
     summary:
       "Page through a conversation's messages, internal notes and system messages included, oldest first.",
-    roles: staff,
     query: messagesQuery,
-    status: 200,
     response: "MessagePage",
-    handle: async (call) => {
-      const { after, limit } = call.query;
-      const items = await call.backend.messages(conversations.address(call), "seq", after, limit);
-      // The store does not say whether more follow; a short page is the end.
-      const last = items.length === limit ? items.at(-1) : undefined;
-      return conversations.historyPage(call, {
-        items,
-        nextCursor: last === undefined ? null : String(last.seq),
-      });
-    },
+    read: (call, address) =>
+      call.backend.messages(address, "seq", call.query.after, call.query.limit),
   }),
   conversations.command({
     action: "claim",

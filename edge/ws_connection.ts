@@ -344,17 +344,17 @@ class Connection implements LiveConnection {
     const { tenant } = this.#principal!;
     try {
       for (;;) {
-        const items = await this.#ctx.backend.messages(
+        const page = await this.#ctx.backend.messages(
           { kind: "session", tenant, id: watch.conversation },
           this.#numbering(),
           watch.last,
           backfillPage,
         );
-        for (const data of items) {
+        for (const data of page.items) {
           if (this.#visible(data)) watch.ahead.set(this.#numberOf(data), data);
         }
         await this.#flushPaced(watch);
-        if (items.length < backfillPage || this.#closed) break;
+        if (page.nextCursor === null || this.#closed) break;
       }
     } catch (error) {
       this.#ctx.log.warn("backfill failed", {

@@ -39,7 +39,12 @@ function scriptMessages(
   backend.messages = (...args) => {
     calls.push(args);
     const [, , after, limit] = args;
-    return Promise.resolve(items.filter((m) => (m.seq as number) > after).slice(0, limit));
+    const later = items.filter((m) => (m.seq as number) > after);
+    const page = later.slice(0, limit);
+    return Promise.resolve({
+      items: page,
+      nextCursor: later.length > limit ? String(page.at(-1)!.seq) : null,
+    });
   };
   return calls;
 }

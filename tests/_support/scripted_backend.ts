@@ -47,8 +47,8 @@ export class ScriptedBackend implements Backend {
     return Promise.resolve({ items: [event], nextCursor: null });
   }
 
-  messages(): Promise<Record<string, unknown>[]> {
-    return Promise.resolve([]);
+  messages(): Promise<Page<Record<string, unknown>>> {
+    return Promise.resolve({ items: [], nextCursor: null });
   }
 
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>> {
