@@ -42,12 +42,31 @@ export class TokenBucketLimiter implements RateLimiter {
     const { ratePerSecond, burst, now } = this.#options;
     const at = now();
     const bucket = this.#buckets.get(key) ?? { tokens: burst, at };
-    const tokens = Math.min(burst, bucket.tokens + ((at - bucket.at) / 1000) * ratePerSecond);
-    if (tokens < 1) {
-      this.#buckets.set(key, { tokens, at });
-      return { allowed: false, retryAfterMs: Math.ceil(((1 - tokens) / ratePerSecond) * 1000) };
-    }
-    this.#buckets.set(key, { tokens: tokens - 1, at });
-    return { allowed: true };
+    const retryAfterMs = takeToken(bucket, at, ratePerSecond, burst);
+    this.#buckets.set(key, bucket);
+    return retryAfterMs === 0 ? { allowed: true } : { allowed: false, retryAfterMs };
   }
+}
+
+/** A token bucket's state: tokens left as of `at` (epoch ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Refill `bucket` up to `now` and take one token from it: 0 when one was
+ * there, else the ms until one will be. Updates `bucket` in place.
+ */
+export function takeToken(
+  bucket: Bucket,
+  now: number,
+  ratePerSecond: number,
+  burst: number,
+): number {
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * ratePerSecond);
+  bucket.at = now;
+  if (bucket.tokens < 1) return Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000);
+  bucket.tokens--;
+  return 0;
 }

@@ -13,7 +13,7 @@ import type { ActorRequest, Backend } from "../cluster/protocol.ts";
 import { AuthError, type Principal, verifyToken } from "./auth.ts";
 import type { ConversationEvent, ConversationHub, ConversationSignal } from "./conversation_hub.ts";
 import type { Presence } from "./presence.ts";
-import type { RateLimiter } from "./rate_limit.ts";
+import { type Bucket, type RateLimiter, takeToken } from "./rate_limit.ts";
 import type { SessionSummary, TenantFeed } from "./tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./ws_frames.ts";
 
@@ -82,15 +82,14 @@ export function serveConnection(
 
 // Idle sockets are most of an edge's sockets, so a connection keeps little:
 // no timers of its own (the edge ticks them all), maps only once used, and
-// its rate limit as two numbers.
+// its rate limit as one small bucket.
 class Connection implements LiveConnection {
   #socket: WebSocket;
   #ctx: ConnectionContext;
   #principal?: Principal;
   #binary = false;
   #watches = new Map<string, Watch>();
-  #tokens: number;
-  #tokensAt: number;
+  #budget: Bucket;
   #openedAt: number;
   #lastHeard: number;
   #lastPinged: number;
@@ -104,12 +103,8 @@ class Connection implements LiveConnection {
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#openedAt =
-      this.#lastHeard =
-      this.#lastPinged =
-      this.#tokensAt =
-        Date.now();
-    this.#tokens = ctx.connectionRate.burst;
+    this.#openedAt = this.#lastHeard = this.#lastPinged = Date.now();
+    this.#budget = { tokens: ctx.connectionRate.burst, at: this.#openedAt };
     this.#preAuthenticated = principal;
     socket.binaryType = "arraybuffer";
     for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, this);
@@ -142,16 +137,6 @@ class Connection implements LiveConnection {
     }
   }
 
-  #take(): number {
-    const { ratePerSecond, burst } = this.#ctx.connectionRate;
-    const now = Date.now();
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * ratePerSecond);
-    this.#tokensAt = now;
-    if (this.#tokens < 1) return Math.ceil(((1 - this.#tokens) / ratePerSecond) * 1000);
-    this.#tokens--;
-    return 0;
-  }
-
   #receive(data: string | ArrayBuffer): void {
     this.#lastHeard = Date.now();
     this.#binary = typeof data !== "string";
@@ -162,7 +147,8 @@ class Connection implements LiveConnection {
     }
     const frame = decoded.frame;
     this.#ctx.observe.frame(frame.t);
-    const retryAfterMs = this.#take();
+    const { ratePerSecond, burst } = this.#ctx.connectionRate;
+    const retryAfterMs = takeToken(this.#budget, Date.now(), ratePerSecond, burst);
     if (retryAfterMs > 0) {
       return this.#error({
         id: "id" in frame ? frame.id : undefined,
