@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { projectionOf } from "./_projection.ts";
 import {
   type ActorAddress,
   type DecideContext,
@@ -269,16 +270,7 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
   decide,
   evolve,
   timers,
-  project(state) {
-    if (state.status === "none") return null;
-    return {
-      status: state.status,
-      assignee: state.agent,
-      createdAt: state.createdAt,
-      updatedAt: state.updatedAt,
-      doc: summary(state),
-    };
-  },
+  project: (state) => projectionOf(state, state.agent, () => summary(state)),
   view(state) {
     if (state.status === "none") return null;
     return {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { projectionOf } from "./_projection.ts";
 import {
   type DecideContext,
   type Decider,
@@ -255,16 +256,7 @@ export const ticketDecider: Decider<TicketState, TicketCommand, TicketEvent> = {
   decide,
   evolve,
   timers,
-  project(state) {
-    if (state.status === "none") return null;
-    return {
-      status: state.status,
-      assignee: state.assignee,
-      createdAt: state.createdAt,
-      updatedAt: state.updatedAt,
-      doc: summary(state),
-    };
-  },
+  project: (state) => projectionOf(state, state.assignee, () => summary(state)),
   view(state) {
     if (state.status === "none") return null;
     return {

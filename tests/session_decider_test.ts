@@ -41,7 +41,7 @@ type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { typ
 type Step = DeciderStep<SessionCommand>;
 type Run = DeciderRun<SessionState, SessionEvent>;
 
-const { fold, given, when, rejection, events, replay } = deciderHarness(session, {
+const { fold, given, when, rejection, events, replay, assertLimit } = deciderHarness(session, {
   address,
   tenant,
 });
@@ -481,14 +481,7 @@ const limitCases: [string, SessionStatus | "none", Command, string][] = [
 Deno.test("session: business limits refuse with validation naming the field", async (t) => {
   for (const [label, status, command, field] of limitCases) {
     await t.step(`${label}: ${field}`, () => {
-      const run = status === "none" ? fold([]) : given(reach[status]);
-      const { decision } = when(run, command);
-      if (field === "ok") {
-        events(decision);
-      } else {
-        const refused = rejection(decision);
-        assertEquals([refused.code, refused.field], ["validation", field]);
-      }
+      assertLimit(status === "none" ? fold([]) : given(reach[status]), command, field);
     });
   }
 });

@@ -37,7 +37,7 @@ type CommandOf<T extends TicketCommand["type"]> = Extract<TicketCommand, { type:
 type Step = DeciderStep<TicketCommand>;
 type Run = DeciderRun<TicketState, TicketEvent>;
 
-const { fold, given, when, rejection, events, replay } = deciderHarness(ticket, {
+const { fold, given, when, rejection, events, replay, assertLimit } = deciderHarness(ticket, {
   address,
   tenant,
 });
@@ -522,14 +522,7 @@ const limitCases: [string, TicketStatus | "none", Command, string][] = [
 Deno.test("ticket: business limits refuse with validation naming the field", async (t) => {
   for (const [label, status, command, field] of limitCases) {
     await t.step(`${label}: ${field}`, () => {
-      const run = status === "none" ? fold([]) : given(reach[status]);
-      const { decision } = when(run, command);
-      if (field === "ok") {
-        events(decision);
-      } else {
-        const refused = rejection(decision);
-        assertEquals([refused.code, refused.field], ["validation", field]);
-      }
+      assertLimit(status === "none" ? fold([]) : given(reach[status]), command, field);
     });
   }
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fail } from "@std/assert";
+import { assertEquals, fail } from "@std/assert";
 import type {
   ActorAddress,
   Decider,
@@ -79,6 +79,11 @@ export interface DeciderHarness<S, C, E> {
   events(decision: Decision<E>): E[];
   /** Fold `events` from the initial state; inputs are deep-frozen so a mutating evolve throws. */
   replay(events: E[]): S;
+  /**
+   * Assert that `input` after `run` is accepted (`field` "ok") or refused
+   * as a `validation` error naming `field`.
+   */
+  assertLimit(run: DeciderRun<S, E>, input: DeciderInput<C>, field: string): void;
 }
 
 /** Given/when helpers for `decider`, deciding at `defaults.address` for `defaults.tenant`. */
@@ -117,7 +122,7 @@ export function deciderHarness<S, C extends { type: string }, E extends { type: 
     return { state, now, events, decisions };
   }
 
-  return {
+  const harness: DeciderHarness<S, C, E> = {
     fold,
     given(inputs, from, at) {
       const run = fold(inputs, from, at);
@@ -146,7 +151,17 @@ export function deciderHarness<S, C extends { type: string }, E extends { type: 
         decider.initial(defaults.address),
       );
     },
+    assertLimit(run, input, field) {
+      const { decision } = harness.when(run, input);
+      if (field === "ok") {
+        harness.events(decision);
+        return;
+      }
+      const refused = harness.rejection(decision);
+      assertEquals([refused.code, refused.field], ["validation", field]);
+    },
   };
+  return harness;
 }
 
 function freeze<T>(value: T): T {
