@@ -41,3 +41,15 @@ export function checkOwnership(
     disagreements,
   };
 }
+
+/** `min–max`, or one number when they agree. */
+export function span({ min, max }: { min: number; max: number }): string {
+  return min === max ? String(min) : `${min}–${max}`;
+}
+
+/** Answers that are neither a win (200) nor a loss (409): each one is a failure. */
+export function unexpectedAnswers(statuses: Record<string, number>): number {
+  return Object.entries(statuses)
+    .filter(([status]) => status !== "200" && status !== "409")
+    .reduce((sum, [, n]) => sum + n, 0);
+}

@@ -18,7 +18,7 @@ import {
   mechanisms,
   startClaimServer,
 } from "./_claim_server.ts";
-import { checkOwnership, type OwnershipCheck } from "./_ownership.ts";
+import { checkOwnership, type OwnershipCheck, span, unexpectedAnswers } from "./_ownership.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 import { type ServerLoad, serverLoadOf } from "./_server_load.ts";
 import { type StalledWinnerRun, stalledWinners, type StallTiming } from "./_stalled_winner.ts";
@@ -124,9 +124,7 @@ function claimRows(storms: Storm[], stalled: StalledWinnerRun[], size: Size): Ro
     "winners/ticket": span(ownership.winners),
     "double owners": ownership.doubleOwners,
     "db disagrees": ownership.disagreements,
-    "not 200/409": Object.entries(run.statuses)
-      .filter(([status]) => status !== "200" && status !== "409")
-      .reduce((sum, [, n]) => sum + n, 0),
+    "not 200/409": unexpectedAnswers(run.statuses),
   }));
   const [switchboard, redisLock, forUpdate] = mechanisms.map((m) =>
     storms.find((s) => s.mechanism === m)!.run
@@ -202,8 +200,4 @@ function startRows(starts: StandaloneStart[]): Row[] {
 
 function tallied(answers: Record<string, number>): string {
   return Object.entries(answers).map(([answer, n]) => `${answer} ×${n}`).join(", ");
-}
-
-function span({ min, max }: { min: number; max: number }): string {
-  return min === max ? String(min) : `${min}–${max}`;
 }

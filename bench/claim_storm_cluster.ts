@@ -10,7 +10,7 @@
 import type postgres from "postgres";
 import { parseActorKey } from "../cluster/actor_key.ts";
 import { runClaimers } from "./_claim_client.ts";
-import { checkOwnership, type StoredOwner } from "./_ownership.ts";
+import { checkOwnership, span, type StoredOwner, unexpectedAnswers } from "./_ownership.ts";
 import { BenchCluster, ticketKey } from "./_process_cluster.ts";
 import type { ScenarioOptions, ScenarioResult } from "./_report.ts";
 
@@ -46,8 +46,6 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const told = new Map(tickets.map((id, i) => [id, winners[i].map((claimer) => subs[claimer])]));
   const ownership = checkOwnership(told, await storedOwners(cluster.sql, tickets));
 
-  const span = ({ min, max }: { min: number; max: number }) =>
-    min === max ? String(min) : `${min}–${max}`;
   return {
     scenario: "claim-storm-cluster",
     tables: [{
@@ -62,9 +60,7 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
         "winners/ticket (must be 1)": span(ownership.winners),
         "double owners": ownership.doubleOwners,
         "db disagrees": ownership.disagreements,
-        "not 200/409": Object.entries(storm.statuses)
-          .filter(([status]) => status !== "200" && status !== "409")
-          .reduce((sum, [, n]) => sum + n, 0),
+        "not 200/409": unexpectedAnswers(storm.statuses),
       }],
     }],
     details: { size, timeLimitMs, storm, ownership },
