@@ -82,6 +82,8 @@ interface Activation {
   seq: number;
   snapshotSeq: number;
   timers: string;
+  /** Status and assignee of the last projection, to tell watchers only of changes. */
+  placed: string;
   queue: Job[];
   /** Turns decided but not yet answered. */
   inflight: number;
@@ -229,6 +231,7 @@ export class ActorHost {
       seq: 0,
       snapshotSeq: 0,
       timers: "[]",
+      placed: placement(null),
       queue: [],
       inflight: 0,
       gate: Promise.resolve(),
@@ -262,6 +265,7 @@ export class ActorHost {
     activation.seq = loaded.events.at(-1)?.seq ?? loaded.snapshot?.seq ?? 0;
     activation.snapshotSeq = loaded.snapshot?.seq ?? 0;
     activation.timers = timersJson(loaded.timers);
+    activation.placed = placement(decider.project?.(state));
     // Newest first, so the map's insertion order ends oldest-first after reversal.
     for (const { commandId, seq, reply } of [...loaded.replies].reverse()) {
       activation.replies.set(commandId, Promise.resolve({ ok: true, reply, seq }));
@@ -380,7 +384,6 @@ export class ActorHost {
   ): Promise<ActorResponse> {
     const { decider } = activation;
     const expectedSeq = activation.seq;
-    const before = decider.pushed ? decider.project?.(activation.state) : null;
     const stored: NewEvent[] = [];
     const outbox: OutboxEntry[] = [];
     let state = activation.state;
@@ -426,8 +429,13 @@ export class ActorHost {
     const { onEffects, onCommitted } = this.#options;
     if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
     if (decider.pushed && onCommitted) {
-      const moved = row && (row.status !== before?.status || row.assignee !== before?.assignee);
-      committed.then(() => onCommitted(activation.address, stored, moved ? row : null), () => {});
+      const placed = placement(row);
+      const moved = placed !== activation.placed;
+      activation.placed = placed;
+      committed.then(
+        () => onCommitted(activation.address, stored, moved ? row ?? null : null),
+        () => {},
+      );
     }
     activation.gate = Promise.all([activation.gate, committed]).then(() => {});
     activation.settled = committed.catch(() => {});
@@ -489,4 +497,8 @@ function timersJson(timers: TimerSpec[]): string {
   return JSON.stringify(
     [...timers].sort((a, b) => a.name.localeCompare(b.name)).map(({ name, at }) => ({ name, at })),
   );
+}
+
+function placement(row: Projection | null | undefined): string {
+  return row ? JSON.stringify([row.status, row.assignee]) : "";
 }

@@ -8,7 +8,7 @@ import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../acto
 import { effectiveSettings } from "./tenant_directory.ts";
 import { actorKey } from "./actor_key.ts";
 import { type EventStore, WidgetKeyTakenError } from "./event_store.ts";
-import type { Page, ProjectionQuery, StoredEvent, WidgetTenant } from "./protocol.ts";
+import type { Page, ProjectionQuery, WidgetTenant } from "./protocol.ts";
 import { InvalidCursorError } from "./sql_event_store.ts";
 
 /** A query for an actor's history, a projection list, or a tenant (by id or widget key). */
