@@ -6,18 +6,18 @@
  *
  * @module
  */
-import { joinCluster } from "./cluster/cluster_process.ts";
-import { type Config, ConfigError, loadConfig } from "./cluster/config.ts";
-import { InProcessBus } from "./cluster/in_process_transport.ts";
-import { LocalBackend } from "./cluster/local_backend.ts";
-import { createLogger, type Logger } from "./cluster/log.ts";
-import { MetricsRegistry } from "./cluster/metrics.ts";
-import { connectNatsTransport } from "./cluster/nats_transport.ts";
-import { startNodeRuntime } from "./cluster/node_runtime.ts";
+import { joinCluster } from "./cluster/process/cluster_process.ts";
+import { type Config, ConfigError, loadConfig } from "./cluster/process/config.ts";
+import { InProcessBus } from "./cluster/transport/in_process_transport.ts";
+import { LocalBackend } from "./cluster/process/local_backend.ts";
+import { createLogger, type Logger } from "./cluster/telemetry/log.ts";
+import { MetricsRegistry } from "./cluster/telemetry/metrics.ts";
+import { connectNatsTransport } from "./cluster/transport/nats_transport.ts";
+import { startNodeRuntime } from "./cluster/process/node_runtime.ts";
 import type { Backend } from "./cluster/protocol.ts";
-import type { Transport } from "./cluster/transport.ts";
+import type { Transport } from "./cluster/transport/transport.ts";
 import { createEdge } from "./edge/edge.ts";
-import { loadOrCreateSecret } from "./edge/secret.ts";
+import { loadOrCreateSecret } from "./edge/auth/secret.ts";
 
 const started = performance.now();
 let config: Config;

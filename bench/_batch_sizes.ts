@@ -1,7 +1,7 @@
 // Group-commit batch sizes as the runtime itself reports them: the
 // `sb_commit_batch_size` histogram of its metrics registry, read before and
 // after a phase so the difference is that phase alone.
-import type { MetricsRegistry } from "../cluster/metrics.ts";
+import type { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 
 const metric = "sb_commit_batch_size";
 

@@ -5,12 +5,12 @@
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { actorKey, parseActorKey } from "../cluster/actor_key.ts";
-import { LocalBackend } from "../cluster/local_backend.ts";
-import { createLogger } from "../cluster/log.ts";
-import { MetricsRegistry } from "../cluster/metrics.ts";
-import { type NodeRuntime, startNodeRuntime } from "../cluster/node_runtime.ts";
-import { AuthError, bearerToken, type Role, signToken, verifyToken } from "../edge/auth.ts";
-import { createHttpHandler } from "../edge/http.ts";
+import { LocalBackend } from "../cluster/process/local_backend.ts";
+import { createLogger } from "../cluster/telemetry/log.ts";
+import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
+import { type NodeRuntime, startNodeRuntime } from "../cluster/process/node_runtime.ts";
+import { AuthError, bearerToken, type Role, signToken, verifyToken } from "../edge/auth/auth.ts";
+import { createHttpHandler } from "../edge/http/handler.ts";
 import { call, JWT_SECRET, testConfig } from "../tests/_support/api_server.ts";
 import { DATABASE_URL, dropSchema, REDIS_URL, uniqueName } from "../tests/_support/services.ts";
 import {

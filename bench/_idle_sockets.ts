@@ -2,7 +2,7 @@
 // many WebSockets, says hello on each (Switchboard's hello with a visitor
 // token, or any frame to the echo floor), answers heartbeats, and idles
 // until its stdin closes.
-import { signToken } from "../edge/auth.ts";
+import { signToken } from "../edge/auth/auth.ts";
 import { TextLineStream } from "../tests/_support/_text_lines.ts";
 import { denoCommand } from "./_child.ts";
 import { pooled } from "./_pool.ts";

@@ -4,12 +4,12 @@
 // Under Switchboard, A's runtime stalls in its append while a second runtime
 // (as when two nodes' membership views disagree) takes B's claim; A's append
 // then names a sequence number that is gone, and A is told `stale_owner`.
-import type { EventStore } from "../cluster/event_store.ts";
-import { GroupCommitter } from "../cluster/group_committer.ts";
-import { ActorHost } from "../cluster/host.ts";
-import { deciders } from "../cluster/node_runtime.ts";
+import type { EventStore } from "../cluster/store/event_store.ts";
+import { GroupCommitter } from "../cluster/store/group_committer.ts";
+import { ActorHost } from "../cluster/runtime/host.ts";
+import { deciders } from "../cluster/process/node_runtime.ts";
 import type { ActorRequest } from "../cluster/protocol.ts";
-import { TenantDirectory } from "../cluster/tenant_directory.ts";
+import { TenantDirectory } from "../cluster/store/tenant_directory.ts";
 import { overrideStore } from "../tests/_support/services.ts";
 import { type ClaimMechanism, redisLockClaims } from "./_baselines.ts";
 import { type ClaimServer, type Mechanism, tenant } from "./_claim_server.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Ring } from "../cluster/ring.ts";
+import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "../tests/_support/api_server.ts";
 import { CommandLoad, lostCommands } from "./_command_load.ts";
 import { BenchCluster, sleep, ticketKey } from "./_process_cluster.ts";

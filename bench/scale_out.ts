@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Ring } from "../cluster/ring.ts";
+import { Ring } from "../cluster/placement/ring.ts";
 import { CommandLoad, lostCommands } from "./_command_load.ts";
 import { BenchCluster, sleep, ticketKey } from "./_process_cluster.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";

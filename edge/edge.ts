@@ -5,19 +5,19 @@
  *
  * @module
  */
-import type { Config } from "../cluster/config.ts";
-import type { Logger } from "../cluster/log.ts";
-import type { MetricsRegistry } from "../cluster/metrics.ts";
+import type { Config } from "../cluster/process/config.ts";
+import type { Logger } from "../cluster/telemetry/log.ts";
+import type { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import type { Backend } from "../cluster/protocol.ts";
-import type { Transport } from "../cluster/transport.ts";
-import { AuthError, verifyToken } from "./auth.ts";
-import { ConversationHub } from "./conversation_hub.ts";
-import { createHttpHandler } from "./http.ts";
-import { Presence } from "./presence.ts";
-import { type RateLimiter, TokenBucketLimiter } from "./rate_limit.ts";
-import { connectRedis, RedisRateLimiter } from "./redis_rate_limiter.ts";
-import { TenantFeed } from "./tenant_feed.ts";
-import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws_connection.ts";
+import type { Transport } from "../cluster/transport/transport.ts";
+import { AuthError, verifyToken } from "./auth/auth.ts";
+import { ConversationHub } from "./live/conversation_hub.ts";
+import { createHttpHandler } from "./http/handler.ts";
+import { Presence } from "./live/presence.ts";
+import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
+import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
+import { TenantFeed } from "./live/tenant_feed.ts";
+import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { call, startApiServer } from "./_support/api_server.ts";
-import { signToken } from "../edge/auth.ts";
+import { signToken } from "../edge/auth/auth.ts";
 
 Deno.test("tickets over HTTP on Postgres: create, read, list, work, history", async () => {
   const api = await startApiServer();

@@ -3,7 +3,7 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { encode } from "@msgpack/msgpack";
-import { Ring } from "../cluster/ring.ts";
+import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
 import { TestCluster } from "./_support/cluster.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";

@@ -2,7 +2,7 @@
 // bus): open, claim, exchange, resume, isolation, and bad frames.
 import { assert, assertEquals, assertGreater } from "@std/assert";
 import { JWT_SECRET, startApiServer } from "./_support/api_server.ts";
-import { signToken } from "../edge/auth.ts";
+import { signToken } from "../edge/auth/auth.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
 import { closeCodeOf, rawWebSocket } from "./_support/raw_ws.ts";
 import { openConversation } from "./_support/conversations.ts";

@@ -1,7 +1,7 @@
 // Multi-process cluster behaviour: real node and edge processes on loopback,
 // the real NATS and Postgres; nodes are killed, drained and added under load.
 import { assert, assertEquals, assertGreater, assertLessOrEqual } from "@std/assert";
-import { Ring } from "../cluster/ring.ts";
+import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
 import { TestCluster } from "./_support/cluster.ts";
 import { NatsServer } from "./_support/nats_server.ts";

@@ -2,7 +2,7 @@
 // own configuration: services, commands, environment, health and restarts.
 import { assert, assertEquals, assertExists } from "@std/assert";
 import { parse } from "yaml";
-import { configVariables, loadConfig } from "../cluster/config.ts";
+import { configVariables, loadConfig } from "../cluster/process/config.ts";
 
 interface Service {
   image: string;

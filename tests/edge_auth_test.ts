@@ -1,8 +1,14 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import { SignJWT } from "jose";
-import { AuthError, type AuthFailure, bearerToken, signToken, verifyToken } from "../edge/auth.ts";
-import { loadOrCreateSecret, readSecret, secretPath } from "../edge/secret.ts";
-import { tokenCommand, TokenCommandError } from "../edge/token_cli.ts";
+import {
+  AuthError,
+  type AuthFailure,
+  bearerToken,
+  signToken,
+  verifyToken,
+} from "../edge/auth/auth.ts";
+import { loadOrCreateSecret, readSecret, secretPath } from "../edge/auth/secret.ts";
+import { tokenCommand, TokenCommandError } from "../edge/auth/token_cli.ts";
 
 const secret = "a-secret-that-is-long-enough-for-hs256";
 const now = Date.UTC(2030, 0, 1);

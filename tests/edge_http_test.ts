@@ -16,12 +16,12 @@ import {
   trace,
   TraceFlags,
 } from "@opentelemetry/api";
-import { effectiveSettings } from "../cluster/tenant_directory.ts";
+import { effectiveSettings } from "../cluster/store/tenant_directory.ts";
 import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
-import { signToken } from "../edge/auth.ts";
-import { TokenBucketLimiter } from "../edge/rate_limit.ts";
-import { routes } from "../edge/routes.ts";
-import { newId } from "../edge/_ids.ts";
+import { signToken } from "../edge/auth/auth.ts";
+import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
+import { routes } from "../edge/http/routes.ts";
+import { newId } from "../edge/ids.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
 
 const by = { sub: "alice", role: "agent" };

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { MetricsRegistry } from "../cluster/metrics.ts";
+import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 
 /** The rendered text without the registry's own error counter. */
 function render(metrics: MetricsRegistry): string[] {

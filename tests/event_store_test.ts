@@ -1,8 +1,8 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import type { AppendRequest, EventStore } from "../cluster/event_store.ts";
-import { openPostgresStore } from "../cluster/postgres_store.ts";
-import { openPgliteStore } from "../cluster/pglite_store.ts";
-import { InvalidCursorError } from "../cluster/sql_event_store.ts";
+import type { AppendRequest, EventStore } from "../cluster/store/event_store.ts";
+import { openPostgresStore } from "../cluster/store/postgres_store.ts";
+import { openPgliteStore } from "../cluster/store/pglite_store.ts";
+import { InvalidCursorError } from "../cluster/store/sql_event_store.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
 
 const drivers: [string, () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>][] = [

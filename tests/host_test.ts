@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import type { TenantSettings } from "../actors/decider.ts";
-import type { EventStore, OutboxEntry } from "../cluster/event_store.ts";
-import { OutboxRelay } from "../cluster/outbox_relay.ts";
-import { GroupCommitter } from "../cluster/group_committer.ts";
-import { ActorHost, type ActorHostOptions } from "../cluster/host.ts";
-import { openPostgresStore } from "../cluster/postgres_store.ts";
+import type { EventStore, OutboxEntry } from "../cluster/store/event_store.ts";
+import { OutboxRelay } from "../cluster/runtime/outbox_relay.ts";
+import { GroupCommitter } from "../cluster/store/group_committer.ts";
+import { ActorHost, type ActorHostOptions } from "../cluster/runtime/host.ts";
+import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
-import { TimerScheduler } from "../cluster/timer_scheduler.ts";
+import { TimerScheduler } from "../cluster/runtime/timer_scheduler.ts";
 import { counterDecider } from "./_support/counter_decider.ts";
 import { DATABASE_URL, dropSchema, overrideStore, uniqueName } from "./_support/services.ts";
 

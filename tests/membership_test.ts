@@ -1,11 +1,15 @@
 // Membership between separate connections to the real NATS server, each
 // standing for one process, with the default timings of production.
 import { assert, assertEquals, assertLess, assertNotEquals, assertThrows } from "@std/assert";
-import { InProcessBus } from "../cluster/in_process_transport.ts";
-import { createLogger } from "../cluster/log.ts";
-import { type MemberRole, Membership, type MembershipView } from "../cluster/membership.ts";
-import { connectNatsTransport } from "../cluster/nats_transport.ts";
-import type { Transport } from "../cluster/transport.ts";
+import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
+import { createLogger } from "../cluster/telemetry/log.ts";
+import {
+  type MemberRole,
+  Membership,
+  type MembershipView,
+} from "../cluster/placement/membership.ts";
+import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
+import type { Transport } from "../cluster/transport/transport.ts";
 import { NATS_URL, uniqueName } from "./_support/services.ts";
 
 const DEAD_AFTER_MS = 1000;

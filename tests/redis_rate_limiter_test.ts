@@ -10,8 +10,8 @@ import {
   assertRejects,
 } from "@std/assert";
 import { Redis } from "ioredis";
-import { createLogger } from "../cluster/log.ts";
-import { connectRedis, RedisRateLimiter } from "../edge/redis_rate_limiter.ts";
+import { createLogger } from "../cluster/telemetry/log.ts";
+import { connectRedis, RedisRateLimiter } from "../edge/limits/redis_rate_limiter.ts";
 import { REDIS_URL, uniqueName } from "./_support/services.ts";
 import { harness } from "./_support/scripted_backend.ts";
 

@@ -5,8 +5,8 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "@std/assert";
-import { hash32 } from "../cluster/hash.ts";
-import { Ring } from "../cluster/ring.ts";
+import { hash32 } from "../cluster/placement/hash.ts";
+import { Ring } from "../cluster/placement/ring.ts";
 
 const KEY_COUNT = 100_000;
 const NODE_IDS = Array.from({ length: 11 }, (_, i) => `node-${i + 1}`);

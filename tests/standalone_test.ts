@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import { signToken } from "../edge/auth.ts";
-import { readSecret } from "../edge/secret.ts";
+import { signToken } from "../edge/auth/auth.ts";
+import { readSecret } from "../edge/auth/secret.ts";
 import { call } from "./_support/api_server.ts";
 import { ServiceProcess } from "./_support/process.ts";
 

@@ -8,16 +8,16 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
-import { InProcessBus } from "../cluster/in_process_transport.ts";
-import { createLogger } from "../cluster/log.ts";
-import { connectNatsTransport } from "../cluster/nats_transport.ts";
+import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
+import { createLogger } from "../cluster/telemetry/log.ts";
+import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
 import {
   NoRespondersError,
   type Transport,
   TransportRemoteError,
   TransportTimeoutError,
   TransportUnavailableError,
-} from "../cluster/transport.ts";
+} from "../cluster/transport/transport.ts";
 import { NatsServer } from "./_support/nats_server.ts";
 import { NATS_URL, uniqueName } from "./_support/services.ts";
 

@@ -3,8 +3,8 @@
 import { assert, assertEquals, assertExists, assertMatch, assertNotEquals } from "@std/assert";
 import type { StoredTenantSettings } from "../actors/decider.ts";
 import { actorKey } from "../cluster/actor_key.ts";
-import { verifyToken } from "../edge/auth.ts";
-import { TokenBucketLimiter } from "../edge/rate_limit.ts";
+import { verifyToken } from "../edge/auth/auth.ts";
+import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
 import { call as fetchJson, JWT_SECRET, startApiServer } from "./_support/api_server.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
 

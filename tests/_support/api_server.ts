@@ -1,13 +1,13 @@
 // An in-process API server over the real runtime and a fresh Postgres
 // schema: the HTTP handler, a LocalBackend and a node runtime, on a free port.
-import type { Config } from "../../cluster/config.ts";
-import { LocalBackend } from "../../cluster/local_backend.ts";
-import { createLogger } from "../../cluster/log.ts";
-import { MetricsRegistry } from "../../cluster/metrics.ts";
-import { type NodeRuntime, startNodeRuntime } from "../../cluster/node_runtime.ts";
-import { signToken } from "../../edge/auth.ts";
+import type { Config } from "../../cluster/process/config.ts";
+import { LocalBackend } from "../../cluster/process/local_backend.ts";
+import { createLogger } from "../../cluster/telemetry/log.ts";
+import { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
+import { type NodeRuntime, startNodeRuntime } from "../../cluster/process/node_runtime.ts";
+import { signToken } from "../../edge/auth/auth.ts";
 import { createEdge } from "../../edge/edge.ts";
-import { InProcessBus } from "../../cluster/in_process_transport.ts";
+import { InProcessBus } from "../../cluster/transport/in_process_transport.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./services.ts";
 
 export interface ApiServer {

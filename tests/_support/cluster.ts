@@ -1,6 +1,6 @@
 // A real cluster on loopback: node and edge processes of main.ts sharing the
 // test NATS and Postgres under a unique cluster prefix and schema.
-import { signToken } from "../../edge/auth.ts";
+import { signToken } from "../../edge/auth/auth.ts";
 import { ServiceProcess } from "./process.ts";
 import { DATABASE_URL, dropSchema, NATS_URL, uniqueName } from "./services.ts";
 

@@ -3,8 +3,8 @@
 // under test.
 import { assertEquals, assertExists, assertObjectMatch } from "@std/assert";
 import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../../actors/decider.ts";
-import { createLogger } from "../../cluster/log.ts";
-import { MetricsRegistry } from "../../cluster/metrics.ts";
+import { createLogger } from "../../cluster/telemetry/log.ts";
+import { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import type {
   ActorRequest,
   ActorResponse,
@@ -15,9 +15,9 @@ import type {
   StoredEvent,
   WidgetTenant,
 } from "../../cluster/protocol.ts";
-import { effectiveSettings } from "../../cluster/tenant_directory.ts";
-import { type Role, signToken } from "../../edge/auth.ts";
-import { createHttpHandler, type HttpHandlerOptions } from "../../edge/http.ts";
+import { effectiveSettings } from "../../cluster/store/tenant_directory.ts";
+import { type Role, signToken } from "../../edge/auth/auth.ts";
+import { createHttpHandler, type HttpHandlerOptions } from "../../edge/http/handler.ts";
 
 /** The JWT secret of the harness. */
 export const secret = "test-secret-of-at-least-32-bytes!!";

@@ -1,0 +1,134 @@
+/**
+ * Routes actor requests to their owner under this process's membership view,
+ * and keeps retrying — after a redirect, a stale owner, a draining or lost
+ * node — until the request's deadline. Fencing in the event store settles
+ * any disagreement between views, so retries are always safe: every command
+ * carries its idempotency key.
+ *
+ * @module
+ */
+import { actorKey } from "../actor_key.ts";
+import type { Membership, MembershipView } from "./membership.ts";
+import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import { Ring } from "./ring.ts";
+import { subjects } from "../transport/subjects.ts";
+import { type Transport, TransportUnavailableError } from "../transport/transport.ts";
+
+/** Options of {@linkcode ClusterRouter}. */
+export interface ClusterRouterOptions {
+  transport: Transport;
+  membership: Membership;
+  cluster: string;
+  /** This node, when the router runs inside one: requests it owns run locally. */
+  local?: { id: string; dispatch: (request: ActorRequest) => Promise<ActorResponse> };
+  /** Upper bound of one attempt; a node that died mid-request is abandoned after it. */
+  attemptTimeoutMs?: number;
+  /** Called for every redirect-like retry (metrics). */
+  onRetry?: (code: string) => void;
+}
+
+// Answers after which another attempt, after a fresh look at the view, may
+// reach the right owner.
+const rerouteCodes = new Set<string>([
+  RuntimeErrors.redirect,
+  RuntimeErrors.staleOwner,
+  RuntimeErrors.draining,
+  "node_lost",
+]);
+
+/** Sends each request to the owner of its actor, with retries until the deadline. */
+export class ClusterRouter {
+  #options: ClusterRouterOptions & { attemptTimeoutMs: number };
+  #subjects: ReturnType<typeof subjects>;
+  #ring: Ring;
+  #view: MembershipView;
+  // Aborted when their node leaves the view, so requests to a dead node are
+  // retried at once instead of waiting out their timeout.
+  #lost = new Map<string, AbortController>();
+
+  constructor(options: ClusterRouterOptions) {
+    this.#options = { attemptTimeoutMs: 2000, ...options };
+    this.#subjects = subjects(options.cluster);
+    this.#view = options.membership.view;
+    this.#ring = new Ring(this.#view.nodes);
+    options.membership.onChange((view) => this.#update(view));
+  }
+
+  /** The ring of the current view. */
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  /** The node that owns `key` under the current view, or null with no nodes. */
+  ownerOf(key: string): string | null {
+    return this.#ring.nodes.length === 0 ? null : this.#ring.owner(key);
+  }
+
+  /** Route `request` to its owner and answer once it does, or the deadline passes. */
+  async request(
+    request: ActorRequest,
+    headers: Record<string, string> = {},
+  ): Promise<ActorResponse> {
+    const key = actorKey(request.address);
+    let pause = 20;
+    let last: ActorResponse = failed(RuntimeErrors.unavailable, "no node is available", true);
+    while (Date.now() < request.deadline) {
+      const owner = this.ownerOf(key);
+      if (owner !== null) {
+        last = await this.#attempt(owner, request, headers);
+        if (last.ok || !rerouteCodes.has(last.error.code)) return last;
+        this.#options.onRetry?.(last.error.code);
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(pause, request.deadline - Date.now()))
+      );
+      pause = Math.min(pause * 2, 200);
+    }
+    return last.ok ? last : failed(
+      RuntimeErrors.unavailable,
+      `no owner answered before the deadline (last: ${last.error.code})`,
+      true,
+    );
+  }
+
+  async #attempt(
+    owner: string,
+    request: ActorRequest,
+    headers: Record<string, string>,
+  ): Promise<ActorResponse> {
+    const { local, transport, attemptTimeoutMs } = this.#options;
+    if (local && owner === local.id) return await local.dispatch(request);
+    try {
+      return await transport.request(this.#subjects.node(owner), request, {
+        timeoutMs: Math.max(1, Math.min(attemptTimeoutMs, request.deadline - Date.now())),
+        headers,
+        signal: this.#lostSignal(owner),
+      }) as ActorResponse;
+    } catch (error) {
+      // NATS itself is down: fail fast, the client retries later.
+      if (error instanceof TransportUnavailableError) {
+        return failed(RuntimeErrors.unavailable, "the cluster bus is unavailable", true);
+      }
+      // No responders, a timeout or an abort all mean the owner is gone or
+      // going; the view will catch up, so try again.
+      return failed("node_lost", `node ${owner} did not answer: ${(error as Error).message}`, true);
+    }
+  }
+
+  #lostSignal(node: string): AbortSignal {
+    let controller = this.#lost.get(node);
+    if (!controller) this.#lost.set(node, controller = new AbortController());
+    return controller.signal;
+  }
+
+  #update(view: MembershipView): void {
+    this.#view = view;
+    this.#ring = new Ring(view.nodes);
+    for (const [node, controller] of this.#lost) {
+      if (!view.nodes.includes(node)) {
+        controller.abort(new Error(`node ${node} left the view`));
+        this.#lost.delete(node);
+      }
+    }
+  }
+}

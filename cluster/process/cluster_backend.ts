@@ -1,0 +1,76 @@
+/**
+ * The {@linkcode Backend} of a process in a cluster: actor requests go to
+ * their owner through the router, store queries to any node over the bus.
+ *
+ * @module
+ */
+import { StoreQueries } from "./_backend_queries.ts";
+import type { Membership } from "../placement/membership.ts";
+import type { NodeStats } from "./node_service.ts";
+import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "../protocol.ts";
+import type { ClusterRouter } from "../placement/request_router.ts";
+import { QueryFailedError, type QueryRequest, type QueryResponse } from "../store/store_query.ts";
+import { subjects } from "../transport/subjects.ts";
+import type { Transport } from "../transport/transport.ts";
+
+/** Options of {@linkcode ClusterBackend}. */
+export interface ClusterBackendOptions {
+  cluster: string;
+  transport: Transport;
+  membership: Membership;
+  router: ClusterRouter;
+  /** Extra readiness condition, e.g. a node's own store being open. */
+  ready?: () => boolean;
+  queryTimeoutMs?: number;
+}
+
+/** A backend that reaches actors and the store over NATS. */
+export class ClusterBackend extends StoreQueries implements Backend {
+  #options: ClusterBackendOptions & { queryTimeoutMs: number };
+  #subjects: ReturnType<typeof subjects>;
+  #membershipReady = false;
+
+  constructor(options: ClusterBackendOptions) {
+    super();
+    this.#options = { queryTimeoutMs: 5000, ...options };
+    this.#subjects = subjects(options.cluster);
+    options.membership.ready.then(() => this.#membershipReady = true);
+  }
+
+  request(request: ActorRequest): Promise<ActorResponse> {
+    const headers: Record<string, string> = request.traceparent
+      ? { traceparent: request.traceparent }
+      : {};
+    return this.#options.router.request(request, headers);
+  }
+
+  ready(): boolean {
+    const { transport, membership } = this.#options;
+    return this.#membershipReady && transport.connected && membership.view.nodes.length > 0 &&
+      (this.#options.ready?.() ?? true);
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const { membership, transport } = this.#options;
+    const view = membership.view;
+    const nodes = await Promise.all(view.nodes.map(async (id) => {
+      try {
+        const stats = await transport.request(this.#subjects.nodeStats(id), {}, {
+          timeoutMs: 1000,
+        }) as NodeStats;
+        return { id, actors: stats.actors, mailbox: stats.mailbox };
+      } catch {
+        return { id, actors: null, mailbox: null };
+      }
+    }));
+    return { epoch: view.epoch, viewId: membership.viewId, nodes, edges: view.edges };
+  }
+
+  protected async query(request: QueryRequest): Promise<QueryResponse> {
+    return await this.#options.transport.request(this.#subjects.query, request, {
+      timeoutMs: this.#options.queryTimeoutMs,
+    }).catch((error) => {
+      throw new QueryFailedError("unavailable", `no node answered: ${error.message}`, true);
+    }) as QueryResponse;
+  }
+}

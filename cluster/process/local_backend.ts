@@ -1,0 +1,50 @@
+/**
+ * The {@linkcode Backend} of a process that hosts the actors itself
+ * (standalone): requests go straight to the local host.
+ *
+ * @module
+ */
+import type { EventStore } from "../store/event_store.ts";
+import type { ActorHost } from "../runtime/host.ts";
+import { StoreQueries } from "./_backend_queries.ts";
+import { type QueryRequest, type QueryResponse, queryStore } from "../store/store_query.ts";
+import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "../protocol.ts";
+
+/** A backend over an in-process host and its store. */
+export class LocalBackend extends StoreQueries implements Backend {
+  #host: ActorHost;
+  #store: EventStore;
+  #id: string;
+
+  constructor(host: ActorHost, store: EventStore, id: string) {
+    super();
+    this.#host = host;
+    this.#store = store;
+    this.#id = id;
+  }
+
+  request(request: ActorRequest): Promise<ActorResponse> {
+    return this.#host.dispatch(request);
+  }
+
+  protected query(request: QueryRequest): Promise<QueryResponse> {
+    return queryStore(this.#store, request);
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  status(): Promise<ClusterStatus> {
+    return Promise.resolve({
+      epoch: 1,
+      viewId: "standalone",
+      nodes: [{
+        id: this.#id,
+        actors: this.#host.activeByKind(),
+        mailbox: this.#host.mailboxDepth(),
+      }],
+      edges: [this.#id],
+    });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Everything a process needs to host actors: the event store the
+ * configuration names, the group committer, the host, tenant settings and
+ * the durable-timer scheduler, with their metrics registered.
+ *
+ * @module
+ */
+import { sessionDecider } from "../../actors/session.ts";
+import { ticketDecider } from "../../actors/ticket.ts";
+import type { Config } from "./config.ts";
+import type { EventStore } from "../store/event_store.ts";
+import { GroupCommitter } from "../store/group_committer.ts";
+import { ActorHost } from "../runtime/host.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { MetricsRegistry } from "../telemetry/metrics.ts";
+import { openPgliteStore } from "../store/pglite_store.ts";
+import { openPostgresStore } from "../store/postgres_store.ts";
+import type { ActorRequest, ActorResponse } from "../protocol.ts";
+import { TenantDirectory } from "../store/tenant_directory.ts";
+import { OutboxRelay } from "../runtime/outbox_relay.ts";
+import { TimerScheduler } from "../runtime/timer_scheduler.ts";
+import type { Transport } from "../transport/transport.ts";
+import { subjects } from "../transport/subjects.ts";
+import type { ActorAddress, Projection } from "../../actors/decider.ts";
+import type { NewEvent } from "../store/event_store.ts";
+
+/** The deciders every node hosts. */
+export const deciders = [ticketDecider, sessionDecider];
+
+/** Options of {@linkcode startNodeRuntime}. */
+export interface NodeRuntimeOptions {
+  config: Config;
+  metrics: MetricsRegistry;
+  log: Logger;
+  /** Where committed events of pushed actors (conversations) are published. */
+  bus?: Transport;
+}
+
+/**
+ * Where durable timers and outbox commands go: by default everything, to
+ * the local host.
+ */
+export interface DeliveryRouting {
+  deliver?: (request: ActorRequest) => Promise<ActorResponse>;
+  /** Whether this node fires an actor's timers and relays its outbox. */
+  isLocal?: (actorKey: string) => boolean;
+}
+
+/** A running actor host and what it stands on. */
+export interface NodeRuntime {
+  store: EventStore;
+  host: ActorHost;
+  committer: GroupCommitter;
+  /**
+   * Start firing durable timers and relaying outbox commands, once the
+   * process knows where actors live.
+   */
+  startDelivery(routing?: DeliveryRouting): void;
+  /** Finish in-flight turns, passivate everything, release the store. */
+  close(): Promise<void>;
+}
+
+/** Open the store, migrate it, and start hosting. */
+export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {
+  const { config, metrics, log } = options;
+  const store = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, schema: config.dbSchema })
+    : await openPgliteStore(`${config.dataDir}/pg`, config.dbSchema);
+
+  const batchSize = metrics.histogram({
+    name: "sb_commit_batch_size",
+    help: "Appends per group-commit batch.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  });
+  const batchLatency = metrics.histogram({
+    name: "sb_commit_batch_seconds",
+    help: "Latency of one group-commit round trip.",
+  });
+  const turnLatency = metrics.histogram<"kind">({
+    name: "sb_actor_turn_seconds",
+    help: "Time from deciding a command to replying, commit included.",
+    labelNames: ["kind"],
+  });
+  const committer = new GroupCommitter(store, {
+    onBatch: (size, ms) => {
+      batchSize.observe(undefined, size);
+      batchLatency.observe(undefined, ms / 1000);
+    },
+  });
+  const tenants = new TenantDirectory(store);
+  const host = new ActorHost({
+    store,
+    committer,
+    deciders,
+    tenantSettings: (tenant) => tenants.get(tenant),
+    onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
+    onError: (message, fields) => log.warn(message, fields),
+    onEffects: (entries) => relay?.deliver(entries),
+    onCommitted: options.bus && publisher(options.bus, config.cluster),
+  });
+  metrics.callbackGauge<"kind">({
+    name: "sb_active_actors",
+    help: "Activations hosted by this process, by actor kind.",
+    labelNames: ["kind"],
+    collect: () =>
+      Object.entries(host.activeByKind()).map(([kind, value]) => ({ labels: { kind }, value })),
+  });
+  metrics.callbackGauge({
+    name: "sb_mailbox_depth",
+    help: "Turns queued or awaiting their commit, over all actors.",
+    collect: () => host.mailboxDepth(),
+  });
+
+  let timers: TimerScheduler | undefined;
+  let relay: OutboxRelay | undefined;
+  return {
+    store,
+    host,
+    committer,
+    startDelivery(routing = {}) {
+      const delivery = {
+        store,
+        deliver: routing.deliver ?? ((request: ActorRequest) => host.dispatch(request)),
+        isLocal: routing.isLocal,
+        onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
+      };
+      timers = new TimerScheduler(delivery);
+      relay = new OutboxRelay(delivery);
+      timers.start();
+      relay.start();
+    },
+    async close() {
+      timers?.stop();
+      relay?.stop();
+      await host.drain();
+      await committer.settled();
+      await store.close();
+    },
+  };
+}
+
+// Each committed event on its conversation's subject, in order, then, when
+// its status or assignee changed, the conversation's summary on its tenant's
+// subject (queues, assignments).
+function publisher(bus: Transport, cluster: string) {
+  const names = subjects(cluster);
+  return (address: ActorAddress, events: NewEvent[], row: Projection | null) => {
+    const subject = names.conversation(address.tenant, address.id);
+    for (const { seq, type, data, at } of events) bus.publish(subject, { seq, type, data, at });
+    if (row) bus.publish(names.sessions(address.tenant), row.doc);
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * A node's presence on the bus: it answers actor requests for the actors it
+ * owns under its view (redirecting the rest), store queries from edges, and
+ * the statistics of the admin view; on a view change it passivates the
+ * actors it no longer owns.
+ *
+ * @module
+ */
+import { actorKey } from "../actor_key.ts";
+import type { EventStore } from "../store/event_store.ts";
+import type { ActorHost } from "../runtime/host.ts";
+import type { Membership } from "../placement/membership.ts";
+import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import type { ClusterRouter } from "../placement/request_router.ts";
+import { type QueryRequest, queryStore } from "../store/store_query.ts";
+import { subjects } from "../transport/subjects.ts";
+import type { Transport } from "../transport/transport.ts";
+
+/** Options of {@linkcode startNodeService}. */
+export interface NodeServiceOptions {
+  id: string;
+  cluster: string;
+  transport: Transport;
+  membership: Membership;
+  router: ClusterRouter;
+  host: ActorHost;
+  store: EventStore;
+}
+
+/** What one node reports to the admin view. */
+export interface NodeStats {
+  id: string;
+  actors: Record<string, number>;
+  mailbox: number;
+}
+
+/** Serve this node's subjects until `close`. */
+export function startNodeService(options: NodeServiceOptions): { close(): void } {
+  const { id, transport, membership, router, host, store } = options;
+  const names = subjects(options.cluster);
+  membership.onChange(() => host.passivate((address) => router.ownerOf(actorKey(address)) !== id));
+  const services = [
+    transport.serve(names.node(id), (payload) => answer(payload)),
+    transport.serve(names.query, (payload) => queryStore(store, payload as QueryRequest), {
+      queue: "nodes",
+    }),
+    transport.serve(
+      names.nodeStats(id),
+      () =>
+        Promise.resolve<NodeStats>({
+          id,
+          actors: host.activeByKind(),
+          mailbox: host.mailboxDepth(),
+        }),
+    ),
+  ];
+
+  // The owner check happens per request: a sender with an older or newer
+  // view is told to look again rather than served by the wrong node.
+  function answer(payload: unknown): Promise<ActorResponse> {
+    const request = payload as ActorRequest;
+    if (!request?.address || typeof request.commandId !== "string") {
+      return Promise.resolve(failed("validation", "malformed actor request", false));
+    }
+    const owner = router.ownerOf(actorKey(request.address));
+    if (owner !== id) {
+      return Promise.resolve({
+        ok: false,
+        error: {
+          code: RuntimeErrors.redirect,
+          message: `${id} does not own this actor`,
+          retryable: true,
+          details: { owner },
+        },
+      });
+    }
+    return host.dispatch(request);
+  }
+
+  return { close: () => services.forEach((service) => service.close()) };
+}

@@ -1,0 +1,144 @@
+/**
+ * The durable side of the actor runtime: event log, snapshots, idempotency
+ * replies, durable timers, projections and tenant settings — one interface,
+ * two drivers (Postgres and embedded PGlite) over the same schema.
+ *
+ * @module
+ */
+import type { ActorAddress, Projection, StoredTenantSettings } from "../../actors/decider.ts";
+import type { Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+
+/** One event to append, with the id of the command that caused it. */
+export interface NewEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  commandId: string;
+  at: number;
+  /** The reply of the command, kept on the last event it produced. */
+  reply?: unknown;
+}
+
+/** Address columns of a projection row. */
+export interface ProjectionKey {
+  kind: string;
+  tenant: string;
+  id: string;
+}
+
+/**
+ * Everything one actor's turn(s) write, atomically: events after `expectedSeq`,
+ * and the snapshot, timers and projection of the resulting state.
+ */
+export interface AppendRequest {
+  actorKey: string;
+  /** The last sequence number this writer believes is stored (0: none). */
+  expectedSeq: number;
+  events: NewEvent[];
+  /** A snapshot of the state after the last event, when one is due. */
+  snapshot?: { seq: number; state: unknown };
+  /** The complete set of durable timers wanted now; absent when unchanged. */
+  timers?: { name: string; at: number }[];
+  projection?: { key: ProjectionKey; row: Projection };
+  /** Commands for other actors, delivered after the commit (see {@linkcode OutboxEntry}). */
+  outbox?: OutboxEntry[];
+}
+
+/** A command one actor's event sends another, kept until delivered. */
+export interface OutboxEntry {
+  /** The sending actor's key and the event that caused it. */
+  actorKey: string;
+  seq: number;
+  idx: number;
+  address: ActorAddress;
+  command: { type: string; [field: string]: unknown };
+  commandId: string;
+  createdAt: number;
+}
+
+/** What an activation is rebuilt from. */
+export interface LoadedActor {
+  snapshot: { seq: number; state: unknown } | null;
+  /** Events after the snapshot, in order. */
+  events: StoredEvent[];
+  /** Replies of the actor's most recent commands, newest first. */
+  replies: { commandId: string; seq: number; reply: unknown }[];
+  /** Timers currently stored for the actor. */
+  timers: { name: string; at: number }[];
+}
+
+/** A stored timer that is due (or nearly). */
+export interface DueTimer {
+  actorKey: string;
+  name: string;
+  at: number;
+}
+
+/** The append lost a race: another writer stored events after `expectedSeq`. */
+export class AppendConflictError extends Error {
+  override name = "AppendConflictError";
+  constructor(readonly actorKey: string) {
+    super(`append conflict on ${actorKey}: this activation is stale`);
+  }
+}
+
+/** The store could not be reached or failed; nothing of the batch was written. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/** Widget keys name one tenant each: another tenant's widget already has this key. */
+export class WidgetKeyTakenError extends Error {
+  override name = "WidgetKeyTakenError";
+  constructor() {
+    super("widget.key is taken: choose another key");
+  }
+}
+
+/** The event store, shared by every node of a cluster. */
+export interface EventStore {
+  /**
+   * Append several actors' events in one transaction. Each actor's append is
+   * all-or-nothing and fenced by its expected sequence; the result names the
+   * actor keys whose append lost the race (nothing of theirs was written).
+   */
+  appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }>;
+  /** Load an actor: latest snapshot, later events, recent replies, timers. */
+  load(actorKey: string, replyWindow: number): Promise<LoadedActor>;
+  /** The actor's events after `afterSeq`, oldest first. */
+  events(actorKey: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * A conversation's `message` events whose counter `numbering` (agents see
+   * every message by `seq`, visitors the public ones by `publicSeq`) is
+   * above `after`, in order.
+   */
+  messages(
+    actorKey: string,
+    numbering: "seq" | "publicSeq",
+    after: number,
+    limit: number,
+  ): Promise<Record<string, unknown>[]>;
+  /** Projection rows, newest first. */
+  list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
+  /** Timers due at or before `until`, earliest first. */
+  dueTimers(until: number, limit: number): Promise<DueTimer[]>;
+  /** Outbox entries created at or before `until`, oldest first. */
+  pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]>;
+  /** Forget a delivered outbox entry. */
+  deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void>;
+  /** Delete one timer if it still has this due time. */
+  deleteTimer(timer: DueTimer): Promise<void>;
+  /** A tenant's stored settings, or null for defaults. */
+  tenantSettings(tenant: string): Promise<StoredTenantSettings | null>;
+  /**
+   * Store a tenant's settings; throws {@linkcode WidgetKeyTakenError} when
+   * another tenant's widget has the same key.
+   */
+  putTenantSettings(tenant: string, settings: StoredTenantSettings): Promise<void>;
+  /** The tenant whose widget has `key`, with its stored settings, or null. */
+  tenantByWidgetKey(
+    key: string,
+  ): Promise<{ tenant: string; settings: StoredTenantSettings } | null>;
+  /** Release connections. */
+  close(): Promise<void>;
+}

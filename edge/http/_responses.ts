@@ -1,0 +1,78 @@
+/**
+ * JSON answers and the one error shape of the HTTP API:
+ * `{"error": {"code", "message", "field"?, "details"?}}`.
+ *
+ * @module
+ */
+import { type ActorError, retryableCodes, RuntimeErrors } from "../../cluster/protocol.ts";
+
+/** Seconds a client is asked to wait before retrying a retryable failure. */
+export const retryAfterSeconds = 1;
+
+/** A failure to answer with `status` and the API's error body. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: {
+      field?: string;
+      details?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A JSON response. */
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** The response for `error`. */
+export function errorResponse(error: HttpError): Response {
+  const { field, details, headers } = error.extra;
+  return jsonResponse(
+    error.status,
+    { error: { code: error.code, message: error.message, field, details } },
+    headers,
+  );
+}
+
+/** A 503 the client may retry after {@linkcode retryAfterSeconds}. */
+export function retryLater(code: string, message: string): HttpError {
+  return new HttpError(503, code, message, {
+    headers: { "retry-after": String(retryAfterSeconds) },
+  });
+}
+
+// Codes whose status is not 409; every other rejection by a decider is a
+// conflict with the actor's current state (already_claimed, ticket_closed …).
+const statusByCode: Record<string, number> = {
+  validation: 400,
+  forbidden: 403,
+  [RuntimeErrors.notFound]: 404,
+  rate_limited: 429,
+  // The edge only addresses kinds it knows, so this is a deployment fault.
+  [RuntimeErrors.unknownKind]: 500,
+};
+
+/** How an actor's failure answer is told to an HTTP client. */
+export function actorFailure(error: ActorError): HttpError {
+  if (error.retryable || retryableCodes.has(error.code)) {
+    return retryLater(error.code, error.message);
+  }
+  return new HttpError(statusByCode[error.code] ?? 409, error.code, error.message, {
+    field: error.field,
+    details: error.details,
+  });
+}

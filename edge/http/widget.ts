@@ -1,0 +1,135 @@
+/**
+ * The widget bootstrap: a visitor on a tenant's site, which names the tenant
+ * by its widget's public key, gets a short-lived visitor token and a new
+ * conversation.
+ *
+ * A tenant vouches for a visitor it knows by signing the visitor's id on its
+ * own servers with the widget's identity secret:
+ * `identityHash = hex(HMAC-SHA256(key: identitySecret, message: visitorId))`.
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import type { TenantSettings, WidgetSettings } from "../../actors/decider.ts";
+import type { PublicCall } from "./routes.ts";
+import type { widgetSessionBody } from "./schemas.ts";
+import { derivedId, newId } from "../ids.ts";
+import { HttpError } from "./_responses.ts";
+
+/** How long a visitor token lasts; the widget bootstraps again after that. */
+const visitorTokenSeconds = 3600;
+
+/** The answer of the widget bootstrap. */
+export interface WidgetSession {
+  /** A bearer token for the visitor (role `visitor`) in the widget's tenant. */
+  token: string;
+  conversationId: string;
+  /** The visitor's id: the one given, or a new one the widget should keep. */
+  visitorId: string;
+  /** When the token expires, epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * Find the widget's tenant, check the visitor's identity as the tenant
+ * wants it checked, and open a conversation for the visitor.
+ */
+export async function openWidgetSession(
+  call: PublicCall<v.InferOutput<typeof widgetSessionBody>>,
+): Promise<WidgetSession> {
+  const { widgetKey, name, email } = call.body;
+  const found = await call.backend.widgetTenant(widgetKey);
+  if (!found?.settings.widget) throw new HttpError(404, "not_found", "no widget has this key");
+  const { tenant } = found;
+  const verified = await identityVerified(found.settings.widget, call.body);
+  const visitorId = call.body.visitorId ?? `v_${newId(call.now)}`;
+  // A retry with the same Idempotency-Key reaches the same conversation, which
+  // knows its open; only when the visitor is named, as a new id differs each time.
+  const fresh = call.idempotencyKey === undefined || call.body.visitorId === undefined;
+  const conversationId = fresh
+    ? newId(call.now)
+    : await derivedId(tenant, visitorId, call.idempotencyKey!);
+  await call.send({
+    address: { kind: "session", tenant, id: conversationId },
+    op: "command",
+    command: {
+      type: "open",
+      by: { sub: visitorId, role: "visitor" },
+      visitor: {
+        id: visitorId,
+        ...(name !== undefined && { name }),
+        ...(email !== undefined && { email }),
+        verified,
+      },
+      agentsOnline: call.agentsOnline(tenant),
+    },
+    commandId: `open:${conversationId}`,
+    ...(fresh && { fresh: true }),
+  });
+  return {
+    token: await call.token({ sub: visitorId, tenant, role: "visitor" }, visitorTokenSeconds),
+    conversationId,
+    visitorId,
+    // Tokens count from the whole second of their issue.
+    expiresAt: (Math.floor(call.now / 1000) + visitorTokenSeconds) * 1000,
+  };
+}
+
+/** Tenant settings as admins read them: the identity secret shows only as `hasIdentitySecret`. */
+export type SettingsView = Omit<TenantSettings, "widget"> & {
+  widget?: Omit<WidgetSettings, "identitySecret"> & { hasIdentitySecret: boolean };
+};
+
+/** `settings` without its secrets, for answering admins. */
+export function withoutSecrets(settings: TenantSettings): SettingsView {
+  const { widget, ...rest } = settings;
+  if (!widget) return rest;
+  const { identitySecret, ...shown } = widget;
+  return { ...rest, widget: { ...shown, hasIdentitySecret: identitySecret !== undefined } };
+}
+
+async function identityVerified(
+  widget: WidgetSettings,
+  body: { visitorId?: string; identityHash?: string },
+): Promise<boolean> {
+  const { visitorId, identityHash } = body;
+  if (identityHash === undefined) {
+    if (widget.requireIdentity) {
+      throw new HttpError(
+        401,
+        "identity_required",
+        "this site admits only visitors with a visitorId and its identityHash",
+      );
+    }
+    return false;
+  }
+  const secret = widget.identitySecret;
+  if (
+    secret === undefined || visitorId === undefined || !await signs(secret, visitorId, identityHash)
+  ) {
+    throw new HttpError(401, "unauthorized", "identityHash does not match visitorId", {
+      field: "identityHash",
+    });
+  }
+  return true;
+}
+
+// `verify` compares the MACs in constant time, so response times tell an
+// attacker nothing about how close a forged hash came.
+async function signs(secret: string, message: string, hexMac: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  return await crypto.subtle.verify("HMAC", key, hexBytes(hexMac), encoder.encode(message));
+}
+
+function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
