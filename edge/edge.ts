@@ -33,6 +33,8 @@ export interface EdgeOptions {
   maxBufferedBytes?: number;
   /** How long a backfill waits for a client that does not read before 1013. */
   stallMs?: number;
+  /** How often the head of each watched conversation is checked (lost pushes). */
+  headCheckMs?: number;
 }
 
 /** A running edge. */
@@ -75,6 +77,10 @@ export function createEdge(options: EdgeOptions): Edge {
     presence,
   });
   const sockets = new Map<WebSocket, LiveConnection>();
+  const hub = new ConversationHub(bus, config.cluster, {
+    backend,
+    headCheckMs: options.headCheckMs,
+  });
 
   const socketGauge = metrics.gauge<"role">({
     name: "sb_ws_sockets",
@@ -98,7 +104,7 @@ export function createEdge(options: EdgeOptions): Edge {
   });
   const context: ConnectionContext = {
     backend,
-    hub: new ConversationHub(bus, config.cluster),
+    hub,
     feed: new TenantFeed(bus, backend, config.cluster),
     presence,
     jwtSecret,
@@ -174,6 +180,7 @@ export function createEdge(options: EdgeOptions): Edge {
         }
       }
       presence.close();
+      hub.close();
       redis?.disconnect();
       return Promise.resolve();
     },

@@ -6,6 +6,7 @@ import { signToken } from "../edge/auth/auth.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
 import { closeCodeOf, rawWebSocket } from "./_support/raw_ws.ts";
 import { openConversation } from "./_support/conversations.ts";
+import type { Transport } from "../cluster/transport/transport.ts";
 
 const bodies = (frames: Frame[]) => frames.map((f) => f.body);
 
@@ -239,6 +240,45 @@ Deno.test("chat: over the per-connection limit a frame gets rate_limited with a 
     const answered = client.frames.filter((f) => f.t === "pong").length;
     assert(answered >= 5 && answered < 30, `${answered} pongs`);
     await client.close();
+  } finally {
+    await api.close();
+  }
+});
+
+// Delivers every message but the pushes of bodies that match `lost`, as a bus that loses them.
+function losingPushes(lost: RegExp) {
+  return (bus: Transport): Transport => ({
+    request: (subject, payload, options) => bus.request(subject, payload, options),
+    serve: (subject, handler, options) => bus.serve(subject, handler, options),
+    publish: (subject, payload, headers) => bus.publish(subject, payload, headers),
+    subscribe: (subject, handler) =>
+      bus.subscribe(subject, (payload, headers) => {
+        const body = (payload as { data?: { body?: unknown } }).data?.body;
+        if (typeof body !== "string" || !lost.test(body)) handler(payload, headers);
+      }),
+    get connected() {
+      return bus.connected;
+    },
+    onStatus: (listener) => bus.onStatus(listener),
+    close: () => bus.close(),
+  });
+}
+
+Deno.test("chat: a lost last push still reaches the client, found by the head check", async () => {
+  const api = await startApiServer({ headCheckMs: 100, edgeBus: losingPushes(/^lost/) });
+  try {
+    const { id, token } = await openConversation(api, "lena");
+    const visitor = await WsClient.hello(api.url, token, { [id]: 0 });
+    const agent = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
+    await agent.ask({ t: "claim", id: "c", conversation: id });
+    await agent.ask({ t: "send", id: "m1", conversation: id, body: "hello" });
+    await agent.ask({ t: "send", id: "m2", conversation: id, body: "lost and last" });
+    const found = await visitor.next((f) => f.t === "msg" && f.body === "lost and last", 10_000);
+    const messages = visitor.messages(id);
+    assertEquals(messages.map((m) => m.seq), messages.map((_, i) => i + 1));
+    assertEquals(messages.at(-1), found);
+    await visitor.close();
+    await agent.close();
   } finally {
     await api.close();
   }

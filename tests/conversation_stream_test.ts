@@ -96,6 +96,20 @@ Deno.test("stream: a rewind redelivers from the client's point", async () => {
   assertEquals(port.delivered, [1, 2, 3, 2, 3]);
 });
 
+Deno.test("stream: a lost last push is found by the head and delivered", async () => {
+  const port = new FakePort();
+  port.log = [1, 2].map((n) => message(n));
+  const stream = new ConversationStream("c", 0, "seq", port);
+  await stream.backfill();
+  port.log.push(message(3)); // committed, but its push never arrives
+  const reads = port.reads;
+  stream.head({ seq: 2, publicSeq: 2 });
+  assertEquals(port.reads, reads, "a head already delivered reads nothing");
+  stream.head({ seq: 3, publicSeq: 3 });
+  await settle();
+  assertEquals(port.delivered, [1, 2, 3]);
+});
+
 Deno.test("stream: a client that stops reading during a backfill is given up on", async () => {
   const port = new FakePort();
   port.log = [1, 2].map((n) => message(n));

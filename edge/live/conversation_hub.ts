@@ -1,10 +1,14 @@
 /**
  * One bus subscription per watched conversation on this edge, shared by all
  * its sockets watching it: committed events (from the owning node, after
- * commit) and ephemeral signals (typing, read markers, from edges).
+ * commit) and ephemeral signals (typing, read markers, from edges). Pushes
+ * are best effort, so the hub also asks each watched conversation's owner
+ * for its head (newest message numbers) periodically: a socket that has not
+ * seen the head backfills, so a lost last push is found without a later one.
  *
  * @module
  */
+import type { Backend } from "../../cluster/protocol.ts";
 import { subjects } from "../../cluster/transport/subjects.ts";
 import type { Subscription, Transport } from "../../cluster/transport/transport.ts";
 
@@ -22,10 +26,32 @@ export type ConversationSignal =
   | { kind: "typing"; sub: string; role: string; on: boolean }
   | { kind: "read"; sub: string; role: string; seq: number };
 
+/** A conversation's newest message numbers, as its owner reports them. */
+export interface ConversationHead {
+  kind: "head";
+  seq: number;
+  publicSeq: number;
+}
+
+/** Anything a watcher of a conversation hears. */
+export type ConversationUpdate = ConversationEvent | ConversationSignal | ConversationHead;
+
 /** Receives what happens in a watched conversation. */
-export type ConversationListener = (update: ConversationEvent | ConversationSignal) => void;
+export type ConversationListener = (update: ConversationUpdate) => void;
+
+/** Options of {@linkcode ConversationHub}. */
+export interface ConversationHubOptions {
+  /** Where heads are read; without it there are no head checks. */
+  backend?: Backend;
+  /** How often each watched conversation's head is read. @default 10000 */
+  headCheckMs?: number;
+  /** How long a head read may take. @default 5000 */
+  requestTimeoutMs?: number;
+}
 
 interface Watched {
+  tenant: string;
+  id: string;
   listeners: Set<ConversationListener>;
   subscriptions: Subscription[];
 }
@@ -35,10 +61,18 @@ export class ConversationHub {
   #bus: Transport;
   #subjects: ReturnType<typeof subjects>;
   #watched = new Map<string, Watched>();
+  #backend?: Backend;
+  #requestTimeoutMs: number;
+  #headTimer?: ReturnType<typeof setInterval>;
 
-  constructor(bus: Transport, cluster: string) {
+  constructor(bus: Transport, cluster: string, options: ConversationHubOptions = {}) {
     this.#bus = bus;
     this.#subjects = subjects(cluster);
+    this.#backend = options.backend;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    if (this.#backend) {
+      this.#headTimer = setInterval(() => this.#checkHeads(), options.headCheckMs ?? 10_000);
+    }
   }
 
   /** Conversations watched by at least one socket of this edge. */
@@ -51,10 +85,10 @@ export class ConversationHub {
     const key = `${tenant}/${id}`;
     let watched = this.#watched.get(key);
     if (!watched) {
-      const fanOut = (update: ConversationEvent | ConversationSignal) => {
-        for (const each of this.#watched.get(key)?.listeners ?? []) each(update);
-      };
+      const fanOut = (update: ConversationUpdate) => this.#fanOut(key, update);
       watched = {
+        tenant,
+        id,
         listeners: new Set(),
         subscriptions: [
           this.#bus.subscribe(
@@ -81,5 +115,29 @@ export class ConversationHub {
   /** Relay a signal to every edge watching the conversation. */
   signal(tenant: string, id: string, signal: ConversationSignal): void {
     this.#bus.publish(this.#subjects.signals(tenant, id), signal);
+  }
+
+  /** Stop the head checks. */
+  close(): void {
+    clearInterval(this.#headTimer);
+  }
+
+  #fanOut(key: string, update: ConversationUpdate): void {
+    for (const each of this.#watched.get(key)?.listeners ?? []) each(update);
+  }
+
+  #checkHeads(): void {
+    for (const [key, { tenant, id }] of this.#watched) {
+      this.#backend!.request({
+        address: { kind: "session", tenant, id },
+        op: "read",
+        commandId: crypto.randomUUID(),
+        deadline: Date.now() + this.#requestTimeoutMs,
+      }).then((read) => {
+        if (!read.ok || !read.reply) return;
+        const { seq, publicSeq } = read.reply as { seq: number; publicSeq: number };
+        this.#fanOut(key, { kind: "head", seq, publicSeq });
+      }).catch(() => {});
+    }
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { ActorRequest } from "../../cluster/protocol.ts";
 import { AuthError, type Principal, verifyToken } from "../auth/auth.ts";
-import type { ConversationEvent, ConversationSignal } from "../live/conversation_hub.ts";
+import type { ConversationUpdate } from "../live/conversation_hub.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
 import type { SessionSummary } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
@@ -281,7 +281,8 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     await watch.backfill();
   }
 
-  #update(watch: Watch, update: ConversationEvent | ConversationSignal): void {
+  #update(watch: Watch, update: ConversationUpdate): void {
+    if (update.kind === "head") return watch.head(update);
     if (update.kind === "event") {
       if (update.type === "message") watch.offer(update.data);
       return;

@@ -1,7 +1,8 @@
 /**
  * Gap-free, duplicate-free delivery of one conversation to one socket, with
  * no socket in sight: live pushes are delivered in order, a gap (a push ahead
- * of the next number, or a resume from an earlier point) is backfilled from the log first, and a
+ * of the next number, a resume from an earlier point, or a head the node
+ * reports past what was delivered) is backfilled from the log first, and a
  * backfill is paced to what the client reads.
  *
  * @example
@@ -94,6 +95,14 @@ export class ConversationStream {
     if (last >= this.#last) return;
     this.#last = last;
     await this.backfill();
+  }
+
+  /**
+   * The conversation's newest message numbers as the node reports them: a
+   * head past what was delivered means a push was lost, so read the log.
+   */
+  head(heads: Record<Numbering, number>): void {
+    if (heads[this.#numbering] > this.#last && !this.#syncing) this.backfill().catch(() => {});
   }
 
   /** Stop delivering; a backfill under way ends. */

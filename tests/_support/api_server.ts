@@ -7,6 +7,7 @@ import { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import { type NodeRuntime, startNodeRuntime } from "../../cluster/process/node_runtime.ts";
 import { signToken } from "../../edge/auth/auth.ts";
 import { createEdge } from "../../edge/edge.ts";
+import type { Transport } from "../../cluster/transport/transport.ts";
 import { InProcessBus } from "../../cluster/transport/in_process_transport.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./services.ts";
 
@@ -43,7 +44,10 @@ export interface ApiServerOptions {
   heartbeatMs?: number;
   maxBufferedBytes?: number;
   stallMs?: number;
+  headCheckMs?: number;
   config?: Partial<Config>;
+  /** The edge's view of the bus, e.g. one that loses some pushes. */
+  edgeBus?: (bus: Transport) => Transport;
 }
 
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
@@ -56,13 +60,14 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const edge = createEdge({
     config,
     backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
-    bus,
+    bus: options.edgeBus?.(bus) ?? bus,
     jwtSecret: JWT_SECRET,
     metrics,
     log,
     heartbeatMs: options.heartbeatMs,
     maxBufferedBytes: options.maxBufferedBytes,
     stallMs: options.stallMs,
+    headCheckMs: options.headCheckMs,
   });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
   return {
