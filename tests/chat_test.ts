@@ -283,3 +283,26 @@ Deno.test("chat: a lost last push still reaches the client, found by the head ch
     await api.close();
   }
 });
+
+Deno.test("chat: a socket is closed with 4001 when its token expires, by hello or by subprotocol", async () => {
+  const api = await startApiServer();
+  try {
+    // Valid for about a second from now.
+    const shortLived = () =>
+      signToken(JWT_SECRET, { sub: "alice", tenant: "acme", role: "agent" }, 60, {
+        now: Date.now() - 59_000,
+      });
+    const byHello = await WsClient.hello(api.url, await shortLived());
+    const bySubprotocol = await WsClient.open(api.url, {
+      protocols: ["switchboard.v1", `bearer.${await shortLived()}`],
+    });
+    const lasting = await WsClient.hello(api.url, await api.token({ sub: "bob" }));
+    assertEquals((await byHello.closed).code, 4001);
+    assertEquals((await bySubprotocol.closed).code, 4001);
+    lasting.send({ t: "ping", id: "still" });
+    await lasting.next((f) => f.t === "pong" && f.id === "still");
+    await lasting.close();
+  } finally {
+    await api.close();
+  }
+});

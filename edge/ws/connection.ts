@@ -124,6 +124,9 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       }
       return;
     }
+    // A socket lives no longer than the token it was opened with: the client
+    // reconnects with a fresh one and resumes.
+    if (now >= this.#principal.exp * 1000) return this.#close(4001, "token expired");
     if (now - this.#lastHeard > 2 * this.#ctx.heartbeatMs) {
       return this.#close(4008, "heartbeat timeout");
     }
