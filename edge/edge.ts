@@ -12,12 +12,13 @@ import type { Backend } from "../cluster/protocol.ts";
 import type { Transport } from "../cluster/transport/transport.ts";
 import { AuthError, verifyToken } from "./auth/auth.ts";
 import { ConversationHub } from "./live/conversation_hub.ts";
-import { createHttpHandler } from "./http/handler.ts";
+import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
+import { PendingHellos } from "./ws/pending_hellos.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {
@@ -35,6 +36,8 @@ export interface EdgeOptions {
   stallMs?: number;
   /** How often the head of each watched conversation is checked (lost pushes). */
   headCheckMs?: number;
+  /** Sockets of one client address that may wait for their `hello` at once. */
+  maxPendingPerAddress?: number;
 }
 
 /** A running edge. */
@@ -77,6 +80,7 @@ export function createEdge(options: EdgeOptions): Edge {
     presence,
   });
   const sockets = new Map<WebSocket, LiveConnection>();
+  const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 16);
   const hub = new ConversationHub(bus, config.cluster, {
     backend,
     headCheckMs: options.headCheckMs,
@@ -127,13 +131,14 @@ export function createEdge(options: EdgeOptions): Edge {
     },
   };
 
-  // One timer for all sockets: hello deadlines and heartbeats.
+  // One timer for all sockets: hello deadlines, token expiry and heartbeats.
   const ticker = setInterval(() => {
     const now = Date.now();
     for (const connection of sockets.values()) connection.tick(now);
+    pendingHellos.sweep();
   }, Math.min(1000, context.heartbeatMs));
 
-  async function upgrade(request: Request): Promise<Response> {
+  async function upgrade(request: Request, address: string): Promise<Response> {
     // Browsers cannot set headers on a WebSocket: the token may ride in the
     // subprotocol list as `bearer.<token>` next to `switchboard.v1`.
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
@@ -148,11 +153,20 @@ export function createEdge(options: EdgeOptions): Edge {
         const message = error instanceof AuthError ? error.message : "invalid token";
         return Response.json({ error: { code: "unauthorized", message } }, { status: 401 });
       }
+    } else if (!pendingHellos.admits(address)) {
+      return Response.json({
+        error: {
+          code: "too_many_pending",
+          message: "too many sockets of this address wait for their hello",
+        },
+      }, { status: 429, headers: { "retry-after": String(context.helloTimeoutMs / 1000) } });
     }
     const { socket, response } = Deno.upgradeWebSocket(request, {
       ...(offered.includes(subprotocol) && { protocol: subprotocol }),
     });
-    sockets.set(socket, serveConnection(socket, context, principal));
+    const connection = serveConnection(socket, context, principal);
+    sockets.set(socket, connection);
+    if (!principal) pendingHellos.add(address, connection);
     socket.addEventListener("close", () => sockets.delete(socket));
     return response;
   }
@@ -166,7 +180,7 @@ export function createEdge(options: EdgeOptions): Edge {
             { status: 426, headers: { upgrade: "websocket" } },
           );
         }
-        return upgrade(request);
+        return upgrade(request, clientAddress(info));
       }
       return http(request, info);
     },

@@ -4,7 +4,7 @@ import { assert, assertEquals, assertGreater } from "@std/assert";
 import { JWT_SECRET, startApiServer } from "./_support/api_server.ts";
 import { signToken } from "../edge/auth/auth.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
-import { closeCodeOf, rawWebSocket } from "./_support/raw_ws.ts";
+import { closeCodeOf, rawUpgrade, rawWebSocket } from "./_support/raw_ws.ts";
 import { openConversation } from "./_support/conversations.ts";
 import type { Transport } from "../cluster/transport/transport.ts";
 
@@ -302,6 +302,31 @@ Deno.test("chat: a socket is closed with 4001 when its token expires, by hello o
     lasting.send({ t: "ping", id: "still" });
     await lasting.next((f) => f.t === "pong" && f.id === "still");
     await lasting.close();
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("chat: an address gets 429 past its cap of sockets waiting for hello; authenticated ones do not count", async () => {
+  const api = await startApiServer();
+  try {
+    const waiting = await Promise.all(Array.from({ length: 16 }, () => WsClient.open(api.url)));
+    const refused = await rawUpgrade(api.url);
+    assertEquals(refused.status, 429);
+    refused.conn.close();
+    // A socket that authenticates leaves the count.
+    waiting[0].send({ t: "hello", token: await api.token({ sub: "alice" }) });
+    await waiting[0].next((f) => f.t === "welcome");
+    const admitted = await WsClient.open(api.url);
+    const again = await rawUpgrade(api.url);
+    assertEquals(again.status, 429);
+    again.conn.close();
+    // A token in the subprotocol is verified before the upgrade: never pending.
+    const bearer = await WsClient.open(api.url, {
+      protocols: ["switchboard.v1", `bearer.${await api.token({ sub: "bob" })}`],
+    });
+    await bearer.next((f) => f.t === "welcome");
+    for (const client of [...waiting, admitted, bearer]) await client.close();
   } finally {
     await api.close();
   }

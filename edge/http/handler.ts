@@ -333,8 +333,8 @@ function describe(error: unknown): Record<string, unknown> {
     : { error: String(error) };
 }
 
-// Behind a proxy this is the proxy's address, so limit per client there.
-function clientAddress(info: Deno.ServeHandlerInfo | undefined): string {
+/** The client's address; behind a proxy it is the proxy's, so limit per client there. */
+export function clientAddress(info: Deno.ServeHandlerInfo | undefined): string {
   const address = info?.remoteAddr;
   return address && "hostname" in address ? address.hostname : "unknown";
 }

@@ -20,6 +20,7 @@ import {
 } from "./conversation_stream.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
+import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
 
@@ -37,8 +38,8 @@ function noop(): void {}
 const typingEveryMs = 1000;
 
 /** A served socket, as the edge's one timer sees it. */
-export interface LiveConnection {
-  /** Enforce the hello deadline and heartbeats; called about every second. */
+export interface LiveConnection extends PendingSocket {
+  /** Enforce the hello deadline, token expiry and heartbeats; called about every second. */
   tick(now: number): void;
 }
 
@@ -96,6 +97,10 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   get open(): boolean {
     return !this.#closed;
+  }
+
+  get pending(): boolean {
+    return !this.#principal && !this.#closed;
   }
 
   get highWater(): number {

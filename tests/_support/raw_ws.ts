@@ -5,13 +5,15 @@
 export async function rawWebSocket(url: string, frames: string[]): Promise<Deno.TcpConn> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
-  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  await conn.write(new TextEncoder().encode(
-    `GET /v1/ws HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  ));
+  await conn.write(new TextEncoder().encode(upgradeRequest(hostname)));
   for (const text of frames) await conn.write(maskedTextFrame(text));
   return conn;
+}
+
+function upgradeRequest(hostname: string): string {
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  return `GET /v1/ws HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 }
 
 function maskedTextFrame(text: string): Uint8Array {
@@ -66,4 +68,15 @@ function findCloseCode(data: Uint8Array): number | null {
     at += size + length;
   }
   return null;
+}
+
+/** Ask for a WebSocket upgrade over raw TCP; the response's status and the open connection. */
+export async function rawUpgrade(url: string): Promise<{ status: number; conn: Deno.TcpConn }> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(upgradeRequest(hostname)));
+  const buffer = new Uint8Array(4096);
+  const n = await conn.read(buffer);
+  const statusLine = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0];
+  return { status: Number(statusLine.split(" ")[1]), conn };
 }
