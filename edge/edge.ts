@@ -38,6 +38,8 @@ export interface EdgeOptions {
   headCheckMs?: number;
   /** Sockets of one client address that may wait for their `hello` at once. */
   maxPendingPerAddress?: number;
+  /** Conversations one socket may watch at once. */
+  maxWatchesPerSocket?: number;
 }
 
 /** A running edge. */
@@ -123,6 +125,7 @@ export function createEdge(options: EdgeOptions): Edge {
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     stallMs: options.stallMs ?? 10_000,
     requestTimeoutMs: 5000,
+    maxWatches: options.maxWatchesPerSocket ?? 500,
     observe: {
       socket: (role, delta) => socketGauge.inc({ role }, delta),
       frame: (type) => frames.inc({ type }),

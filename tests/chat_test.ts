@@ -331,3 +331,28 @@ Deno.test("chat: an address gets 429 past its cap of sockets waiting for hello; 
     await api.close();
   }
 });
+
+Deno.test("chat: resume names at most 100 conversations a frame and a socket watches a bounded number", async () => {
+  const api = await startApiServer({ maxWatchesPerSocket: 2 });
+  try {
+    const agent = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`ghost${i}`, 0]));
+    agent.send({ t: "resume", conversations: many });
+    assertEquals((await agent.next((f) => f.t === "err")).code, "too_many");
+
+    const [a, b, c] = await Promise.all(["v1", "v2", "v3"].map((v) => openConversation(api, v)));
+    agent.send({ t: "resume", conversations: { [a.id]: 0, [b.id]: 0 } });
+    await agent.next((f) => f.t === "msg" && f.conversation === b.id);
+    agent.send({ t: "resume", conversations: { [a.id]: 0, [c.id]: 0 } });
+    const refused = await agent.next((f) => f.t === "err" && f.code === "too_many");
+    assert(String(refused.message).includes("at most 2"));
+    const claim = await agent.ask({ t: "claim", id: "k", conversation: c.id });
+    assertEquals(claim.t, "ack", "a command still runs; its conversation is just not followed");
+    const errors = agent.frames.filter((f) => f.t === "err").map((f) => f.code);
+    assert(!errors.includes("not_found"), "no ghost was read at its owner");
+    assertEquals(agent.messages(c.id).length, 0);
+    await agent.close();
+  } finally {
+    await api.close();
+  }
+});

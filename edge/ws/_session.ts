@@ -34,6 +34,8 @@ export interface ConnectionContext {
   maxBufferedBytes: number;
   stallMs: number;
   requestTimeoutMs: number;
+  /** Conversations one socket may watch (or be asking to) at once. */
+  maxWatches: number;
   observe: {
     socket(role: string, delta: 1 | -1): void;
     frame(type: string): void;

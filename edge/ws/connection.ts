@@ -36,6 +36,8 @@ function noop(): void {}
 
 // Typing is relayed at most this often per conversation, unless it flips.
 const typingEveryMs = 1000;
+// Each resumed conversation costs a read at its owner: a frame asks for a few.
+const maxResumeEntries = 100;
 
 /** A served socket, as the edge's one timer sees it. */
 export interface LiveConnection extends PendingSocket {
@@ -72,6 +74,8 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   #queueShown = "";
   #closed = false;
   #preAuthenticated?: Principal;
+  /** Conversations asked for and not yet watched (or refused). */
+  #asked = 0;
 
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
     this.#socket = socket;
@@ -250,12 +254,25 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   }
 
   async #resume(conversations: Record<string, number>): Promise<void> {
-    for (const [conversation, last] of Object.entries(conversations)) {
+    const entries = Object.entries(conversations);
+    const added = entries.filter(([conversation]) => !this.#watches.has(conversation)).length;
+    if (entries.length > maxResumeEntries || !this.#roomFor(added)) {
+      return this.error({
+        code: "too_many",
+        message: `resume at most ${maxResumeEntries} conversations a frame and ` +
+          `watch at most ${this.#ctx.maxWatches} on a socket`,
+      });
+    }
+    for (const [conversation, last] of entries) {
       // Already watched: the client may have dropped frames; redeliver from its point.
       const watch = this.#watches.get(conversation);
       if (watch) await watch.rewind(last);
       else await this.#watch(conversation, last);
     }
+  }
+
+  #roomFor(added: number): boolean {
+    return this.#watches.size + this.#asked + added <= this.#ctx.maxWatches;
   }
 
   follow(conversation: string): Promise<void> {
@@ -264,7 +281,15 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   async #watch(conversation: string, from: number): Promise<void> {
     const principal = this.#principal!;
-    const read = await this.#ctx.backend.request(this.request(conversation, "read"));
+    if (!this.#roomFor(1)) {
+      return this.error({
+        code: "too_many",
+        message: `watch at most ${this.#ctx.maxWatches} conversations on a socket`,
+      });
+    }
+    this.#asked++;
+    const read = await this.#ctx.backend.request(this.request(conversation, "read"))
+      .finally(() => this.#asked--);
     const view = read.ok ? read.reply as { visitor?: { id: string } } : null;
     // A visitor reaches only its own conversation; for anyone else it does not exist.
     if (!view || (principal.role === "visitor" && view.visitor?.id !== principal.sub)) {

@@ -45,6 +45,7 @@ export interface ApiServerOptions {
   maxBufferedBytes?: number;
   stallMs?: number;
   headCheckMs?: number;
+  maxWatchesPerSocket?: number;
   config?: Partial<Config>;
   /** The edge's view of the bus, e.g. one that loses some pushes. */
   edgeBus?: (bus: Transport) => Transport;
@@ -68,6 +69,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     maxBufferedBytes: options.maxBufferedBytes,
     stallMs: options.stallMs,
     headCheckMs: options.headCheckMs,
+    maxWatchesPerSocket: options.maxWatchesPerSocket,
   });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
   return {
