@@ -83,6 +83,7 @@ export function createEdge(options: EdgeOptions): Edge {
   });
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 16);
+  const feed = new TenantFeed(bus, backend, config.cluster);
   const hub = new ConversationHub(bus, config.cluster, {
     backend,
     headCheckMs: options.headCheckMs,
@@ -111,7 +112,7 @@ export function createEdge(options: EdgeOptions): Edge {
   const context: ConnectionContext = {
     backend,
     hub,
-    feed: new TenantFeed(bus, backend, config.cluster),
+    feed,
     presence,
     jwtSecret,
     log,
@@ -198,6 +199,7 @@ export function createEdge(options: EdgeOptions): Edge {
       }
       presence.close();
       hub.close();
+      feed.close();
       redis?.disconnect();
       return Promise.resolve();
     },

@@ -2,7 +2,8 @@
  * Agent presence (status and capacity), held by the edges for now: each
  * edge announces the agents whose sockets it holds on the tenant's presence
  * subject, at every change and periodically; every edge keeps what it hears
- * for a while, so any edge can tell how many agents of a tenant are online.
+ * for a while (forgotten once it expires), so any edge can tell how many
+ * agents of a tenant are online.
  *
  * @module
  */
@@ -48,7 +49,10 @@ export class Presence {
   constructor(options: PresenceOptions) {
     this.#options = { announceMs: 5000, ttlMs: 15_000, ...options };
     this.#subjects = subjects(options.cluster);
-    this.#timer = setInterval(() => this.#announceAll(), this.#options.announceMs);
+    this.#timer = setInterval(() => {
+      this.#announceAll();
+      this.#forgetExpired();
+    }, this.#options.announceMs);
     // Every tenant's presence, from the start: an edge must know who is online
     // before its first visitor of a tenant arrives, not only after.
     this.#subscription = options.bus.subscribe(this.#subjects.presence("*"), (payload) => {
@@ -99,9 +103,27 @@ export class Presence {
     return online.size;
   }
 
+  /** Announcements heard and not yet expired, of every tenant and edge. */
+  get heard(): number {
+    let count = 0;
+    for (const heard of this.#heard.values()) count += heard.size;
+    return count;
+  }
+
+  /** Stop announcing and listening. */
   close(): void {
     clearInterval(this.#timer);
     this.#subscription.close();
+  }
+
+  // An agent that went away without an `offline` (its edge died) is heard of
+  // no more: drop what expired, and tenants with nothing left.
+  #forgetExpired(): void {
+    const cutoff = Date.now() - this.#options.ttlMs;
+    for (const [tenant, heard] of this.#heard) {
+      for (const [key, { at }] of heard) if (at < cutoff) heard.delete(key);
+      if (heard.size === 0) this.#heard.delete(tenant);
+    }
   }
 
   #announceAll(): void {

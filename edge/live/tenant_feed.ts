@@ -1,8 +1,9 @@
 /**
  * The status of a tenant's conversations as this edge knows it: every
  * change the nodes publish (queued, assigned, closed), and the waiting
- * queue derived from it, read once from the store when the tenant's first
- * socket arrives.
+ * queue derived from it, read from the store when the tenant's first socket
+ * arrives and again periodically: a change whose push was lost (a close the
+ * edge never heard) is forgotten at the next read, not kept forever.
  *
  * @module
  */
@@ -27,7 +28,19 @@ interface Tenant {
   subscription: Subscription;
   /** Waiting conversations by id, with the time they started waiting. */
   queued: Map<string, number>;
+  /** While the store is read: the conversations heard of meanwhile, which the bus knows better. */
+  heardDuringRead?: Set<string>;
 }
+
+/** Options of {@linkcode TenantFeed}. */
+export interface TenantFeedOptions {
+  /** How often each followed tenant's waiting queue is read again. @default 60000 */
+  refreshMs?: number;
+}
+
+const listPage = 200;
+// A queue longer than this is not read whole: only what is read is added, nothing dropped.
+const maxListPages = 10;
 
 /** Shares one subscription per tenant among an edge's sockets. */
 export class TenantFeed {
@@ -35,11 +48,20 @@ export class TenantFeed {
   #backend: Backend;
   #subjects: ReturnType<typeof subjects>;
   #tenants = new Map<string, Tenant>();
+  #timer: ReturnType<typeof setInterval>;
 
-  constructor(bus: Transport, backend: Backend, cluster: string) {
+  constructor(
+    bus: Transport,
+    backend: Backend,
+    cluster: string,
+    options: TenantFeedOptions = {},
+  ) {
     this.#bus = bus;
     this.#backend = backend;
     this.#subjects = subjects(cluster);
+    this.#timer = setInterval(() => {
+      for (const [tenant, entry] of this.#tenants) this.#read(tenant, entry);
+    }, options.refreshMs ?? 60_000);
   }
 
   /** Follow a tenant's conversations; the returned function stops. */
@@ -53,18 +75,13 @@ export class TenantFeed {
         subscription: this.#bus.subscribe(this.#subjects.sessions(tenant), (payload) => {
           const summary = payload as SessionSummary;
           track(queued, summary);
+          created.heardDuringRead?.add(summary.id);
           for (const each of created.listeners) each(summary);
         }),
       };
       entry = created;
       this.#tenants.set(tenant, entry);
-      this.#backend.list({ kind: "session", tenant, status: "queued", limit: 200 })
-        .then((page) => {
-          for (const doc of page.items) {
-            if (!queued.has(doc.id as string)) track(queued, doc as SessionSummary);
-          }
-        })
-        .catch(() => {});
+      this.#read(tenant, entry);
     }
     entry.listeners.add(listener);
     return () => {
@@ -73,6 +90,45 @@ export class TenantFeed {
       current.subscription.close();
       this.#tenants.delete(tenant);
     };
+  }
+
+  /** Stop reading the queues again. */
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  // The store's waiting conversations replace what the bus told, except for
+  // what the bus told while the store was read.
+  async #read(tenant: string, entry: Tenant): Promise<void> {
+    if (entry.heardDuringRead) return;
+    const heard = entry.heardDuringRead = new Set();
+    try {
+      const listed = new Map<string, SessionSummary>();
+      let cursor: string | undefined;
+      let whole = false;
+      for (let pages = 0; pages < maxListPages && !whole; pages++) {
+        const page = await this.#backend.list({
+          kind: "session",
+          tenant,
+          status: "queued",
+          limit: listPage,
+          ...(cursor && { cursor }),
+        });
+        for (const doc of page.items) listed.set(doc.id as string, doc as SessionSummary);
+        cursor = page.nextCursor ?? undefined;
+        whole = page.nextCursor === null;
+      }
+      for (const id of entry.queued.keys()) {
+        if (whole && !listed.has(id) && !heard.has(id)) entry.queued.delete(id);
+      }
+      for (const [id, summary] of listed) {
+        if (!heard.has(id) && !entry.queued.has(id)) track(entry.queued, summary);
+      }
+    } catch {
+      // The next read tries again; until then the bus's view stands.
+    } finally {
+      entry.heardDuringRead = undefined;
+    }
   }
 
   /** The tenant's waiting conversations, longest waiting first. */
