@@ -36,7 +36,10 @@ export interface EdgeOptions {
   stallMs?: number;
   /** How often the head of each watched conversation is checked (lost pushes). */
   headCheckMs?: number;
-  /** Sockets of one client address that may wait for their `hello` at once. */
+  /**
+   * Sockets of one client address that may wait for their `hello` at once;
+   * high enough for an office behind one NAT reconnecting together.
+   */
   maxPendingPerAddress?: number;
   /** Conversations one socket may watch at once. */
   maxWatchesPerSocket?: number;
@@ -82,7 +85,7 @@ export function createEdge(options: EdgeOptions): Edge {
     presence,
   });
   const sockets = new Map<WebSocket, LiveConnection>();
-  const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 16);
+  const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);
   const feed = new TenantFeed(bus, backend, config.cluster);
   const hub = new ConversationHub(bus, config.cluster, {
     backend,

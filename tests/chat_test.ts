@@ -308,7 +308,7 @@ Deno.test("chat: a socket is closed with 4001 when its token expires, by hello o
 });
 
 Deno.test("chat: an address gets 429 past its cap of sockets waiting for hello; authenticated ones do not count", async () => {
-  const api = await startApiServer();
+  const api = await startApiServer({ maxPendingPerAddress: 16 });
   try {
     const waiting = await Promise.all(Array.from({ length: 16 }, () => WsClient.open(api.url)));
     const refused = await rawUpgrade(api.url);

@@ -56,6 +56,8 @@ export interface SocketSession {
   error(error: ErrorContent): void;
   /** A request to a conversation's actor, with this socket's tenant and deadline. */
   request(conversation: string, op: "read" | "command", commandId?: string): ActorRequest;
+  /** Whether this socket watches the conversation. */
+  watching(conversation: string): boolean;
   /** Watch a conversation from its start unless it is watched already. */
   follow(conversation: string): Promise<void>;
 }

@@ -12,30 +12,15 @@ import type { ConversationUpdate } from "../live/conversation_hub.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
 import type { SessionSummary } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
-import {
-  ConversationStream,
-  type MessageData,
-  type Numbering,
-  type StreamPort,
-} from "./conversation_stream.ts";
+import type { MessageData, Numbering, StreamPort } from "./conversation_stream.ts";
+import { waitingList, Watch } from "./_watch.ts";
 import { isCommand, runCommand } from "./_commands.ts";
+import { relaySignal, type TypingSent } from "./_relay.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
 
-// A watched conversation: its delivery, and what the socket was last told of it.
-class Watch extends ConversationStream {
-  status?: string;
-  agent?: string | null;
-  position?: number;
-  unsubscribe: () => void = noop;
-}
-
-function noop(): void {}
-
-// Typing is relayed at most this often per conversation, unless it flips.
-const typingEveryMs = 1000;
 // Each resumed conversation costs a read at its owner: a frame asks for a few.
 const maxResumeEntries = 100;
 
@@ -68,7 +53,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   #openedAt: number;
   #lastHeard: number;
   #lastPinged: number;
-  #typingSent?: Map<string, { at: number; on: boolean }>;
+  #typingSent?: TypingSent;
   #stopFeed?: () => void;
   /** The waiting list last sent to this agent, so only changes are sent. */
   #queueShown = "";
@@ -191,7 +176,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         return await this.#resume(frame.conversations);
       case "typing":
       case "read":
-        return this.#relay(frame, principal);
+        return relaySignal(this, frame, principal, () => this.#typingSent ??= new Map());
       case "status":
         if (principal.role === "visitor") {
           return this.error({ code: "forbidden", message: "only agents have a status" });
@@ -273,6 +258,10 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   #roomFor(added: number): boolean {
     return this.#watches.size + this.#asked + added <= this.#ctx.maxWatches;
+  }
+
+  watching(conversation: string): boolean {
+    return this.#watches.has(conversation);
   }
 
   follow(conversation: string): Promise<void> {
@@ -380,63 +369,18 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       if (principal.role !== "visitor") this.#queueChanged(principal);
       return;
     }
-    if (
-      summary.status === "assigned" &&
-      (watch.status !== "assigned" || watch.agent !== summary.agent)
-    ) {
-      this.send({ t: "assigned", conversation: summary.id, agent: summary.agent });
-    }
-    if (summary.status === "closed" && watch.status !== "closed") {
-      this.send({
-        t: "close",
-        conversation: summary.id,
-        reason: String(summary.closeReason ?? "closed"),
-      });
-    }
-    watch.status = summary.status;
-    watch.agent = summary.agent;
-    if (principal.role === "visitor") this.#queuePosition(principal, watch);
-    else this.#queueChanged(principal);
-  }
-
-  #queuePosition(principal: Principal, watch: Watch): void {
-    const queue = this.#ctx.feed.queue(principal.tenant);
-    const position = queue.indexOf(watch.conversation) + 1;
-    if (position === (watch.position ?? 0)) return;
-    watch.position = position;
-    if (position > 0) {
-      this.send({ t: "queue", conversation: watch.conversation, position, waiting: queue.length });
-    }
+    for (const frame of watch.statusChange(summary)) this.send(frame);
+    if (principal.role === "visitor") {
+      const moved = watch.positionChange(this.#ctx.feed.queue(principal.tenant));
+      if (moved) this.send(moved);
+    } else this.#queueChanged(principal);
   }
 
   #queueChanged(principal: Principal): void {
-    const queue = this.#ctx.feed.queue(principal.tenant);
-    const first = queue.slice(0, 50);
-    const shown = `${queue.length}:${first.join(",")}`;
+    const { frame, shown } = waitingList(this.#ctx.feed.queue(principal.tenant));
     if (shown === this.#queueShown) return;
     this.#queueShown = shown;
-    this.send({ t: "queue", waiting: queue.length, conversations: first });
-  }
-
-  #relay(frame: Extract<ClientFrame, { t: "typing" | "read" }>, principal: Principal): void {
-    if (!this.#watches.has(frame.conversation)) {
-      return this.error({ code: "not_watching", message: `resume ${frame.conversation} first` });
-    }
-    const { sub, role, tenant } = principal;
-    if (frame.t === "read") {
-      return this.#ctx.hub.signal(tenant, frame.conversation, {
-        kind: "read",
-        sub,
-        role,
-        seq: frame.seq,
-      });
-    }
-    const on = frame.on ?? true;
-    this.#typingSent ??= new Map();
-    const sent = this.#typingSent.get(frame.conversation);
-    if (sent && sent.on === on && Date.now() - sent.at < typingEveryMs) return;
-    this.#typingSent.set(frame.conversation, { at: Date.now(), on });
-    this.#ctx.hub.signal(tenant, frame.conversation, { kind: "typing", sub, role, on });
+    this.send(frame);
   }
 
   request(

@@ -46,6 +46,7 @@ export interface ApiServerOptions {
   stallMs?: number;
   headCheckMs?: number;
   maxWatchesPerSocket?: number;
+  maxPendingPerAddress?: number;
   config?: Partial<Config>;
   /** The edge's view of the bus, e.g. one that loses some pushes. */
   edgeBus?: (bus: Transport) => Transport;
@@ -70,6 +71,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     stallMs: options.stallMs,
     headCheckMs: options.headCheckMs,
     maxWatchesPerSocket: options.maxWatchesPerSocket,
+    maxPendingPerAddress: options.maxPendingPerAddress,
   });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
   return {

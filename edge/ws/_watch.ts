@@ -1,0 +1,61 @@
+/**
+ * A conversation one socket watches: its delivery (a
+ * {@linkcode ConversationStream}) and what the socket was last told of its
+ * status and queue position, so that only changes are sent. The agents'
+ * view of the waiting list is here too.
+ *
+ * @module
+ */
+import type { SessionSummary } from "../live/tenant_feed.ts";
+import { ConversationStream } from "./conversation_stream.ts";
+import type { ServerFrame } from "./frames.ts";
+
+/** A watched conversation. */
+export class Watch extends ConversationStream {
+  status?: string;
+  agent?: string | null;
+  position?: number;
+  /** Stops the conversation's pushes to this socket. */
+  unsubscribe: () => void = noop;
+
+  /** The frames telling a change of the conversation's status, if any. */
+  statusChange(summary: SessionSummary): ServerFrame[] {
+    const frames: ServerFrame[] = [];
+    if (
+      summary.status === "assigned" &&
+      (this.status !== "assigned" || this.agent !== summary.agent)
+    ) {
+      frames.push({ t: "assigned", conversation: summary.id, agent: summary.agent });
+    }
+    if (summary.status === "closed" && this.status !== "closed") {
+      frames.push({
+        t: "close",
+        conversation: summary.id,
+        reason: String(summary.closeReason ?? "closed"),
+      });
+    }
+    this.status = summary.status;
+    this.agent = summary.agent;
+    return frames;
+  }
+
+  /** The frame telling the visitor its new place in `queue`, if it moved. */
+  positionChange(queue: string[]): ServerFrame | null {
+    const position = queue.indexOf(this.conversation) + 1;
+    if (position === (this.position ?? 0)) return null;
+    this.position = position;
+    if (position === 0) return null;
+    return { t: "queue", conversation: this.conversation, position, waiting: queue.length };
+  }
+}
+
+/** The waiting list as an agent sees it (its head), and a key that changes with it. */
+export function waitingList(queue: string[]): { frame: ServerFrame; shown: string } {
+  const first = queue.slice(0, 50);
+  return {
+    frame: { t: "queue", waiting: queue.length, conversations: first },
+    shown: `${queue.length}:${first.join(",")}`,
+  };
+}
+
+function noop(): void {}
