@@ -1,5 +1,6 @@
 // LwwMap tombstones and their collection after a horizon: what is dropped,
 // what must not come back, and the stated assumption's edge.
+import fc from "fast-check";
 import { assert, assertEquals } from "@std/assert";
 import type { Timestamp } from "../cluster/crdt/hlc.ts";
 import { LwwMap } from "../cluster/crdt/lww_map.ts";
@@ -71,4 +72,43 @@ Deno.test("LwwMap: entry digests depend on the entry alone", () => {
   assertEquals(one.entryDigests().get("ana"), other.entryDigests().get("ana"));
   assert(one.entryDigests().get("bo") !== other.entryDigests().get("cy"));
   assert(one.digest() !== other.digest());
+});
+
+const key = fc.constantFrom("ana", "bo", "cy");
+/** A put or a removal by one of three replicas at a time in 0..49. */
+const write = fc.record({
+  key,
+  value: fc.option(fc.constantFrom("online", "away"), { nil: undefined }),
+  ms: fc.nat(49),
+  counter: fc.nat(1),
+  replica: fc.constantFrom("a", "b", "c"),
+});
+
+Deno.test("LwwMap: under the horizon assumption, collecting replicas converge on the collected reference", () => {
+  fc.assert(
+    fc.property(
+      fc.array(write, { minLength: 1, maxLength: 25 }),
+      fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 3, maxLength: 3 }),
+      fc.array(fc.nat(24), { maxLength: 10 }),
+      (writes, horizons, late) => {
+        const deltas = writes.map(({ key, value, ...stamp }) =>
+          value === undefined ? empty.remove(key, stamp) : empty.put(key, value, stamp)
+        );
+        const reference = deltas.reduce((a, b) => a.merge(b), empty);
+        // Every write reached every replica before any of them collected (the assumption)…
+        const replicas = horizons.map((horizon) => reference.collect(horizon));
+        // …then old deltas turn up again, after the collection…
+        const delayed = replicas.map((state) =>
+          late.reduce((s, i) => s.merge(deltas[i % deltas.length]), state)
+        );
+        // …and one anti-entropy round.
+        const expected = reference.collect(Math.max(...horizons));
+        for (const state of delayed) {
+          const healed = delayed.reduce((a, b) => a.merge(b), state);
+          assert(healed.equals(expected));
+          assertEquals(healed.value, expected.value);
+        }
+      },
+    ),
+  );
 });
