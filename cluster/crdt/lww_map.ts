@@ -17,7 +17,11 @@
  * above `t`. Choose the horizon as `now - window`, with `window` longer than
  * the longest a delta may be delayed plus the allowed clock skew. A write
  * delayed past the horizon, or one stamped by a clock that far behind, is
- * lost; that is the price of bounded tombstones.
+ * lost; that is the price of bounded tombstones. Merge is commutative,
+ * associative and idempotent over the states this assumption allows (a
+ * replica that collected at `h` has seen every write stamped before `h`);
+ * between states that break it, the drop rule can make the result depend on
+ * the order of merging.
  *
  * @example
  * ```ts

@@ -5,7 +5,8 @@
  * Values are immutable. A delta mutator (`increment`, `put`, …) does not
  * change its receiver: it returns the delta to ship, itself a value of the
  * same type, and the caller (and every other replica) applies it with
- * `merge`. `merge` returns a new value and leaves both inputs as they were;
+ * `merge`. `merge` returns the joined value (a new one, or an input when that
+ * already is the join: values never change) and leaves both inputs as they were;
  * it is commutative, associative and idempotent, so deltas may arrive
  * duplicated, reordered, or not at all (full states exchanged later repair
  * the loss), and a delta needs no causal delivery: one for state a replica
@@ -16,7 +17,7 @@
 
 /** A state-based replicated value of type `T` whose application-level value is `V`. */
 export interface ReplicatedData<T, V> {
-  /** The least upper bound of this value and `other`, as a new value. */
+  /** The least upper bound of this value and `other`; neither is changed. */
   merge(other: T): T;
   /** What the application reads. */
   readonly value: V;

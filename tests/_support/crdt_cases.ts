@@ -18,8 +18,8 @@ export interface CrdtCase<T extends ReplicatedData<T, unknown>> {
   type: ReplicatedDataType<T>;
   /** Delta mutations, the ones replicas ship. */
   operation: fc.Arbitrary<Operation<T>>;
-  /** Local steps that are no deltas but shape the states merge must handle (collection). */
-  local?: fc.Arbitrary<(state: T) => T>;
+  /** Garbage collection up to a horizon, for the types that have it: a local step, no delta. */
+  collect?: (state: T, horizonMs: number) => T;
 }
 
 // Few replicas, keys and values, so that states overlap and ties happen.
@@ -78,20 +78,46 @@ const cases = [
       ),
       key.map((k): Operation<LwwMap<unknown>> => (state, _, stamp) => state.remove(k, stamp())),
     ),
-    local: fc.nat(25).map((horizon) => (state: LwwMap<unknown>) => state.collect(horizon)),
+    collect: (state, horizonMs) => state.collect(horizonMs),
   } satisfies CrdtCase<LwwMap<unknown>>,
 ] as const;
 
 /** A stamp from a small range, so that equal milliseconds and counters are common. */
 const stamp: fc.Arbitrary<Timestamp> = fc.record({ ms: fc.nat(20), counter: fc.nat(2), replica });
 
-/** Arbitrary reachable states of `crdt`: random operations (and local steps) folded by merge. */
-export function states<T extends ReplicatedData<T, unknown>>(crdt: CrdtCase<T>): fc.Arbitrary<T> {
-  const step: fc.Arbitrary<(state: T) => T> = fc.tuple(crdt.operation, replica, stamp).map(
-    ([operation, id, at]) => (state: T) => state.merge(operation(state, id, () => at)),
-  );
-  const steps = crdt.local ? fc.oneof({ arbitrary: step, weight: 4 }, crdt.local) : step;
-  return fc.array(steps, { maxLength: 12 }).map((all) =>
-    all.reduce((state, apply) => apply(state), crdt.type.empty())
-  );
+const historyLength = 12;
+
+/**
+ * `count` states of `crdt` replicas that took part in one history: random
+ * operations, each replica having seen a random subset of their deltas. A
+ * replica of a collecting type may have collected up to a horizon, and then
+ * (the assumption collection rests on, see LwwMap) it saw every delta
+ * stamped before that horizon.
+ */
+export function replicaStates<T extends ReplicatedData<T, unknown>>(
+  crdt: CrdtCase<T>,
+  count: number,
+): fc.Arbitrary<T[]> {
+  const view = fc.record({
+    seen: fc.array(fc.boolean(), { minLength: historyLength, maxLength: historyLength }),
+    horizon: fc.option(fc.nat(25), { nil: undefined }),
+  });
+  return fc.tuple(
+    fc.array(fc.tuple(crdt.operation, replica, stamp), { maxLength: historyLength }),
+    fc.array(view, { minLength: count, maxLength: count }),
+  ).map(([history, views]) => {
+    let everything = crdt.type.empty();
+    const deltas = history.map(([operation, id, at]) => {
+      const delta = operation(everything, id, () => at);
+      everything = everything.merge(delta);
+      return { delta, ms: at.ms };
+    });
+    return views.map(({ seen, horizon }) => {
+      const collect = crdt.collect && horizon !== undefined ? crdt.collect : undefined;
+      const state = deltas
+        .filter(({ ms }, i) => seen[i] || (collect && ms < horizon!))
+        .reduce((state, { delta }) => state.merge(delta), crdt.type.empty());
+      return collect ? collect(state, horizon!) : state;
+    });
+  });
 }
