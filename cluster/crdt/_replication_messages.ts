@@ -1,0 +1,37 @@
+// What replicators send each other, and the checks inbound messages pass
+// before anything is merged.
+import * as v from "valibot";
+
+const bytes = v.instance(Uint8Array);
+
+/** One tenant's batched delta, published on its delta subject. */
+export const deltaMessage = v.object({ from: v.string(), tenant: v.string(), delta: bytes });
+
+/**
+ * A replica's digest of each tenant it holds. `solicit` asks every peer to
+ * announce its own digests at once (a replica that just started does).
+ */
+export const digestMessage = v.object({
+  from: v.string(),
+  digests: v.array(v.tuple([v.string(), v.number()])),
+  solicit: v.boolean(),
+});
+/** A digest announcement. */
+export type DigestMessage = v.InferOutput<typeof digestMessage>;
+
+/** Asks a replica for the full states of some tenants. */
+export const stateRequest = v.object({ tenants: v.array(v.string()) });
+
+/** The full states a replica holds of the tenants asked for. */
+export const stateReply = v.object({ states: v.array(v.tuple([v.string(), bytes])) });
+/** A state reply. */
+export type StateReply = v.InferOutput<typeof stateReply>;
+
+/** `payload` checked against `schema`, or undefined. */
+export function parse<S extends v.GenericSchema>(
+  schema: S,
+  payload: unknown,
+): v.InferOutput<S> | undefined {
+  const result = v.safeParse(schema, payload);
+  return result.success ? result.output : undefined;
+}
