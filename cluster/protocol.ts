@@ -43,7 +43,7 @@ export type ActorResponse =
 
 /** Error codes the runtime itself produces (deciders add their own). */
 export const RuntimeErrors = {
-  /** The actor's mailbox is full. */
+  /** The actor's mailbox or the node's commit queue is full. */
   overloaded: "overloaded",
   /** This activation lost an append race: another owner wrote first. */
   staleOwner: "stale_owner",
@@ -59,6 +59,8 @@ export const RuntimeErrors = {
   draining: "draining",
   /** Unknown actor kind. */
   unknownKind: "unknown_kind",
+  /** The event store refused the command's data; the same command fails again. */
+  invalid: "invalid",
 } as const;
 
 /** Errors after which a client may safely retry with the same command id. */

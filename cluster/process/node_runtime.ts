@@ -64,7 +64,12 @@ export interface NodeRuntime {
 export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {
   const { config, metrics, log } = options;
   const store = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, schema: config.dbSchema })
+    ? await openPostgresStore({
+      url: config.databaseUrl,
+      schema: config.dbSchema,
+      statementTimeoutMs: config.pgStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
+    })
     : await openPgliteStore(`${config.dataDir}/pg`, config.dbSchema);
 
   const batchSize = metrics.histogram({
@@ -82,6 +87,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     labelNames: ["kind"],
   });
   const committer = new GroupCommitter(store, {
+    maxQueued: config.commitQueueMax,
     onBatch: (size, ms) => {
       batchSize.observe(undefined, size);
       batchLatency.observe(undefined, ms / 1000);

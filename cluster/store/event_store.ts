@@ -87,6 +87,28 @@ export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
 
+/**
+ * The store refused a batch for the data in it (a value it cannot hold, a
+ * broken constraint): the same batch fails again, but some of its appends
+ * alone may not. Nothing of the batch was written.
+ */
+export class StoreDataError extends StoreUnavailableError {
+  override name = "StoreDataError";
+}
+
+/** The store refused this append for its data, alone: retrying it fails again. */
+export class AppendRejectedError extends Error {
+  override name = "AppendRejectedError";
+  constructor(readonly actorKey: string, options?: ErrorOptions) {
+    super(`the event store refused the append of ${actorKey}`, options);
+  }
+}
+
+/** The commit queue is full: the store is slower than the appends coming in. */
+export class CommitOverloadedError extends Error {
+  override name = "CommitOverloadedError";
+}
+
 /** Widget keys name one tenant each: another tenant's widget already has this key. */
 export class WidgetKeyTakenError extends Error {
   override name = "WidgetKeyTakenError";
@@ -101,6 +123,8 @@ export interface EventStore {
    * Append several actors' events in one transaction. Each actor's append is
    * all-or-nothing and fenced by its expected sequence; the result names the
    * actor keys whose append lost the race (nothing of theirs was written).
+   * Throws {@linkcode StoreDataError} when the data of the batch is refused,
+   * {@linkcode StoreUnavailableError} for anything else.
    */
   appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }>;
   /** Load an actor: latest snapshot, later events, recent replies, timers. */

@@ -12,6 +12,7 @@ import {
   type EventStore,
   type LoadedActor,
   type OutboxEntry,
+  StoreDataError,
   StoreUnavailableError,
   WidgetKeyTakenError,
 } from "./event_store.ts";
@@ -81,8 +82,9 @@ export class SqlEventStore implements EventStore {
       pr: append.projection && { ...append.projection.key, ...append.projection.row },
       ob: append.outbox,
     }));
-    const rows = await this.#run(() =>
-      this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)])
+    const rows = await this.#run(
+      () => this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)]),
+      refusedData,
     );
     const written = new Set(rows.map((row) => row.actor_key));
     return { conflicts: new Set(batch.map((a) => a.actorKey).filter((k) => !written.has(k))) };
@@ -286,16 +288,30 @@ export class SqlEventStore implements EventStore {
   }
 
   // Every driver failure becomes one retryable error type: the statement is
-  // atomic, so nothing of it was written unless it returned.
-  async #run<T>(work: () => Promise<T>): Promise<T> {
+  // atomic, so nothing of it was written unless it returned. Appends tell
+  // apart a refusal of their data, which the committer isolates.
+  async #run<T>(
+    work: () => Promise<T>,
+    isData: (error: unknown) => boolean = () => false,
+  ): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      throw new StoreUnavailableError(`event store: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const Failure = isData(error) ? StoreDataError : StoreUnavailableError;
+      throw new Failure(`event store: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+// SQLSTATE classes of errors in the statement's data rather than in the
+// server: data exception (22: bad text, bad numbers), integrity constraint
+// violation (23: a duplicate key) and program limit exceeded (54: a value too
+// large). A timeout, a lost connection or a lack of resources is none of them.
+const dataErrorClasses = new Set(["22", "23", "54"]);
+
+function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && dataErrorClasses.has(code.slice(0, 2));
 }
 
 function encodeCursor(createdAt: number, id: string): string {
