@@ -117,6 +117,11 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     collect: () => host.mailboxDepth(),
   });
 
+  const deadLetters = metrics.counter({
+    name: "sb_outbox_dead_letters_total",
+    help: "Outbox commands their target refused for good, parked in outbox_dead_letters.",
+  });
+
   let timers: TimerScheduler | undefined;
   let relay: OutboxRelay | undefined;
   return {
@@ -131,7 +136,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
         onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
       };
       timers = new TimerScheduler(delivery);
-      relay = new OutboxRelay(delivery);
+      relay = new OutboxRelay({ ...delivery, onDeadLetter: () => deadLetters.inc() });
       timers.start();
       relay.start();
     },

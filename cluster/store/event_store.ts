@@ -6,7 +6,7 @@
  * @module
  */
 import type { ActorAddress, Projection, StoredTenantSettings } from "../../actors/decider.ts";
-import type { Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+import type { ActorError, Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
 
 /** One event to append, with the id of the command that caused it. */
 export interface NewEvent {
@@ -56,6 +56,9 @@ export interface OutboxEntry {
   createdAt: number;
 }
 
+/** Where an outbox entry sits in the order of {@linkcode EventStore.pendingOutbox}. */
+export type OutboxCursor = Pick<OutboxEntry, "createdAt" | "actorKey" | "seq" | "idx">;
+
 /** What an activation is rebuilt from. */
 export interface LoadedActor {
   snapshot: { seq: number; state: unknown } | null;
@@ -65,6 +68,13 @@ export interface LoadedActor {
   replies: { commandId: string; seq: number; reply: unknown }[];
   /** Timers currently stored for the actor. */
   timers: { name: string; at: number }[];
+}
+
+/** An outbox command its target refused for good, parked for ops. */
+export interface DeadLetter extends OutboxEntry {
+  failedAt: number;
+  /** The refusal, as the target answered it. */
+  error: ActorError;
 }
 
 /** A stored timer that is due (or nearly). */
@@ -144,12 +154,19 @@ export interface EventStore {
   ): Promise<Record<string, unknown>[]>;
   /** Projection rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
-  /** Timers due at or before `until`, earliest first. */
-  dueTimers(until: number, limit: number): Promise<DueTimer[]>;
-  /** Outbox entries created at or before `until`, oldest first. */
-  pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]>;
+  /** Timers due at or before `until`, earliest first, after the timer `after` in that order. */
+  dueTimers(until: number, limit: number, after?: DueTimer): Promise<DueTimer[]>;
+  /**
+   * Outbox entries created at or before `until`, oldest first, after the
+   * entry `after` in that order.
+   */
+  pendingOutbox(until: number, limit: number, after?: OutboxCursor): Promise<OutboxEntry[]>;
   /** Forget a delivered outbox entry. */
   deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void>;
+  /** Move a refused outbox entry to the dead letters, atomically. */
+  deadLetterOutbox(entry: OutboxCursor, error: ActorError, at: number): Promise<void>;
+  /** The most recently parked dead letters, newest first. */
+  outboxDeadLetters(limit: number): Promise<DeadLetter[]>;
   /** Delete one timer if it still has this due time. */
   deleteTimer(timer: DueTimer): Promise<void>;
   /** A tenant's stored settings, or null for defaults. */
