@@ -78,6 +78,26 @@ Deno.test("committer: poisoned appends fail alone, non-retryably; every good one
   });
 });
 
+Deno.test("committer: of one actor's merged turns, those before a poisoned one commit, later ones are stale", async () => {
+  await withStore(DATABASE_URL, async (store) => {
+    const committer = new GroupCommitter(store);
+    const blocker = committer.append(append("ticket/acme/blocker", 0, ["b"]));
+    const before = committer.append(append("ticket/acme/m", 0, ["fine"]));
+    const poisoned = assertRejects(
+      () => committer.append(append("ticket/acme/m", 1, ["bad \u0000"])),
+      AppendRejectedError,
+    );
+    const after = assertRejects(
+      () => committer.append(append("ticket/acme/m", 2, ["fine again"])),
+      AppendConflictError,
+    );
+    const other = committer.append(append("ticket/acme/n", 0, ["n"]));
+    await Promise.all([blocker, before, poisoned, after, other]);
+    assertEquals(await seqs(store, "ticket/acme/m"), [1]);
+    assertEquals(await seqs(store, "ticket/acme/n"), [1]);
+  });
+});
+
 Deno.test("committer: a second activation's append in the same batch is fenced, not merged", async () => {
   await withStore(DATABASE_URL, async (store) => {
     const committer = new GroupCommitter(store);

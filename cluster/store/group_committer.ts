@@ -127,8 +127,8 @@ export class GroupCommitter {
     }
   }
 
-  // Settles every member of `units`. A batch refused for its data is split in
-  // halves until the append at fault stands alone, so it fails no other.
+  // Settles every member of `units`. A batch refused for its data is split
+  // until the append at fault stands alone, so it fails no other.
   async #commit(units: Unit[]): Promise<void> {
     try {
       const { conflicts } = await this.#store.appendBatch(units.map((unit) => unit.append));
@@ -138,10 +138,8 @@ export class GroupCommitter {
         else for (const member of members) member.resolve();
       }
     } catch (error) {
-      if (error instanceof StoreDataError && units.length > 1) {
-        const half = Math.ceil(units.length / 2);
-        await this.#commit(units.slice(0, half));
-        await this.#commit(units.slice(half));
+      if (error instanceof StoreDataError && (units.length > 1 || units[0].members.length > 1)) {
+        for (const part of split(units)) await this.#commit(part);
         return;
       }
       for (const { append, members } of units) rejectAll(members, failure(error, append));
@@ -170,6 +168,16 @@ function failure(error: unknown, append: AppendRequest): Error {
   }
   if (error instanceof StoreUnavailableError) return error;
   return new StoreUnavailableError(String(error), { cause: error });
+}
+
+// Halves of several actors' units; one actor's merged turns one by one, in
+// order, so those after the one at fault fail as stale (their state rests on it).
+function split(units: Unit[]): Unit[][] {
+  if (units.length > 1) {
+    const half = Math.ceil(units.length / 2);
+    return [units.slice(0, half), units.slice(half)];
+  }
+  return units[0].members.map((member) => [{ append: member.append, members: [member] }]);
 }
 
 function rejectAll(members: Pending[], error: Error): void {
