@@ -6,24 +6,11 @@ import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
 import { OutboxRelay } from "../cluster/runtime/outbox_relay.ts";
 import { TimerScheduler } from "../cluster/runtime/timer_scheduler.ts";
 import type { AppendRequest, OutboxEntry } from "../cluster/store/event_store.ts";
-import { openPostgresStore } from "../cluster/store/postgres_store.ts";
-import type { SqlEventStore } from "../cluster/store/sql_event_store.ts";
-import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
+import { withPostgresStore } from "./_support/postgres_store.ts";
 import { until } from "./_support/until.ts";
 
 // More foreign rows than either poll's page, all older than this node's own.
 const FOREIGN = 1200;
-
-async function withStore(work: (store: SqlEventStore) => Promise<void>): Promise<void> {
-  const schema = uniqueName("sb_poll");
-  const store = await openPostgresStore({ url: DATABASE_URL, schema, max: 2 });
-  try {
-    await work(store);
-  } finally {
-    await store.close();
-    await dropSchema(schema);
-  }
-}
 
 function created(actorKey: string, extra: Partial<AppendRequest>): AppendRequest {
   return {
@@ -40,7 +27,7 @@ const isOwn = (actorKey: string) => actorKey.includes("/own-");
 const ok: ActorResponse = { ok: true, reply: null, seq: 1 };
 
 Deno.test("timers: a node fires its own due timers behind more foreign ones than a page", async () => {
-  await withStore(async (store) => {
+  await withPostgresStore(async (store) => {
     const now = Date.now();
     await store.appendBatch([
       ...keys("foreign", FOREIGN).map((key) =>
@@ -67,7 +54,7 @@ Deno.test("timers: a node fires its own due timers behind more foreign ones than
 });
 
 Deno.test("outbox: a node relays its own leftovers behind more foreign ones than a page", async () => {
-  await withStore(async (store) => {
+  await withPostgresStore(async (store) => {
     const entry = (actorKey: string, createdAt: number): OutboxEntry => ({
       actorKey,
       seq: 1,

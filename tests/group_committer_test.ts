@@ -11,10 +11,10 @@ import {
   StoreUnavailableError,
 } from "../cluster/store/event_store.ts";
 import { appendFailure, GroupCommitter } from "../cluster/store/group_committer.ts";
-import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import type { SqlEventStore } from "../cluster/store/sql_event_store.ts";
+import { withPostgresStore } from "./_support/postgres_store.ts";
 import { PrivatePostgres } from "./_support/private_postgres.ts";
-import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
+import { DATABASE_URL } from "./_support/services.ts";
 
 function append(actorKey: string, expectedSeq: number, texts: string[]): AppendRequest {
   return {
@@ -34,26 +34,11 @@ function append(actorKey: string, expectedSeq: number, texts: string[]): AppendR
   };
 }
 
-async function withStore(
-  url: string,
-  work: (store: SqlEventStore, schema: string) => Promise<void>,
-  options: { statementTimeoutMs?: number } = {},
-): Promise<void> {
-  const schema = uniqueName("sb_commit");
-  const store = await openPostgresStore({ url, schema, max: 2, ...options });
-  try {
-    await work(store, schema);
-  } finally {
-    await store.close();
-    if (url === DATABASE_URL) await dropSchema(schema);
-  }
-}
-
 const seqs = async (store: SqlEventStore, key: string) =>
   (await store.events(key, 0, 100)).map((event) => event.seq);
 
 Deno.test("committer: poisoned appends fail alone, non-retryably; every good one commits", async () => {
-  await withStore(DATABASE_URL, async (store) => {
+  await withPostgresStore(async (store) => {
     const committer = new GroupCommitter(store);
     const poisons = ["nul \u0000 here", "lone \ud800 surrogate", "\udc00"];
     const good: Promise<void>[] = [];
@@ -79,7 +64,7 @@ Deno.test("committer: poisoned appends fail alone, non-retryably; every good one
 });
 
 Deno.test("committer: of one actor's merged turns, those before a poisoned one commit, later ones are stale", async () => {
-  await withStore(DATABASE_URL, async (store) => {
+  await withPostgresStore(async (store) => {
     const committer = new GroupCommitter(store);
     const blocker = committer.append(append("ticket/acme/blocker", 0, ["b"]));
     const before = committer.append(append("ticket/acme/m", 0, ["fine"]));
@@ -99,7 +84,7 @@ Deno.test("committer: of one actor's merged turns, those before a poisoned one c
 });
 
 Deno.test("committer: a second activation's append in the same batch is fenced, not merged", async () => {
-  await withStore(DATABASE_URL, async (store) => {
+  await withPostgresStore(async (store) => {
     const committer = new GroupCommitter(store);
     await committer.append(append("ticket/acme/x", 0, ["one", "two"]));
     // The first append keeps the lane busy, so the rest meet in one batch.
@@ -118,7 +103,7 @@ Deno.test("committer: a second activation's append in the same batch is fenced, 
 });
 
 Deno.test("committer: statement_timeout cancels a statement stuck on a lock, retryably", async () => {
-  await withStore(DATABASE_URL, async (store, schema) => {
+  await withPostgresStore(async (store, schema) => {
     const committer = new GroupCommitter(store);
     const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
     try {
@@ -149,7 +134,7 @@ Deno.test("committer: statement_timeout cancels a statement stuck on a lock, ret
 Deno.test("committer: with Postgres frozen, appends past the queue bound are overloaded; the rest commit after", async () => {
   const server = await PrivatePostgres.start();
   try {
-    await withStore(server.url, async (store) => {
+    await withPostgresStore(async (store) => {
       const committer = new GroupCommitter(store, { maxQueued: 5 });
       await committer.append(append("ticket/acme/warm", 0, ["w"]));
       await server.pause();
@@ -170,7 +155,7 @@ Deno.test("committer: with Postgres frozen, appends past the queue bound are ove
       await Promise.all(accepted);
       for (let i = 0; i <= 5; i++) assertEquals(await seqs(store, `ticket/acme/a-${i}`), [1]);
       assertEquals(await seqs(store, "ticket/acme/over-1"), []);
-    });
+    }, { url: server.url });
   } finally {
     await server.stop();
   }

@@ -55,15 +55,10 @@ export const migrations: readonly string[][] = [
     `create unique index tenants_widget_key on tenants ((settings->'widget'->>'key'))`,
   ],
   [
-    // Outbox commands their target refused for good, kept for ops instead of dropped.
+    // Outbox commands their target refused for good, kept for ops instead of
+    // dropped: the outbox row, with when and why.
     `create table outbox_dead_letters (
-      actor_key text not null,
-      seq bigint not null,
-      idx int not null,
-      address jsonb not null,
-      command jsonb not null,
-      command_id text not null,
-      created_at bigint not null,
+      like outbox,
       failed_at bigint not null,
       error jsonb not null,
       primary key (actor_key, seq, idx)
