@@ -12,6 +12,10 @@ import {
 } from "../cluster/store/event_store.ts";
 import { appendFailure, GroupCommitter } from "../cluster/store/group_committer.ts";
 import type { SqlEventStore } from "../cluster/store/sql_event_store.ts";
+import type { TenantSettings } from "../actors/decider.ts";
+import type { ActorRequest } from "../cluster/protocol.ts";
+import { ActorHost } from "../cluster/runtime/host.ts";
+import { counterDecider } from "./_support/counter_decider.ts";
 import { withPostgresStore } from "./_support/postgres_store.ts";
 import { PrivatePostgres } from "./_support/private_postgres.ts";
 import { DATABASE_URL } from "./_support/services.ts";
@@ -159,4 +163,42 @@ Deno.test("committer: with Postgres frozen, appends past the queue bound are ove
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("host: a turn whose events the store refuses is answered invalid; its batch and its actor go on", async () => {
+  await withPostgresStore(async (store) => {
+    const host = new ActorHost({
+      store,
+      committer: new GroupCommitter(store),
+      deciders: [counterDecider],
+      tenantSettings: () => Promise.resolve({} as TenantSettings),
+    });
+    const send = (id: string, command: ActorRequest["command"], n: number) =>
+      host.dispatch({
+        address: { kind: "counter", tenant: "t", id },
+        op: "command",
+        command,
+        commandId: `${id}:${n}`,
+        deadline: Date.now() + 5000,
+      });
+    try {
+      const [poisoned, ...others] = await Promise.all([
+        send("p", { type: "poke", target: "x\u0000" }, 1),
+        ...Array.from({ length: 20 }, (_, i) => send(`ok-${i}`, { type: "add" }, 1)),
+      ]);
+      assertEquals(poisoned, {
+        ok: false,
+        error: {
+          code: "invalid",
+          message: "the event store refused this command's data",
+          retryable: false,
+        },
+      });
+      assert(others.every((response) => response.ok), JSON.stringify(others));
+      const again = await send("p", { type: "add" }, 2);
+      assertEquals(again.ok && again.seq, 1, "the actor reloads from the log and serves");
+    } finally {
+      host.close();
+    }
+  });
 });
