@@ -16,23 +16,29 @@ export function isStorableText(value: string): boolean {
 }
 
 /**
- * The dot path of the first string (a value or an object key) in `value`
- * that Postgres cannot store, `""` for `value` itself, or null when all of
- * it is storable.
+ * The dot path of a string (a value or an object key) in `value` that
+ * Postgres cannot store, `""` for `value` itself, or null when all of it is
+ * storable. Walks without recursion: the input may be nested deeper than
+ * the call stack.
  *
  * @example
  * ```ts
  * unstorablePath({ tags: ["ok", "bad\u0000"] }); // "tags.1"
  * ```
  */
-export function unstorablePath(value: unknown, path = ""): string | null {
-  if (typeof value === "string") return isStorableText(value) ? null : path;
-  if (typeof value !== "object" || value === null) return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path === "" ? key : `${path}.${key}`;
-    if (!isStorableText(key)) return at;
-    const found = unstorablePath(item, at);
-    if (found !== null) return found;
+export function unstorablePath(value: unknown): string | null {
+  const pending: [unknown, string][] = [[value, ""]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, path] = next;
+    if (typeof item === "string") {
+      if (!isStorableText(item)) return path;
+    } else if (typeof item === "object" && item !== null && !ArrayBuffer.isView(item)) {
+      for (const [key, child] of Object.entries(item)) {
+        const at = path === "" ? key : `${path}.${key}`;
+        if (!isStorableText(key)) return at;
+        pending.push([child, at]);
+      }
+    }
   }
   return null;
 }

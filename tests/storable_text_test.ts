@@ -24,6 +24,8 @@ Deno.test("storable text: unstorablePath finds values and keys at any depth", ()
   assertEquals(unstorablePath(lone), "");
   assertEquals(unstorablePath({ tags: ["ok", nul] }), "tags.1");
   assertEquals(unstorablePath({ settings: { [nul]: true } }), `settings.${nul}`);
+  const deep = JSON.parse(`{"a":${"[".repeat(30_000)}"\\u0000"${"]".repeat(30_000)}}`);
+  assertEquals(unstorablePath(deep), `a${".0".repeat(30_000)}`, "deeper than the call stack");
 });
 
 Deno.test("storable text: the ticket decider refuses it in any text field or tag", () => {
