@@ -5,11 +5,12 @@
  * @module
  */
 import { reject, type Rejection } from "./decider.ts";
+import { isStorableText, unstorableTextMessage } from "./storable_text.ts";
 
 /** A decision that refuses the command. */
 export type Refusal = { reject: Rejection };
 
-/** A non-blank string of at most `max` characters, trimmed if asked. */
+/** A non-blank, storable string of at most `max` characters, trimmed if asked. */
 export function text(
   value: unknown,
   field: string,
@@ -17,6 +18,7 @@ export function text(
   trim: boolean,
 ): string | Refusal {
   if (typeof value !== "string") return validation(field, `${field} must be a string`);
+  if (!isStorableText(value)) return validation(field, `${field} ${unstorableTextMessage}`);
   const result = trim ? value.trim() : value;
   if (result.trim() === "") return validation(field, `${field} must not be empty`);
   if (charCount(result) > max) {

@@ -14,7 +14,6 @@ import {
   type TimerSpec,
 } from "./decider.ts";
 import {
-  charCount,
   forbidden,
   isAgent,
   isManager,
@@ -840,12 +839,10 @@ function normalizeTags(value: unknown): string[] | Refusal {
   const tags: string[] = [];
   for (const raw of value) {
     if (typeof raw !== "string") return validation("tags", "tags must be a list of strings");
-    const tag = raw.trim().toLowerCase();
-    if (tag === "") return validation("tags", "tags must not be empty");
-    if (charCount(tag) > ticketLimits.tagChars) {
-      return validation("tags", `a tag has at most ${ticketLimits.tagChars} characters`);
-    }
-    if (!tags.includes(tag)) tags.push(tag);
+    const tag = text(raw, "tags", ticketLimits.tagChars, true);
+    if (isRefusal(tag)) return tag;
+    const lower = tag.toLowerCase();
+    if (!tags.includes(lower)) tags.push(lower);
   }
   if (tags.length > ticketLimits.tags) {
     return validation("tags", `a ticket has at most ${ticketLimits.tags} tags`);

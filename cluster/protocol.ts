@@ -15,7 +15,11 @@ export interface ActorRequest {
   command?: { type: string; [field: string]: unknown };
   /** Idempotency key: a retry with the same id returns the original result. */
   commandId: string;
-  /** Epoch ms after which the caller no longer waits; the runtime skips late work. */
+  /**
+   * Epoch ms on this process's clock after which the caller no longer waits;
+   * the runtime skips late work. On the bus it travels as a budget
+   * ({@linkcode WireActorRequest}).
+   */
   deadline: number;
   /** W3C trace context of the caller, if any. */
   traceparent?: string;
@@ -25,6 +29,23 @@ export interface ActorRequest {
    * if the id was not new after all.
    */
   fresh?: boolean;
+}
+
+/**
+ * An {@linkcode ActorRequest} as it crosses the bus. The clocks of two
+ * processes disagree, so the deadline travels as the time left, and the
+ * receiver turns it back into a deadline on its own clock.
+ */
+export type WireActorRequest = Omit<ActorRequest, "deadline"> & { budgetMs: number };
+
+/** `request` for the bus, its deadline read on the sender's clock at `now`. */
+export function toWire({ deadline, ...request }: ActorRequest, now: number): WireActorRequest {
+  return { ...request, budgetMs: Math.max(0, deadline - now) };
+}
+
+/** A request off the bus, its deadline on the receiver's clock at `now`. */
+export function fromWire({ budgetMs, ...request }: WireActorRequest, now: number): ActorRequest {
+  return { ...request, deadline: now + budgetMs };
 }
 
 /** A failure answer. `retryable` tells the client a retry may succeed. */
@@ -43,7 +64,7 @@ export type ActorResponse =
 
 /** Error codes the runtime itself produces (deciders add their own). */
 export const RuntimeErrors = {
-  /** The actor's mailbox is full. */
+  /** The actor's mailbox or the node's commit queue is full. */
   overloaded: "overloaded",
   /** This activation lost an append race: another owner wrote first. */
   staleOwner: "stale_owner",
@@ -59,6 +80,8 @@ export const RuntimeErrors = {
   draining: "draining",
   /** Unknown actor kind. */
   unknownKind: "unknown_kind",
+  /** The event store refused the command's data; the same command fails again. */
+  invalid: "invalid",
 } as const;
 
 /** Errors after which a client may safely retry with the same command id. */

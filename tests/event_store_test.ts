@@ -1,5 +1,9 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import type { AppendRequest, EventStore } from "../cluster/store/event_store.ts";
+import {
+  type AppendRequest,
+  type EventStore,
+  StoreDataError,
+} from "../cluster/store/event_store.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { openPgliteStore } from "../cluster/store/pglite_store.ts";
 import { InvalidCursorError } from "../cluster/store/sql_event_store.ts";
@@ -83,6 +87,24 @@ for (const [driver, open] of drivers) {
       assertEquals([...(await store.appendBatch([append("ticket/t/b", 0, 1)])).conflicts], [
         "ticket/t/b",
       ]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: text the store cannot hold fails the batch as a data error`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      for (const text of ["nul \u0000", "lone \ud800"]) {
+        const poisoned = append("ticket/t/poison", 0, 1);
+        poisoned.events[0].data = { text };
+        await assertRejects(
+          () => store.appendBatch([append("ticket/t/fine", 0, 1), poisoned]),
+          StoreDataError,
+        );
+      }
+      assertEquals(await store.events("ticket/t/fine", 0, 10), [], "nothing of the batch");
     } finally {
       await store.close();
       await cleanup();

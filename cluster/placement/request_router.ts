@@ -9,7 +9,13 @@
  */
 import { actorKey } from "../actor_key.ts";
 import type { Membership, MembershipView } from "./membership.ts";
-import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import {
+  type ActorRequest,
+  type ActorResponse,
+  failed,
+  RuntimeErrors,
+  toWire,
+} from "../protocol.ts";
 import { Ring } from "./ring.ts";
 import { subjects } from "../transport/subjects.ts";
 import { type Transport, TransportUnavailableError } from "../transport/transport.ts";
@@ -25,6 +31,8 @@ export interface ClusterRouterOptions {
   attemptTimeoutMs?: number;
   /** Called for every redirect-like retry (metrics). */
   onRetry?: (code: string) => void;
+  /** This process's clock, which request deadlines are read on. */
+  now?: () => number;
 }
 
 // Answers after which another attempt, after a fresh look at the view, may
@@ -38,7 +46,7 @@ const rerouteCodes = new Set<string>([
 
 /** Sends each request to the owner of its actor, with retries until the deadline. */
 export class ClusterRouter {
-  #options: ClusterRouterOptions & { attemptTimeoutMs: number };
+  #options: ClusterRouterOptions & { attemptTimeoutMs: number; now: () => number };
   #subjects: ReturnType<typeof subjects>;
   #ring: Ring;
   #view: MembershipView;
@@ -47,7 +55,7 @@ export class ClusterRouter {
   #lost = new Map<string, AbortController>();
 
   constructor(options: ClusterRouterOptions) {
-    this.#options = { attemptTimeoutMs: 2000, ...options };
+    this.#options = { attemptTimeoutMs: 2000, now: Date.now, ...options };
     this.#subjects = subjects(options.cluster);
     this.#view = options.membership.view;
     this.#ring = new Ring(this.#view.nodes);
@@ -71,8 +79,9 @@ export class ClusterRouter {
   ): Promise<ActorResponse> {
     const key = actorKey(request.address);
     let pause = 20;
+    const { now } = this.#options;
     let last: ActorResponse = failed(RuntimeErrors.unavailable, "no node is available", true);
-    while (Date.now() < request.deadline) {
+    while (now() < request.deadline) {
       const owner = this.ownerOf(key);
       if (owner !== null) {
         last = await this.#attempt(owner, request, headers);
@@ -80,7 +89,7 @@ export class ClusterRouter {
         this.#options.onRetry?.(last.error.code);
       }
       await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(pause, request.deadline - Date.now()))
+        setTimeout(resolve, Math.min(pause, request.deadline - now()))
       );
       pause = Math.min(pause * 2, 200);
     }
@@ -96,11 +105,12 @@ export class ClusterRouter {
     request: ActorRequest,
     headers: Record<string, string>,
   ): Promise<ActorResponse> {
-    const { local, transport, attemptTimeoutMs } = this.#options;
+    const { local, transport, attemptTimeoutMs, now } = this.#options;
     if (local && owner === local.id) return await local.dispatch(request);
+    const sent = toWire(request, now());
     try {
-      return await transport.request(this.#subjects.node(owner), request, {
-        timeoutMs: Math.max(1, Math.min(attemptTimeoutMs, request.deadline - Date.now())),
+      return await transport.request(this.#subjects.node(owner), sent, {
+        timeoutMs: Math.max(1, Math.min(attemptTimeoutMs, sent.budgetMs)),
         headers,
         signal: this.#lostSignal(owner),
       }) as ActorResponse;

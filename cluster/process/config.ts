@@ -32,6 +32,12 @@ export interface Config {
   connectionRatePerSecond: number;
   /** Widget bootstraps per second one client address may make. */
   bootstrapRatePerSecond: number;
+  /** Postgres `statement_timeout` of the node's connections, in ms (5000 when absent). */
+  pgStatementTimeoutMs?: number;
+  /** Postgres `idle_in_transaction_session_timeout`, in ms (10000 when absent). */
+  pgIdleInTransactionTimeoutMs?: number;
+  /** Appends waiting for the event store before new ones are `overloaded` (8192 when absent). */
+  commitQueueMax?: number;
 }
 
 /** Every environment variable Switchboard reads. */
@@ -49,6 +55,9 @@ export const configVariables = [
   "SB_TENANT_RATE",
   "SB_BOOTSTRAP_RATE",
   "SB_CONNECTION_RATE",
+  "SB_PG_STATEMENT_TIMEOUT_MS",
+  "SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+  "SB_COMMIT_QUEUE_MAX",
 ] as const;
 
 /** Thrown for an environment variable that is set but invalid. */
@@ -78,6 +87,15 @@ export function loadConfig(
     tenantRatePerSecond: positive("SB_TENANT_RATE", env.SB_TENANT_RATE ?? "5000"),
     connectionRatePerSecond: positive("SB_CONNECTION_RATE", env.SB_CONNECTION_RATE ?? "20"),
     bootstrapRatePerSecond: positive("SB_BOOTSTRAP_RATE", env.SB_BOOTSTRAP_RATE ?? "5"),
+    pgStatementTimeoutMs: positive(
+      "SB_PG_STATEMENT_TIMEOUT_MS",
+      env.SB_PG_STATEMENT_TIMEOUT_MS ?? "5000",
+    ),
+    pgIdleInTransactionTimeoutMs: positive(
+      "SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+      env.SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? "10000",
+    ),
+    commitQueueMax: positive("SB_COMMIT_QUEUE_MAX", env.SB_COMMIT_QUEUE_MAX ?? "8192"),
   };
 }
 

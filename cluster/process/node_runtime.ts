@@ -64,7 +64,12 @@ export interface NodeRuntime {
 export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {
   const { config, metrics, log } = options;
   const store = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, schema: config.dbSchema })
+    ? await openPostgresStore({
+      url: config.databaseUrl,
+      schema: config.dbSchema,
+      statementTimeoutMs: config.pgStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
+    })
     : await openPgliteStore(`${config.dataDir}/pg`, config.dbSchema);
 
   const batchSize = metrics.histogram({
@@ -82,6 +87,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     labelNames: ["kind"],
   });
   const committer = new GroupCommitter(store, {
+    maxQueued: config.commitQueueMax,
     onBatch: (size, ms) => {
       batchSize.observe(undefined, size);
       batchLatency.observe(undefined, ms / 1000);
@@ -111,6 +117,11 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     collect: () => host.mailboxDepth(),
   });
 
+  const deadLetters = metrics.counter({
+    name: "sb_outbox_dead_letters_total",
+    help: "Outbox commands their target refused for good, parked in outbox_dead_letters.",
+  });
+
   let timers: TimerScheduler | undefined;
   let relay: OutboxRelay | undefined;
   return {
@@ -125,7 +136,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
         onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
       };
       timers = new TimerScheduler(delivery);
-      relay = new OutboxRelay(delivery);
+      relay = new OutboxRelay({ ...delivery, onDeadLetter: () => deadLetters.inc() });
       timers.start();
       relay.start();
     },

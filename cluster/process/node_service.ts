@@ -10,7 +10,13 @@ import { actorKey } from "../actor_key.ts";
 import type { EventStore } from "../store/event_store.ts";
 import type { ActorHost } from "../runtime/host.ts";
 import type { Membership } from "../placement/membership.ts";
-import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import {
+  type ActorResponse,
+  failed,
+  fromWire,
+  RuntimeErrors,
+  type WireActorRequest,
+} from "../protocol.ts";
 import type { ClusterRouter } from "../placement/request_router.ts";
 import { type QueryRequest, queryStore } from "../store/store_query.ts";
 import { subjects } from "../transport/subjects.ts";
@@ -25,6 +31,8 @@ export interface NodeServiceOptions {
   router: ClusterRouter;
   host: ActorHost;
   store: EventStore;
+  /** This node's clock, which budgets off the bus become deadlines on. */
+  now?: () => number;
 }
 
 /** What one node reports to the admin view. */
@@ -36,7 +44,7 @@ export interface NodeStats {
 
 /** Serve this node's subjects until `close`. */
 export function startNodeService(options: NodeServiceOptions): { close(): void } {
-  const { id, transport, membership, router, host, store } = options;
+  const { id, transport, membership, router, host, store, now = Date.now } = options;
   const names = subjects(options.cluster);
   membership.onChange(() => host.passivate((address) => router.ownerOf(actorKey(address)) !== id));
   const services = [
@@ -58,10 +66,11 @@ export function startNodeService(options: NodeServiceOptions): { close(): void }
   // The owner check happens per request: a sender with an older or newer
   // view is told to look again rather than served by the wrong node.
   function answer(payload: unknown): Promise<ActorResponse> {
-    const request = payload as ActorRequest;
-    if (!request?.address || typeof request.commandId !== "string") {
+    const sent = payload as WireActorRequest;
+    if (!sent?.address || typeof sent.commandId !== "string" || !Number.isFinite(sent.budgetMs)) {
       return Promise.resolve(failed("validation", "malformed actor request", false));
     }
+    const request = fromWire(sent, now());
     const owner = router.ownerOf(actorKey(request.address));
     if (owner !== id) {
       return Promise.resolve({

@@ -17,13 +17,12 @@ import { context, propagation, ROOT_CONTEXT, SpanStatusCode } from "@opentelemet
 import { tracer } from "../telemetry/tracing.ts";
 import { actorKey, invalidAddressPart } from "../actor_key.ts";
 import {
-  AppendConflictError,
   type AppendRequest,
   type EventStore,
   type NewEvent,
   type OutboxEntry,
 } from "../store/event_store.ts";
-import type { GroupCommitter } from "../store/group_committer.ts";
+import { appendFailure, type GroupCommitter } from "../store/group_committer.ts";
 import {
   type ActorError,
   type ActorRequest,
@@ -464,9 +463,7 @@ export class ActorHost {
   // log moved under it): drop it, so the next message rebuilds from the store.
   #fail(activation: Activation, error: unknown): void {
     if (activation.failure) return;
-    activation.failure = error instanceof AppendConflictError
-      ? failed(RuntimeErrors.staleOwner, `${activation.key} has a newer owner; retry`).error
-      : failed(RuntimeErrors.unavailable, "the event store is unavailable; retry").error;
+    activation.failure = appendFailure(error, activation.key);
     this.#options.onError?.("append failed", { actor: activation.key, error: String(error) });
     this.#retire(activation);
   }

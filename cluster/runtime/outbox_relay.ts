@@ -7,7 +7,8 @@
  * @module
  */
 import type { EventStore, OutboxEntry } from "../store/event_store.ts";
-import type { ActorRequest, ActorResponse } from "../protocol.ts";
+import type { ActorError, ActorRequest, ActorResponse } from "../protocol.ts";
+import { collectWanted } from "./_owned_rows.ts";
 
 /** Options of {@linkcode OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -20,18 +21,26 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** An entry older than this is a leftover (its first delivery failed or died). */
   staleMs?: number;
+  /** Rows read per query while paging past other nodes' leftovers (500 by default). */
+  pageSize?: number;
   onError?: (message: string, fields: Record<string, unknown>) => void;
+  /** Called for each entry parked in the dead letters. */
+  onDeadLetter?: (entry: OutboxEntry, error: ActorError) => void;
 }
 
-/** Delivers outbox entries and forgets them once their target answered. */
+/**
+ * Delivers outbox entries and forgets them once their target accepted them.
+ * An entry its target refused for good is parked in the dead letters, since
+ * the sender's events already promised its effect (a chat became a ticket).
+ */
 export class OutboxRelay {
-  #options: OutboxRelayOptions & { pollMs: number; staleMs: number };
+  #options: OutboxRelayOptions & { pollMs: number; staleMs: number; pageSize: number };
   #inFlight = new Set<string>();
   #poller?: ReturnType<typeof setTimeout>;
   #stopped = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { pollMs: 2000, staleMs: 5000, ...options };
+    this.#options = { pollMs: 2000, staleMs: 5000, pageSize: 500, ...options };
   }
 
   /** Start looking for leftovers. */
@@ -50,11 +59,15 @@ export class OutboxRelay {
   }
 
   async #poll(): Promise<void> {
-    const { store, isLocal, staleMs, pollMs } = this.#options;
+    const { store, isLocal, staleMs, pollMs, pageSize } = this.#options;
     try {
-      for (const entry of await store.pendingOutbox(Date.now() - staleMs, 500)) {
-        if (!isLocal || isLocal(entry.actorKey)) this.#send(entry);
-      }
+      const until = Date.now() - staleMs;
+      const leftovers = await collectWanted<OutboxEntry>(
+        (after) => store.pendingOutbox(until, pageSize, after),
+        (entry) => (!isLocal || isLocal(entry.actorKey)) && !this.#inFlight.has(entryId(entry)),
+        { pageSize, limit: pageSize },
+      );
+      for (const entry of leftovers) this.#send(entry);
     } catch (error) {
       this.#options.onError?.("outbox poll failed", { error: String(error) });
     }
@@ -62,7 +75,7 @@ export class OutboxRelay {
   }
 
   async #send(entry: OutboxEntry): Promise<void> {
-    const id = `${entry.actorKey}|${entry.seq}|${entry.idx}`;
+    const id = entryId(entry);
     if (this.#inFlight.has(id)) return;
     this.#inFlight.add(id);
     try {
@@ -73,12 +86,13 @@ export class OutboxRelay {
         commandId: entry.commandId,
         deadline: Date.now() + 10_000,
       });
-      // A refusal that a retry cannot change is an answer too: keep only what may still land.
-      if (response.ok || !response.error.retryable) {
-        if (!response.ok) {
-          this.#options.onError?.("outbox command refused", { id, error: response.error });
-        }
-        await this.#options.store.deleteOutbox(entry);
+      if (response.ok) await this.#options.store.deleteOutbox(entry);
+      else if (!response.error.retryable) {
+        // A retry cannot change this refusal, and dropping it would lose an
+        // effect already promised: park it where ops see it.
+        this.#options.onError?.("outbox command refused", { id, error: response.error });
+        await this.#options.store.deadLetterOutbox(entry, response.error, Date.now());
+        this.#options.onDeadLetter?.(entry, response.error);
       }
     } catch (error) {
       this.#options.onError?.("outbox delivery failed", { id, error: String(error) });
@@ -86,4 +100,8 @@ export class OutboxRelay {
       this.#inFlight.delete(id);
     }
   }
+}
+
+function entryId(entry: OutboxEntry): string {
+  return `${entry.actorKey}|${entry.seq}|${entry.idx}`;
 }

@@ -11,6 +11,7 @@ import type { TimerCommand } from "../../actors/decider.ts";
 import { parseActorKey } from "../actor_key.ts";
 import type { DueTimer, EventStore } from "../store/event_store.ts";
 import type { ActorRequest, ActorResponse } from "../protocol.ts";
+import { collectWanted } from "./_owned_rows.ts";
 
 /** Options of {@linkcode TimerScheduler}. */
 export interface TimerSchedulerOptions {
@@ -22,20 +23,27 @@ export interface TimerSchedulerOptions {
   pollMs?: number;
   /** How far ahead of due a timer is loaded onto a local timeout. */
   horizonMs?: number;
+  /** Rows read per query while paging past other nodes' timers (1000 by default). */
+  pageSize?: number;
   now?: () => number;
   onError?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** Polls and fires durable timers until its signal aborts. */
 export class TimerScheduler {
-  #options: TimerSchedulerOptions & { pollMs: number; horizonMs: number; now: () => number };
+  #options: TimerSchedulerOptions & {
+    pollMs: number;
+    horizonMs: number;
+    pageSize: number;
+    now: () => number;
+  };
   #scheduled = new Map<string, ReturnType<typeof setTimeout>>();
   #poller?: ReturnType<typeof setTimeout>;
   #stopped = false;
   #fired = 0;
 
   constructor(options: TimerSchedulerOptions) {
-    this.#options = { pollMs: 1000, horizonMs: 2000, now: Date.now, ...options };
+    this.#options = { pollMs: 1000, horizonMs: 2000, pageSize: 1000, now: Date.now, ...options };
   }
 
   /** Timers delivered and acknowledged so far. */
@@ -58,12 +66,15 @@ export class TimerScheduler {
 
   async #poll(): Promise<void> {
     if (this.#stopped) return;
-    const { store, isLocal, horizonMs, pollMs, now } = this.#options;
+    const { store, isLocal, horizonMs, pollMs, pageSize, now } = this.#options;
     try {
-      const due = await store.dueTimers(now() + horizonMs, 1000);
-      for (const timer of due) {
-        if (!isLocal || isLocal(timer.actorKey)) this.#schedule(timer);
-      }
+      const until = now() + horizonMs;
+      const due = await collectWanted<DueTimer>(
+        (after) => store.dueTimers(until, pageSize, after),
+        (timer) => (!isLocal || isLocal(timer.actorKey)) && !this.#scheduled.has(timerId(timer)),
+        { pageSize, limit: pageSize },
+      );
+      for (const timer of due) this.#schedule(timer);
     } catch (error) {
       this.#options.onError?.("timer poll failed", { error: String(error) });
     }
@@ -71,7 +82,7 @@ export class TimerScheduler {
   }
 
   #schedule(timer: DueTimer): void {
-    const id = `${timer.actorKey}|${timer.name}|${timer.at}`;
+    const id = timerId(timer);
     if (this.#scheduled.has(id)) return;
     const delay = Math.max(0, timer.at - this.#options.now());
     this.#scheduled.set(
@@ -106,4 +117,8 @@ export class TimerScheduler {
     // the actor no longer wants at exactly this due time, so it never refires.
     await this.#options.store.deleteTimer(timer).catch(() => {});
   }
+}
+
+function timerId(timer: DueTimer): string {
+  return `${timer.actorKey}|${timer.name}|${timer.at}`;
 }

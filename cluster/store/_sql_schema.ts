@@ -54,6 +54,22 @@ export const migrations: readonly string[][] = [
     // The widget bootstrap finds its tenant by key; unique, so a key names one.
     `create unique index tenants_widget_key on tenants ((settings->'widget'->>'key'))`,
   ],
+  [
+    // Outbox commands their target refused for good, kept for ops instead of
+    // dropped: the outbox row, with when and why.
+    `create table outbox_dead_letters (
+      like outbox,
+      failed_at bigint not null,
+      error jsonb not null,
+      primary key (actor_key, seq, idx)
+    )`,
+    `create index outbox_dead_letters_recent on outbox_dead_letters (failed_at desc)`,
+    // Polls page through due rows past other nodes' ones in these orders.
+    `create index timers_due_page on timers (due_at, actor_key, name)`,
+    `drop index timers_due`,
+    `create index outbox_age_page on outbox (created_at, actor_key, seq, idx)`,
+    `drop index outbox_age`,
+  ],
 ];
 
 // One statement, so one round trip, for a whole batch of actors. Each actor's

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ActorAddress, Projection, StoredTenantSettings } from "../../actors/decider.ts";
-import type { Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+import type { ActorError, Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
 
 /** One event to append, with the id of the command that caused it. */
 export interface NewEvent {
@@ -56,6 +56,9 @@ export interface OutboxEntry {
   createdAt: number;
 }
 
+/** Where an outbox entry sits in the order of {@linkcode EventStore.pendingOutbox}. */
+export type OutboxCursor = Pick<OutboxEntry, "createdAt" | "actorKey" | "seq" | "idx">;
+
 /** What an activation is rebuilt from. */
 export interface LoadedActor {
   snapshot: { seq: number; state: unknown } | null;
@@ -65,6 +68,13 @@ export interface LoadedActor {
   replies: { commandId: string; seq: number; reply: unknown }[];
   /** Timers currently stored for the actor. */
   timers: { name: string; at: number }[];
+}
+
+/** An outbox command its target refused for good, parked for ops. */
+export interface DeadLetter extends OutboxEntry {
+  failedAt: number;
+  /** The refusal, as the target answered it. */
+  error: ActorError;
 }
 
 /** A stored timer that is due (or nearly). */
@@ -87,6 +97,28 @@ export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
 
+/**
+ * The store refused a batch for the data in it (a value it cannot hold, a
+ * broken constraint): the same batch fails again, but some of its appends
+ * alone may not. Nothing of the batch was written.
+ */
+export class StoreDataError extends StoreUnavailableError {
+  override name = "StoreDataError";
+}
+
+/** The store refused this append for its data, alone: retrying it fails again. */
+export class AppendRejectedError extends Error {
+  override name = "AppendRejectedError";
+  constructor(readonly actorKey: string, options?: ErrorOptions) {
+    super(`the event store refused the append of ${actorKey}`, options);
+  }
+}
+
+/** The commit queue is full: the store is slower than the appends coming in. */
+export class CommitOverloadedError extends Error {
+  override name = "CommitOverloadedError";
+}
+
 /** Widget keys name one tenant each: another tenant's widget already has this key. */
 export class WidgetKeyTakenError extends Error {
   override name = "WidgetKeyTakenError";
@@ -101,6 +133,8 @@ export interface EventStore {
    * Append several actors' events in one transaction. Each actor's append is
    * all-or-nothing and fenced by its expected sequence; the result names the
    * actor keys whose append lost the race (nothing of theirs was written).
+   * Throws {@linkcode StoreDataError} when the data of the batch is refused,
+   * {@linkcode StoreUnavailableError} for anything else.
    */
   appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }>;
   /** Load an actor: latest snapshot, later events, recent replies, timers. */
@@ -120,12 +154,19 @@ export interface EventStore {
   ): Promise<Record<string, unknown>[]>;
   /** Projection rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
-  /** Timers due at or before `until`, earliest first. */
-  dueTimers(until: number, limit: number): Promise<DueTimer[]>;
-  /** Outbox entries created at or before `until`, oldest first. */
-  pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]>;
+  /** Timers due at or before `until`, earliest first, after the timer `after` in that order. */
+  dueTimers(until: number, limit: number, after?: DueTimer): Promise<DueTimer[]>;
+  /**
+   * Outbox entries created at or before `until`, oldest first, after the
+   * entry `after` in that order.
+   */
+  pendingOutbox(until: number, limit: number, after?: OutboxCursor): Promise<OutboxEntry[]>;
   /** Forget a delivered outbox entry. */
   deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void>;
+  /** Move a refused outbox entry to the dead letters, atomically. */
+  deadLetterOutbox(entry: OutboxCursor, error: ActorError, at: number): Promise<void>;
+  /** The most recently parked dead letters, newest first. */
+  outboxDeadLetters(limit: number): Promise<DeadLetter[]>;
   /** Delete one timer if it still has this due time. */
   deleteTimer(timer: DueTimer): Promise<void>;
   /** A tenant's stored settings, or null for defaults. */

@@ -14,6 +14,21 @@ export interface PostgresStoreOptions {
   schema: string;
   /** Connections in the pool. */
   max?: number;
+  /**
+   * Postgres `statement_timeout`: a statement running longer (a lock wait, a
+   * stuck disk) is cancelled and fails retryably instead of stalling every
+   * write behind it. 0 turns it off.
+   *
+   * @default {5000}
+   */
+  statementTimeoutMs?: number;
+  /**
+   * Postgres `idle_in_transaction_session_timeout`: a session idle inside an
+   * open transaction this long is ended, releasing its locks.
+   *
+   * @default {10000}
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /** Connect, migrate, and return the store. */
@@ -22,7 +37,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: options.max ?? 8,
     onnotice: () => {},
     connect_timeout: 5,
-    connection: { search_path: options.schema, application_name: "switchboard" },
+    connection: {
+      search_path: options.schema,
+      application_name: "switchboard",
+      statement_timeout: options.statementTimeoutMs ?? 5000,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
+    },
     // int8 columns carry sequence numbers and epoch milliseconds, both safe as numbers.
     types: {
       int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => +v },

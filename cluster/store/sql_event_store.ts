@@ -5,13 +5,16 @@
  * @module
  */
 import type { StoredTenantSettings } from "../../actors/decider.ts";
-import type { Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+import type { ActorError, Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
 import {
   type AppendRequest,
+  type DeadLetter,
   type DueTimer,
   type EventStore,
   type LoadedActor,
+  type OutboxCursor,
   type OutboxEntry,
+  StoreDataError,
   StoreUnavailableError,
   WidgetKeyTakenError,
 } from "./event_store.ts";
@@ -81,8 +84,9 @@ export class SqlEventStore implements EventStore {
       pr: append.projection && { ...append.projection.key, ...append.projection.row },
       ob: append.outbox,
     }));
-    const rows = await this.#run(() =>
-      this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)])
+    const rows = await this.#run(
+      () => this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)]),
+      refusedData,
     );
     const written = new Set(rows.map((row) => row.actor_key));
     return { conflicts: new Set(batch.map((a) => a.actorKey).filter((k) => !written.has(k))) };
@@ -184,40 +188,61 @@ export class SqlEventStore implements EventStore {
     };
   }
 
-  async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
+  async dueTimers(until: number, limit: number, after?: DueTimer): Promise<DueTimer[]> {
+    const params: unknown[] = [until, limit];
+    const past = after ? "and (due_at, actor_key, name) > ($3, $4, $5)" : "";
+    if (after) params.push(after.at, after.actorKey, after.name);
     const rows = await this.#run(() =>
       this.#client.query<{ actor_key: string; name: string; due_at: number | string }>(
-        `select actor_key, name, due_at from timers where due_at <= $1 order by due_at limit $2`,
-        [until, limit],
+        `select actor_key, name, due_at from timers where due_at <= $1 ${past}
+         order by due_at, actor_key, name limit $2`,
+        params,
       )
     );
     return rows.map((row) => ({ actorKey: row.actor_key, name: row.name, at: Number(row.due_at) }));
   }
 
-  async pendingOutbox(until: number, limit: number): Promise<OutboxEntry[]> {
+  async pendingOutbox(until: number, limit: number, after?: OutboxCursor): Promise<OutboxEntry[]> {
+    const params: unknown[] = [until, limit];
+    const past = after ? "and (created_at, actor_key, seq, idx) > ($3, $4, $5, $6)" : "";
+    if (after) params.push(after.createdAt, after.actorKey, after.seq, after.idx);
     const rows = await this.#run(() =>
-      this.#client.query<{
-        actor_key: string;
-        seq: number | string;
-        idx: number;
-        address: OutboxEntry["address"];
-        command: OutboxEntry["command"];
-        command_id: string;
-        created_at: number | string;
-      }>(
-        `select actor_key, seq, idx, address, command, command_id, created_at from outbox
-         where created_at <= $1 order by created_at limit $2`,
-        [until, limit],
+      this.#client.query<OutboxRow>(
+        `select ${outboxColumns} from outbox where created_at <= $1 ${past}
+         order by created_at, actor_key, seq, idx limit $2`,
+        params,
+      )
+    );
+    return rows.map(outboxEntryOf);
+  }
+
+  async deadLetterOutbox(entry: OutboxCursor, error: ActorError, at: number): Promise<void> {
+    await this.#run(() =>
+      this.#client.query(
+        `with moved as (
+           delete from outbox where actor_key = $1 and seq = $2 and idx = $3
+           returning ${outboxColumns}
+         )
+         insert into outbox_dead_letters (${outboxColumns}, failed_at, error)
+         select ${outboxColumns}, $4, $5::text::jsonb from moved
+         on conflict do nothing`,
+        [entry.actorKey, entry.seq, entry.idx, at, JSON.stringify(error)],
+      )
+    );
+  }
+
+  async outboxDeadLetters(limit: number): Promise<DeadLetter[]> {
+    const rows = await this.#run(() =>
+      this.#client.query<OutboxRow & { failed_at: number | string; error: ActorError }>(
+        `select ${outboxColumns}, failed_at, error from outbox_dead_letters
+         order by failed_at desc, actor_key, seq, idx limit $1`,
+        [limit],
       )
     );
     return rows.map((row) => ({
-      actorKey: row.actor_key,
-      seq: Number(row.seq),
-      idx: Number(row.idx),
-      address: row.address,
-      command: row.command,
-      commandId: row.command_id,
-      createdAt: Number(row.created_at),
+      ...outboxEntryOf(row),
+      failedAt: Number(row.failed_at),
+      error: row.error,
     }));
   }
 
@@ -286,16 +311,54 @@ export class SqlEventStore implements EventStore {
   }
 
   // Every driver failure becomes one retryable error type: the statement is
-  // atomic, so nothing of it was written unless it returned.
-  async #run<T>(work: () => Promise<T>): Promise<T> {
+  // atomic, so nothing of it was written unless it returned. Appends tell
+  // apart a refusal of their data, which the committer isolates.
+  async #run<T>(
+    work: () => Promise<T>,
+    isData: (error: unknown) => boolean = () => false,
+  ): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      throw new StoreUnavailableError(`event store: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const Failure = isData(error) ? StoreDataError : StoreUnavailableError;
+      throw new Failure(`event store: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+// SQLSTATE classes of errors in the statement's data rather than in the
+// server: data exception (22: bad text, bad numbers), integrity constraint
+// violation (23: a duplicate key) and program limit exceeded (54: a value too
+// large). A timeout, a lost connection or a lack of resources is none of them.
+const dataErrorClasses = new Set(["22", "23", "54"]);
+
+function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && dataErrorClasses.has(code.slice(0, 2));
+}
+
+const outboxColumns = "actor_key, seq, idx, address, command, command_id, created_at";
+
+interface OutboxRow {
+  actor_key: string;
+  seq: number | string;
+  idx: number;
+  address: OutboxEntry["address"];
+  command: OutboxEntry["command"];
+  command_id: string;
+  created_at: number | string;
+}
+
+function outboxEntryOf(row: OutboxRow): OutboxEntry {
+  return {
+    actorKey: row.actor_key,
+    seq: Number(row.seq),
+    idx: Number(row.idx),
+    address: row.address,
+    command: row.command,
+    commandId: row.command_id,
+    createdAt: Number(row.created_at),
+  };
 }
 
 function encodeCursor(createdAt: number, id: string): string {

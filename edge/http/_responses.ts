@@ -59,6 +59,7 @@ export function retryLater(code: string, message: string): HttpError {
 // conflict with the actor's current state (already_claimed, ticket_closed …).
 const statusByCode: Record<string, number> = {
   validation: 400,
+  [RuntimeErrors.invalid]: 400,
   forbidden: 403,
   [RuntimeErrors.notFound]: 404,
   rate_limited: 429,

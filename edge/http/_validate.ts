@@ -5,10 +5,22 @@
  * @module
  */
 import * as v from "valibot";
+import { unstorablePath, unstorableTextMessage } from "../../actors/storable_text.ts";
 import { HttpError } from "./_responses.ts";
 
-/** The parsed `input`, or throws {@linkcode HttpError} 400 naming the field. */
+/**
+ * The parsed `input`, or throws {@linkcode HttpError} 400 naming the field.
+ * Any string in `input` (free-form parts and keys included) must be text
+ * the store can keep.
+ */
 export function validate<T>(schema: v.GenericSchema<unknown, T>, input: unknown): T {
+  const unstorable = unstorablePath(input);
+  if (unstorable !== null) {
+    const field = unstorable || undefined;
+    throw new HttpError(400, "validation", `${field ?? "the input"} ${unstorableTextMessage}`, {
+      field,
+    });
+  }
   const result = v.safeParse(schema, input, { abortEarly: true });
   if (result.success) return result.output;
   const issue = result.issues[0];

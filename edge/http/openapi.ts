@@ -335,7 +335,8 @@ function page(item: Json, next = "cursor"): Json {
 }
 
 const errorDescriptions: Record<string, string> = {
-  400: "validation (naming the field) or malformed_json.",
+  400:
+    "validation (naming the field; also text Postgres cannot store: U+0000, unpaired surrogates), malformed_json, or invalid: the event store refused the command's data.",
   401:
     "unauthorized: the bearer token is missing, malformed, expired, forged or lacks claims, or an identityHash does not verify; identity_required: the widget admits verified visitors only.",
   403: "forbidden: the caller's role may not do this.",

@@ -9,6 +9,7 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import * as v from "valibot";
+import { unstorablePath, unstorableTextMessage } from "../../actors/storable_text.ts";
 
 /** Frames larger than this close the socket with 1009. */
 export const maxFrameBytes = 64 * 1024;
@@ -119,20 +120,27 @@ export function decodeFrame(data: string | ArrayBuffer | Uint8Array): Decoded {
       reason: typeof data === "string" ? "not JSON" : "not MessagePack",
     };
   }
+  // Text the store cannot keep would fail the commit of everyone's events with it.
+  const unstorable = unstorablePath(value);
+  if (unstorable !== null) return refused(value, "validation", unstorable, unstorableTextMessage);
   const parsed = v.safeParse(clientFrame, value);
   if (parsed.success) return { ok: true, frame: parsed.output };
   const issue = parsed.issues[0];
-  const field = v.getDotPath(issue) ?? undefined;
+  return refused(value, "invalid_frame", v.getDotPath(issue) ?? "", issue.message);
+}
+
+function refused(value: unknown, code: string, field: string, problem: string): Decoded {
   const requestId = typeof value === "object" && value !== null &&
-      typeof (value as { id?: unknown }).id === "string"
+      typeof (value as { id?: unknown }).id === "string" &&
+      (value as { id: string }).id.isWellFormed()
     ? (value as { id: string }).id
     : undefined;
   return {
     ok: false,
     error: {
       ...(requestId && { id: requestId }),
-      code: "invalid_frame",
-      message: field ? `${field}: ${issue.message}` : issue.message,
+      code,
+      message: field ? `${field}: ${problem}` : problem,
       ...(field && { field }),
     },
   };
