@@ -1,0 +1,62 @@
+/**
+ * An actor's mailbox: requests wait here until the activation is loaded,
+ * then run one turn at a time, in arrival order.
+ *
+ * @module
+ */
+import type { ActorRequest, ActorResponse } from "../protocol.ts";
+
+interface Job {
+  request: ActorRequest;
+  resolve: (response: Promise<ActorResponse> | ActorResponse) => void;
+}
+
+/** What a {@linkcode Mailbox} runs. */
+export interface MailboxOptions {
+  /** Settles when the activation can take turns; a rejection fails every queued job. */
+  ready: Promise<void>;
+  /** One turn; synchronous, its answer may wait for a commit. */
+  turn: (request: ActorRequest) => Promise<ActorResponse> | ActorResponse;
+  /** The answer to every queued job when `ready` rejects. */
+  loadFailed: (error: unknown) => ActorResponse;
+}
+
+/** A queue of requests for one activation. */
+export class Mailbox {
+  #queue: Job[] = [];
+  #options: MailboxOptions;
+
+  constructor(options: MailboxOptions) {
+    this.#options = options;
+  }
+
+  /** Requests waiting for their turn. */
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  /** Queue a request; the answer settles once its turn has run and its reply may leave. */
+  post(request: ActorRequest): Promise<ActorResponse> {
+    return new Promise((resolve) => {
+      this.#queue.push({ request, resolve });
+      if (this.#queue.length === 1) this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    try {
+      await this.#options.ready;
+    } catch (error) {
+      const response = this.#options.loadFailed(error);
+      for (const job of this.#queue.splice(0)) job.resolve(response);
+      return;
+    }
+    // Turns are synchronous (deciders do no I/O), so the whole queue is decided
+    // in one go; replies then wait on the commits they depend on.
+    while (this.#queue.length > 0) {
+      const job = this.#queue[0];
+      job.resolve(this.#options.turn(job.request));
+      this.#queue.shift();
+    }
+  }
+}

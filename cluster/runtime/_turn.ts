@@ -1,0 +1,154 @@
+/**
+ * One turn of an actor: decide, fold the events in, hand the append to the
+ * group committer, and answer once the output gate opens.
+ *
+ * @module
+ */
+import type { ActorAddress, DecideContext, Projection } from "../../actors/decider.ts";
+import { context, propagation, ROOT_CONTEXT, SpanStatusCode } from "@opentelemetry/api";
+import { tracer } from "../telemetry/tracing.ts";
+import type { NewEvent, OutboxEntry } from "../store/event_store.ts";
+import type { GroupCommitter } from "../store/group_committer.ts";
+import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import { type Activation, placement } from "./_activation.ts";
+import { foldIntoAppend } from "./_append.ts";
+import { afterGate, gateOn } from "./_output_gate.ts";
+
+/** What turns need from the host. */
+export interface TurnOptions {
+  committer: GroupCommitter;
+  snapshotEvery: number;
+  now: () => number;
+  onTurn?: (kind: string, ms: number) => void;
+  onError?: (message: string, fields: Record<string, unknown>) => void;
+  onEffects?: (entries: OutboxEntry[]) => void;
+  onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  /** Told of an activation whose append failed. */
+  fail: (activation: Activation, error: unknown) => void;
+}
+
+/** Runs turns for the activations of one host. */
+export class Turns {
+  #options: TurnOptions;
+
+  constructor(options: TurnOptions) {
+    this.#options = options;
+  }
+
+  /** Run one turn, in a span that is a child of the caller's when its trace context came along. */
+  run(activation: Activation, request: ActorRequest): Promise<ActorResponse> | ActorResponse {
+    const parent = request.traceparent
+      ? propagation.extract(ROOT_CONTEXT, { traceparent: request.traceparent })
+      : context.active();
+    const span = tracer.startSpan(`actor turn ${activation.address.kind}`, {
+      attributes: { "sb.actor": activation.key, "sb.op": request.op },
+    }, parent);
+    const answer = this.#turn(activation, request);
+    const end = (response: ActorResponse) => {
+      if (!response.ok) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: response.error.code });
+      }
+      span.end();
+      return response;
+    };
+    return answer instanceof Promise ? answer.then(end) : end(answer);
+  }
+
+  #turn(activation: Activation, request: ActorRequest): Promise<ActorResponse> | ActorResponse {
+    const started = performance.now();
+    if (activation.failure) return { ok: false, error: activation.failure };
+    if (this.#options.now() > request.deadline) {
+      return failed(RuntimeErrors.timeout, "deadline passed before the turn ran");
+    }
+    const { decider } = activation;
+    if (request.op === "read") {
+      const seq = activation.seq;
+      const view = decider.view ? decider.view(activation.state) : activation.state;
+      return this.#afterGate(
+        activation,
+        started,
+        () =>
+          seq === 0
+            ? failed(RuntimeErrors.notFound, `${activation.address.kind} not found`, false)
+            : { ok: true, reply: view, seq },
+      );
+    }
+    const remembered = activation.replies.get(request.commandId);
+    if (remembered) return remembered;
+
+    const now = this.#options.now();
+    const ctx: DecideContext = {
+      now,
+      actor: activation.address,
+      commandId: request.commandId,
+      tenant: activation.settings,
+    };
+    let decision;
+    try {
+      decision = decider.decide(activation.state, request.command, ctx);
+    } catch (error) {
+      this.#options.onError?.("decide threw", { actor: activation.key, error: String(error) });
+      return failed("internal", "the actor failed to decide", false);
+    }
+    if ("reject" in decision) {
+      const { code, message, field, details } = decision.reject;
+      return this.#afterGate(activation, started, () => ({
+        ok: false,
+        error: {
+          code,
+          message,
+          retryable: false,
+          ...(field && { field }),
+          ...(details && { details }),
+        },
+      }));
+    }
+    if (decision.events.length === 0) {
+      const seq = activation.seq;
+      const view = decider.view ? decider.view(activation.state) : activation.state;
+      return this.#afterGate(activation, started, () => ({ ok: true, reply: view, seq }));
+    }
+    const response = this.#commit(activation, request.commandId, decision.events, now, started);
+    activation.replies.set(request.commandId, response);
+    return response;
+  }
+
+  #commit(
+    activation: Activation,
+    commandId: string,
+    events: { type: string }[],
+    now: number,
+    started: number,
+  ): Promise<ActorResponse> {
+    const { append, stored, outbox, row, reply } = foldIntoAppend(activation, commandId, events, {
+      now,
+      snapshotEvery: this.#options.snapshotEvery,
+    });
+    const seq = activation.seq;
+    const committed = this.#options.committer.append(append);
+    const { onEffects, onCommitted } = this.#options;
+    if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
+    if (activation.decider.pushed && onCommitted) {
+      const placed = placement(row);
+      const moved = placed !== activation.placed;
+      activation.placed = placed;
+      committed.then(
+        () => onCommitted(activation.address, stored, moved ? row ?? null : null),
+        () => {},
+      );
+    }
+    gateOn(activation, committed, (error) => this.#options.fail(activation, error));
+    return this.#afterGate(activation, started, () => ({ ok: true, reply, seq }));
+  }
+
+  #afterGate(
+    activation: Activation,
+    started: number,
+    answer: () => ActorResponse,
+  ): Promise<ActorResponse> {
+    return afterGate(activation, answer, () => {
+      activation.lastUsed = this.#options.now();
+      this.#options.onTurn?.(activation.address.kind, performance.now() - started);
+    });
+  }
+}
