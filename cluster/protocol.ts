@@ -59,6 +59,8 @@ export const RuntimeErrors = {
   draining: "draining",
   /** Unknown actor kind. */
   unknownKind: "unknown_kind",
+  /** The actor failed while taking the command (a bug); it reloads on the next one. */
+  internal: "internal",
 } as const;
 
 /** Errors after which a client may safely retry with the same command id. */

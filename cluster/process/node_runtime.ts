@@ -81,6 +81,11 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     help: "Time from deciding a command to replying, commit included.",
     labelNames: ["kind"],
   });
+  const turnFailures = metrics.counter<"kind">({
+    name: "sb_actor_turn_failures_total",
+    help: "Turns whose decider threw: answered internal, the activation reloaded.",
+    labelNames: ["kind"],
+  });
   const committer = new GroupCommitter(store, {
     onBatch: (size, ms) => {
       batchSize.observe(undefined, size);
@@ -94,6 +99,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     deciders,
     tenantSettings: (tenant) => tenants.get(tenant),
     onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
+    onTurnFailed: (kind) => turnFailures.inc({ kind }),
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),

@@ -25,6 +25,8 @@ export interface MailboxOptions {
 export class Mailbox {
   #queue: Job[] = [];
   #options: MailboxOptions;
+  #running = false;
+  #closed: ActorResponse | null = null;
 
   constructor(options: MailboxOptions) {
     this.#options = options;
@@ -37,26 +39,38 @@ export class Mailbox {
 
   /** Queue a request; the answer settles once its turn has run and its reply may leave. */
   post(request: ActorRequest): Promise<ActorResponse> {
+    if (this.#closed) return Promise.resolve(this.#closed);
     return new Promise((resolve) => {
       this.#queue.push({ request, resolve });
-      if (this.#queue.length === 1) this.#run();
+      if (!this.#running) this.#run();
     });
   }
 
+  /**
+   * Take no more turns: every request still queued, and every later one, is
+   * answered `response`.
+   */
+  close(response: ActorResponse): void {
+    this.#closed ??= response;
+    for (const job of this.#queue.splice(0)) job.resolve(response);
+  }
+
   async #run(): Promise<void> {
+    this.#running = true;
     try {
       await this.#options.ready;
     } catch (error) {
-      const response = this.#options.loadFailed(error);
-      for (const job of this.#queue.splice(0)) job.resolve(response);
+      this.#running = false;
+      this.close(this.#options.loadFailed(error));
       return;
     }
     // Turns are synchronous (deciders do no I/O), so the whole queue is decided
-    // in one go; replies then wait on the commits they depend on.
+    // in one go; replies then wait on the commits they depend on. A turn may
+    // close the mailbox, which answers the rest.
     while (this.#queue.length > 0) {
-      const job = this.#queue[0];
+      const job = this.#queue.shift()!;
       job.resolve(this.#options.turn(job.request));
-      this.#queue.shift();
     }
+    this.#running = false;
   }
 }

@@ -25,6 +25,10 @@ export interface TurnOptions {
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
   /** Told of an activation whose append failed. */
   fail: (activation: Activation, error: unknown) => void;
+  /** Told of an activation whose decider threw: its state can no longer be trusted. */
+  threw: (activation: Activation) => void;
+  /** Told after each answer of an activation is out. */
+  answered: (activation: Activation) => void;
 }
 
 /** Runs turns for the activations of one host. */
@@ -43,15 +47,37 @@ export class Turns {
     const span = tracer.startSpan(`actor turn ${activation.address.kind}`, {
       attributes: { "sb.actor": activation.key, "sb.op": request.op },
     }, parent);
-    const answer = this.#turn(activation, request);
+    let answer;
+    try {
+      answer = this.#turn(activation, request);
+    } catch (error) {
+      answer = this.#threw(activation, error);
+    }
     const end = (response: ActorResponse) => {
       if (!response.ok) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: response.error.code });
       }
       span.end();
+      this.#options.answered(activation);
       return response;
     };
     return answer instanceof Promise ? answer.then(end) : end(answer);
+  }
+
+  // A hook of the decider threw, possibly halfway through folding events in:
+  // nothing of this turn was handed to the committer, and the activation is
+  // retired so the next message reloads it from the log.
+  #threw(activation: Activation, error: unknown): ActorResponse {
+    this.#options.onError?.("turn threw", {
+      actor: activation.key,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    this.#options.threw(activation);
+    return failed(
+      RuntimeErrors.internal,
+      `${activation.address.kind} failed to take the command`,
+      false,
+    );
   }
 
   #turn(activation: Activation, request: ActorRequest): Promise<ActorResponse> | ActorResponse {
@@ -83,13 +109,7 @@ export class Turns {
       commandId: request.commandId,
       tenant: activation.settings,
     };
-    let decision;
-    try {
-      decision = decider.decide(activation.state, request.command, ctx);
-    } catch (error) {
-      this.#options.onError?.("decide threw", { actor: activation.key, error: String(error) });
-      return failed("internal", "the actor failed to decide", false);
-    }
+    const decision = decider.decide(activation.state, request.command, ctx);
     if ("reject" in decision) {
       const { code, message, field, details } = decision.reject;
       return this.#afterGate(activation, started, () => ({
@@ -127,18 +147,26 @@ export class Turns {
     const seq = activation.seq;
     const committed = this.#options.committer.append(append);
     const { onEffects, onCommitted } = this.#options;
-    if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
+    if (outbox.length > 0 && onEffects) this.#afterCommit(committed, () => onEffects(outbox));
     if (activation.decider.pushed && onCommitted) {
       const placed = placement(row);
       const moved = placed !== activation.placed;
       activation.placed = placed;
-      committed.then(
+      this.#afterCommit(
+        committed,
         () => onCommitted(activation.address, stored, moved ? row ?? null : null),
-        () => {},
       );
     }
     gateOn(activation, committed, (error) => this.#options.fail(activation, error));
     return this.#afterGate(activation, started, () => ({ ok: true, reply, seq }));
+  }
+
+  // Listeners run once the append is durable; one that throws is logged,
+  // never left as an unhandled rejection.
+  #afterCommit(committed: Promise<void>, listener: () => void): void {
+    committed.then(listener, () => {}).catch((error) =>
+      this.#options.onError?.("commit listener threw", { error: String(error) })
+    );
   }
 
   #afterGate(

@@ -37,6 +37,8 @@ export interface ActorHostOptions {
   now?: () => number;
   /** Observes each turn: actor kind and decide-to-reply latency in ms. */
   onTurn?: (kind: string, ms: number) => void;
+  /** Observes each turn whose decider threw (answered `internal`), by actor kind. */
+  onTurnFailed?: (kind: string) => void;
   /** Receives failures worth a log line. */
   onError?: (message: string, fields: Record<string, unknown>) => void;
   /** Receives the commands for other actors an append stored, once it is durable. */
@@ -52,7 +54,12 @@ export interface ActorHostOptions {
 /** Hosts the activations of one node. */
 export class ActorHost {
   #options:
-    & Required<Omit<ActorHostOptions, "onTurn" | "onError" | "onEffects" | "onCommitted">>
+    & Required<
+      Omit<
+        ActorHostOptions,
+        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted"
+      >
+    >
     & ActorHostOptions;
   #deciders: Map<string, AnyDecider>;
   #actors = new Map<string, Activation>();
@@ -73,7 +80,15 @@ export class ActorHost {
       ...options,
     };
     this.#deciders = new Map(options.deciders.map((d) => [d.kind, d]));
-    this.#turns = new Turns({ ...this.#options, fail: (a, error) => this.#fail(a, error) });
+    this.#turns = new Turns({
+      ...this.#options,
+      fail: (activation, error) => this.#fail(activation, error),
+      threw: (activation) => {
+        this.#options.onTurnFailed?.(activation.address.kind);
+        this.#retire(activation);
+      },
+      answered: (activation) => this.#dropIfEmpty(activation),
+    });
     this.#sweeper = setInterval(
       () => this.#passivateIdle(),
       Math.max(250, this.#options.idleMs / 4),
@@ -82,6 +97,17 @@ export class ActorHost {
 
   /** Run a request against its actor on this node. */
   dispatch(request: ActorRequest): Promise<ActorResponse> {
+    try {
+      return this.#dispatch(request);
+    } catch (error) {
+      // Only a decider's `initial` can throw here; it is a bug, not the caller's fault.
+      this.#options.onError?.("activation threw", { error: String(error) });
+      this.#options.onTurnFailed?.(request.address.kind);
+      return Promise.resolve(failed(RuntimeErrors.internal, "the actor failed to start", false));
+    }
+  }
+
+  #dispatch(request: ActorRequest): Promise<ActorResponse> {
     if (this.#draining) return Promise.resolve(failed(RuntimeErrors.draining, "node is draining"));
     const badPart = invalidAddressPart(request.address);
     if (badPart) {
@@ -217,13 +243,27 @@ export class ActorHost {
     this.#retire(activation);
   }
 
+  // The jobs still queued are told to retry: the router sends them to the
+  // true owner, or here again to a new activation that reloads the log.
   #retire(activation: Activation): void {
     if (this.#actors.get(activation.key) !== activation) return;
     this.#actors.delete(activation.key);
+    activation.mailbox.close(
+      failed(RuntimeErrors.staleOwner, `${activation.key} moved or reloads; retry`),
+    );
     const done = Promise.all([activation.ready.catch(() => {}), activation.settled]).then(() => {
       if (this.#retiring.get(activation.key) === done) this.#retiring.delete(activation.key);
     });
     this.#retiring.set(activation.key, done);
+  }
+
+  // An actor nothing was ever decided for (a read or a refused command for an
+  // id that does not exist) is not kept: unknown ids would otherwise each hold
+  // an activation for the idle period.
+  #dropIfEmpty(activation: Activation): void {
+    if (activation.seq === 0 && activation.inflight === 0 && activation.mailbox.length === 0) {
+      this.#retire(activation);
+    }
   }
 
   #passivateIdle(): void {

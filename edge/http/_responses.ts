@@ -64,6 +64,7 @@ const statusByCode: Record<string, number> = {
   rate_limited: 429,
   // The edge only addresses kinds it knows, so this is a deployment fault.
   [RuntimeErrors.unknownKind]: 500,
+  [RuntimeErrors.internal]: 500,
 };
 
 /** How an actor's failure answer is told to an HTTP client. */
