@@ -32,6 +32,8 @@ export interface Config {
   connectionRatePerSecond: number;
   /** Widget bootstraps per second one client address may make. */
   bootstrapRatePerSecond: number;
+  /** How long a command's idempotency record is kept, in hours. */
+  idempotencyHours: number;
 }
 
 /** Every environment variable Switchboard reads. */
@@ -49,6 +51,7 @@ export const configVariables = [
   "SB_TENANT_RATE",
   "SB_BOOTSTRAP_RATE",
   "SB_CONNECTION_RATE",
+  "SB_IDEMPOTENCY_HOURS",
 ] as const;
 
 /** Thrown for an environment variable that is set but invalid. */
@@ -78,6 +81,7 @@ export function loadConfig(
     tenantRatePerSecond: positive("SB_TENANT_RATE", env.SB_TENANT_RATE ?? "5000"),
     connectionRatePerSecond: positive("SB_CONNECTION_RATE", env.SB_CONNECTION_RATE ?? "20"),
     bootstrapRatePerSecond: positive("SB_BOOTSTRAP_RATE", env.SB_BOOTSTRAP_RATE ?? "5"),
+    idempotencyHours: positive("SB_IDEMPOTENCY_HOURS", env.SB_IDEMPOTENCY_HOURS ?? "24"),
   };
 }
 

@@ -18,6 +18,7 @@ import { openPostgresStore } from "../store/postgres_store.ts";
 import type { ActorRequest, ActorResponse } from "../protocol.ts";
 import { TenantDirectory } from "../store/tenant_directory.ts";
 import { OutboxRelay } from "../runtime/outbox_relay.ts";
+import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
@@ -119,6 +120,12 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
 
   let timers: TimerScheduler | undefined;
   let relay: OutboxRelay | undefined;
+  const pruner = new IdempotencyPruner({
+    store,
+    windowMs: config.idempotencyHours * 3_600_000,
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  pruner.start();
   return {
     store,
     host,
@@ -136,6 +143,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       relay.start();
     },
     async close() {
+      pruner.stop();
       timers?.stop();
       relay?.stop();
       await host.drain();

@@ -14,7 +14,7 @@ import type {
 import type { ActorError } from "../protocol.ts";
 import type { LoadedActor } from "../store/event_store.ts";
 import type { Mailbox } from "./_mailbox.ts";
-import { ReplyWindow } from "./_reply_window.ts";
+import { IdempotencyWindow } from "./_idempotency.ts";
 
 // deno-lint-ignore no-explicit-any
 export type AnyDecider = Decider<any, any, any>;
@@ -40,7 +40,7 @@ export interface Activation {
   gate: Promise<void>;
   /** Settles (never rejects) once every append so far has settled. */
   settled: Promise<void>;
-  replies: ReplyWindow;
+  commands: IdempotencyWindow;
   failure: ActorError | null;
   lastUsed: number;
 }
@@ -50,7 +50,7 @@ export function newActivation(
   key: string,
   address: ActorAddress,
   decider: AnyDecider,
-  options: { now: number; replyWindow: number },
+  options: { now: number; recentCommands: number },
 ): Omit<Activation, "mailbox"> {
   return {
     key,
@@ -66,7 +66,7 @@ export function newActivation(
     inflight: 0,
     gate: Promise.resolve(),
     settled: Promise.resolve(),
-    replies: new ReplyWindow(options.replyWindow),
+    commands: new IdempotencyWindow(options.recentCommands),
     failure: null,
     lastUsed: options.now,
   };
@@ -82,7 +82,13 @@ export function restore(activation: Activation, loaded: LoadedActor): void {
   activation.snapshotSeq = loaded.snapshot?.seq ?? 0;
   activation.timers = timersJson(loaded.timers);
   activation.placed = placement(decider.project?.(state));
-  activation.replies.restore(loaded.replies);
+  activation.commands.restore(loaded.idempotency);
+}
+
+/** What the decider answers for the current state. */
+export function viewOf(activation: Activation): unknown {
+  const { decider, state } = activation;
+  return decider.view ? decider.view(state) : state;
 }
 
 /** Timers in a canonical form, so a change is a string comparison. */

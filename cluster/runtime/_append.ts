@@ -7,7 +7,7 @@
  */
 import type { AppendRequest, NewEvent, OutboxEntry } from "../store/event_store.ts";
 import type { Projection } from "../../actors/decider.ts";
-import { type Activation, timersJson } from "./_activation.ts";
+import { type Activation, timersJson, viewOf } from "./_activation.ts";
 
 /** What {@linkcode foldIntoAppend} produced. */
 export interface FoldedTurn {
@@ -55,8 +55,7 @@ export function foldIntoAppend(
   }
   activation.state = state;
   const seq = activation.seq;
-  const reply = decider.view ? decider.view(state) : state;
-  stored[stored.length - 1].reply = reply;
+  const reply = viewOf(activation);
 
   const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
   if (outbox.length > 0) append.outbox = outbox;

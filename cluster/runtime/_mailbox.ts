@@ -19,6 +19,13 @@ export interface MailboxOptions {
   turn: (request: ActorRequest) => Promise<ActorResponse> | ActorResponse;
   /** The answer to every queued job when `ready` rejects. */
   loadFailed: (error: unknown) => ActorResponse;
+  /**
+   * What must be read before these requests take their turns, if anything
+   * (idempotency records memory does not hold).
+   */
+  lookup: (requests: ActorRequest[]) => Promise<void> | null;
+  /** The answer to the requests whose lookup failed. */
+  lookupFailed: (error: unknown) => ActorResponse;
 }
 
 /** A queue of requests for one activation. */
@@ -65,11 +72,23 @@ export class Mailbox {
       return;
     }
     // Turns are synchronous (deciders do no I/O), so the whole queue is decided
-    // in one go; replies then wait on the commits they depend on. A turn may
-    // close the mailbox, which answers the rest.
+    // in one go, after one lookup for all of it when one is needed; replies
+    // then wait on the commits they depend on. A turn may close the mailbox,
+    // which answers the rest.
     while (this.#queue.length > 0) {
-      const job = this.#queue.shift()!;
-      job.resolve(this.#options.turn(job.request));
+      const count = this.#queue.length;
+      const lookup = this.#options.lookup(this.#queue.map((job) => job.request));
+      if (lookup) {
+        const failure = await lookup.then(() => null, this.#options.lookupFailed);
+        if (failure) {
+          for (const job of this.#queue.splice(0, count)) job.resolve(failure);
+          continue;
+        }
+      }
+      for (let i = 0; i < count && this.#queue.length > 0; i++) {
+        const job = this.#queue.shift()!;
+        job.resolve(this.#options.turn(job.request));
+      }
     }
     this.#running = false;
   }

@@ -7,11 +7,18 @@
 import type { ActorAddress, DecideContext, Projection } from "../../actors/decider.ts";
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode } from "@opentelemetry/api";
 import { tracer } from "../telemetry/tracing.ts";
-import type { NewEvent, OutboxEntry } from "../store/event_store.ts";
+import type {
+  AppendRequest,
+  CommandOutcome,
+  IdempotencyRecord,
+  NewEvent,
+  OutboxEntry,
+} from "../store/event_store.ts";
 import type { GroupCommitter } from "../store/group_committer.ts";
 import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
-import { type Activation, placement } from "./_activation.ts";
+import { type Activation, placement, viewOf } from "./_activation.ts";
 import { foldIntoAppend } from "./_append.ts";
+import { isRecorded, type Replay } from "./_idempotency.ts";
 import { afterGate, gateOn } from "./_output_gate.ts";
 
 /** What turns need from the host. */
@@ -86,10 +93,9 @@ export class Turns {
     if (this.#options.now() > request.deadline) {
       return failed(RuntimeErrors.timeout, "deadline passed before the turn ran");
     }
-    const { decider } = activation;
     if (request.op === "read") {
       const seq = activation.seq;
-      const view = decider.view ? decider.view(activation.state) : activation.state;
+      const view = viewOf(activation);
       return this.#afterGate(
         activation,
         started,
@@ -99,8 +105,8 @@ export class Turns {
             : { ok: true, reply: view, seq },
       );
     }
-    const remembered = activation.replies.get(request.commandId);
-    if (remembered) return remembered;
+    const replay = activation.commands.replay(request);
+    if (replay) return this.#replay(activation, replay, started);
 
     const now = this.#options.now();
     const ctx: DecideContext = {
@@ -109,44 +115,77 @@ export class Turns {
       commandId: request.commandId,
       tenant: activation.settings,
     };
-    const decision = decider.decide(activation.state, request.command, ctx);
+    const decision = activation.decider.decide(activation.state, request.command, ctx);
     if ("reject" in decision) {
       const { code, message, field, details } = decision.reject;
-      return this.#afterGate(activation, started, () => ({
-        ok: false,
-        error: {
-          code,
-          message,
-          retryable: false,
-          ...(field && { field }),
-          ...(details && { details }),
-        },
-      }));
+      const error = { code, message, ...(field && { field }), ...(details && { details }) };
+      return this.#settle(activation, request, { ok: false, error }, now, started);
     }
     if (decision.events.length === 0) {
-      const seq = activation.seq;
-      const view = decider.view ? decider.view(activation.state) : activation.state;
-      return this.#afterGate(activation, started, () => ({ ok: true, reply: view, seq }));
+      return this.#settle(activation, request, this.#success(activation), now, started);
     }
-    const response = this.#commit(activation, request.commandId, decision.events, now, started);
-    activation.replies.set(request.commandId, response);
-    return response;
+    return this.#commit(activation, request, decision.events, now, started);
+  }
+
+  #replay(activation: Activation, replay: Replay, started: number) {
+    switch (replay.kind) {
+      case "pending":
+        return replay.answer;
+      case "mismatch":
+        return this.#afterGate(activation, started, () => ({ ok: false, error: replay.error }));
+      case "outcome":
+        return this.#afterGate(activation, started, answerOf(replay.outcome, viewOf(activation)));
+    }
+  }
+
+  // A command that wrote no events (a refusal or a no-op) is answered once
+  // the events before it are durable, and its outcome recorded as final,
+  // except for an actor that does not exist (nothing is kept for it) and
+  // for refusals of the request itself.
+  #settle(
+    activation: Activation,
+    request: ActorRequest,
+    outcome: CommandOutcome,
+    now: number,
+    started: number,
+  ): Promise<ActorResponse> {
+    const answer = answerOf(outcome, viewOf(activation));
+    if (activation.seq === 0 || (!outcome.ok && !isRecorded(outcome.error.code))) {
+      return this.#afterGate(activation, started, answer);
+    }
+    const record = recordOf(request, outcome, now);
+    const append: AppendRequest = {
+      actorKey: activation.key,
+      expectedSeq: activation.seq,
+      events: [],
+      idempotency: [record],
+    };
+    return this.#append(activation, append, record, started, answer).response;
   }
 
   #commit(
     activation: Activation,
-    commandId: string,
+    request: ActorRequest,
     events: { type: string }[],
     now: number,
     started: number,
   ): Promise<ActorResponse> {
-    const { append, stored, outbox, row, reply } = foldIntoAppend(activation, commandId, events, {
-      now,
-      snapshotEvery: this.#options.snapshotEvery,
-    });
-    const seq = activation.seq;
-    const committed = this.#options.committer.append(append);
+    const { append, stored, outbox, row, reply } = foldIntoAppend(
+      activation,
+      request.commandId,
+      events,
+      { now, snapshotEvery: this.#options.snapshotEvery },
+    );
+    const outcome = this.#success(activation);
+    const record = recordOf(request, outcome, now);
+    append.idempotency = [record];
     const { onEffects, onCommitted } = this.#options;
+    const seq = activation.seq;
+    const { committed, response } = this.#append(activation, append, record, started, () => ({
+      ok: true,
+      reply,
+      seq,
+    }));
     if (outbox.length > 0 && onEffects) this.#afterCommit(committed, () => onEffects(outbox));
     if (activation.decider.pushed && onCommitted) {
       const placed = placement(row);
@@ -157,8 +196,26 @@ export class Turns {
         () => onCommitted(activation.address, stored, moved ? row ?? null : null),
       );
     }
+    return response;
+  }
+
+  #success(activation: Activation): CommandOutcome {
+    const receipt = activation.decider.receipt?.(activation.state);
+    return { ok: true, seq: activation.seq, ...(receipt && { receipt }) };
+  }
+
+  #append(
+    activation: Activation,
+    append: AppendRequest,
+    record: IdempotencyRecord,
+    started: number,
+    answer: () => ActorResponse,
+  ): { committed: Promise<void>; response: Promise<ActorResponse> } {
+    const committed = this.#options.committer.append(append);
     gateOn(activation, committed, (error) => this.#options.fail(activation, error));
-    return this.#afterGate(activation, started, () => ({ ok: true, reply, seq }));
+    const response = this.#afterGate(activation, started, answer);
+    activation.commands.remember(record, response);
+    return { committed, response };
   }
 
   // Listeners run once the append is durable; one that throws is logged,
@@ -179,4 +236,31 @@ export class Turns {
       this.#options.onTurn?.(activation.address.kind, performance.now() - started);
     });
   }
+}
+
+// What an outcome answers, a success with the current view and its receipt
+// laid over it.
+function answerOf(outcome: CommandOutcome, view: unknown): () => ActorResponse {
+  if (!outcome.ok) {
+    const error = { ...outcome.error, retryable: false };
+    return () => ({ ok: false, error });
+  }
+  const { receipt, seq } = outcome;
+  const reply = receipt && typeof view === "object" && view !== null
+    ? { ...view, ...receipt }
+    : view;
+  return () => ({ ok: true, reply, seq });
+}
+
+function recordOf(
+  request: ActorRequest,
+  outcome: CommandOutcome,
+  now: number,
+): IdempotencyRecord {
+  return {
+    commandId: request.commandId,
+    fingerprint: request.fingerprint ?? null,
+    outcome,
+    createdAt: now,
+  };
 }

@@ -32,8 +32,11 @@ export interface ActorHostOptions {
   idleMs?: number;
   /** A snapshot is written every this many events. */
   snapshotEvery?: number;
-  /** How many recent command replies an activation remembers for idempotency. */
-  replyWindow?: number;
+  /**
+   * How many of its most recent commands' idempotency records an activation
+   * holds in memory; older ones (within the store's window) are looked up.
+   */
+  recentCommands?: number;
   now?: () => number;
   /** Observes each turn: actor kind and decide-to-reply latency in ms. */
   onTurn?: (kind: string, ms: number) => void;
@@ -75,7 +78,7 @@ export class ActorHost {
       mailboxCapacity: 1024,
       idleMs: 120_000,
       snapshotEvery: 100,
-      replyWindow: 1000,
+      recentCommands: 1000,
       now: Date.now,
       ...options,
     };
@@ -199,8 +202,8 @@ export class ActorHost {
   }
 
   #activate(key: string, address: ActorAddress, decider: AnyDecider, fresh: boolean): Activation {
-    const { now, replyWindow } = this.#options;
-    const record = newActivation(key, address, decider, { now: now(), replyWindow });
+    const { now, recentCommands, store } = this.#options;
+    const record = newActivation(key, address, decider, { now: now(), recentCommands });
     const activation = record as Activation;
     activation.ready = fresh ? this.#settle(activation) : this.#load(activation);
     activation.mailbox = new Mailbox({
@@ -210,6 +213,15 @@ export class ActorHost {
         this.#options.onError?.("activation failed", { actor: key, error: String(error) });
         if (this.#actors.get(key) === activation) this.#actors.delete(key);
         return failed(RuntimeErrors.unavailable, `could not load ${key}`);
+      },
+      lookup: (requests) => {
+        const ids = activation.commands.unknown(requests);
+        if (ids.length === 0) return null;
+        return store.idempotency(key, ids).then((found) => activation.commands.add(found));
+      },
+      lookupFailed: (error) => {
+        this.#options.onError?.("idempotency lookup failed", { actor: key, error: String(error) });
+        return failed(RuntimeErrors.unavailable, "the event store is unavailable; retry");
       },
     });
     this.#actors.set(key, activation);
@@ -225,7 +237,8 @@ export class ActorHost {
   async #load(activation: Activation): Promise<void> {
     await this.#retiring.get(activation.key);
     const [loaded, settings] = await Promise.all([
-      this.#options.store.load(activation.key, this.#options.replyWindow),
+      // One more than memory holds, which tells whether the store has more.
+      this.#options.store.load(activation.key, this.#options.recentCommands + 1),
       this.#options.tenantSettings(activation.address.tenant),
     ]);
     restore(activation, loaded);

@@ -122,6 +122,9 @@ function mergeByActor(batch: Pending[]): AppendRequest[] {
     earlier.timers = append.timers ?? earlier.timers;
     earlier.projection = append.projection ?? earlier.projection;
     if (append.outbox) earlier.outbox = [...earlier.outbox ?? [], ...append.outbox];
+    if (append.idempotency) {
+      earlier.idempotency = [...earlier.idempotency ?? [], ...append.idempotency];
+    }
   }
   return [...merged.values()];
 }
