@@ -1,5 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { IdempotencyPruner } from "../cluster/runtime/idempotency_pruner.ts";
+import { TimerScheduler } from "../cluster/runtime/timer_scheduler.ts";
+import { clientCommand } from "../edge/idempotency.ts";
 import type { ActorResponse } from "../cluster/protocol.ts";
 import { add, runtime, seqOf, withStore } from "./_support/host_runtime.ts";
 
@@ -113,6 +115,39 @@ Deno.test("idempotency: the pruner forgets records past the window, in bounded d
       assertEquals(await fresh.prune(), 0);
       assertEquals((await store.idempotency("counter/t/old", [kept.commandId])).length, 1);
     } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("command id namespaces: a client key crafted as a timer's id cannot pre-empt the timer", async () => {
+  await withStore(async (store) => {
+    const { host } = runtime(store);
+    const scheduler = new TimerScheduler({ store, deliver: (r) => host.dispatch(r), pollMs: 50 });
+    try {
+      const at = Date.now() + 300;
+      await host.dispatch({ ...add("sla"), command: { type: "alarm", at } });
+      // The key a visitor named `timer` would send to collide with the timer's
+      // id under `sub:key`, and the system id itself as a key.
+      const crafted = [
+        await clientCommand({ sub: "timer", role: "visitor" }, `alarm:${at}`, ["add"]),
+        await clientCommand({ sub: "v", role: "visitor" }, `s:timer:alarm:${at}`, ["add"]),
+        await clientCommand({ sub: "s", role: "visitor" }, `timer:alarm:${at}`, ["add"]),
+      ];
+      for (const { commandId, fingerprint } of crafted) {
+        assertEquals(commandId.startsWith("c:"), true);
+        assertEquals(seqOf(await host.dispatch(add("sla", { commandId, fingerprint }))) > 1, true);
+      }
+      scheduler.start();
+      let fired: string[] = [];
+      for (let i = 0; i < 100 && fired.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const read = await host.dispatch({ ...add("sla"), op: "read" });
+        fired = read.ok ? (read.reply as { fired: string[] }).fired : [];
+      }
+      assertEquals(fired, [`alarm@${at}`]);
+    } finally {
+      scheduler.stop();
       host.close();
     }
   });

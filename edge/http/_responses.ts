@@ -62,6 +62,7 @@ const statusByCode: Record<string, number> = {
   forbidden: 403,
   [RuntimeErrors.notFound]: 404,
   rate_limited: 429,
+  [RuntimeErrors.idempotencyMismatch]: 422,
   // The edge only addresses kinds it knows, so this is a deployment fault.
   [RuntimeErrors.unknownKind]: 500,
   [RuntimeErrors.internal]: 500,

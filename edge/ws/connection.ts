@@ -21,6 +21,7 @@ import type { Presence } from "../live/presence.ts";
 import { type Bucket, type RateLimiter, takeToken } from "../limits/rate_limit.ts";
 import type { SessionSummary, TenantFeed } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
+import { clientCommand } from "../idempotency.ts";
 
 /** What every connection of an edge shares. */
 export interface ConnectionContext {
@@ -489,9 +490,11 @@ class Connection implements LiveConnection {
     }
     const by = { sub: principal.sub, role: principal.role };
     const command = commandOf(frame, by);
-    const commandId = frame.t === "send"
-      ? `${principal.sub}:${frame.clientMessageId ?? frame.id}`
-      : `${principal.sub}:${frame.t}:${frame.id}`;
+    const key = frame.t === "send" ? frame.clientMessageId ?? frame.id : `${frame.t}:${frame.id}`;
+    const { commandId, fingerprint } = await clientCommand(principal, key, [
+      frame.conversation,
+      command,
+    ]);
     const response = await tracer.startActiveSpan(`ws ${frame.t}`, async (span) => {
       try {
         const carrier: Record<string, string> = {};
@@ -499,6 +502,7 @@ class Connection implements LiveConnection {
         const answer = await this.#ctx.backend.request({
           ...this.#request(frame.conversation, "command", commandId),
           command,
+          fingerprint,
           ...(carrier.traceparent && { traceparent: carrier.traceparent }),
         });
         if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.error.code });
