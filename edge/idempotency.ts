@@ -8,11 +8,12 @@
  *
  * @example
  * ```ts
- * const { commandId, fingerprint } = await clientCommand(principal, key, ["POST", path, body]);
+ * const { commandId, fingerprint } = clientCommand(principal, key, ["POST", path, body]);
  * ```
  *
  * @module
  */
+import { createHash } from "node:crypto";
 
 /** A client's command id and the fingerprint of its request. */
 export interface ClientCommand {
@@ -25,22 +26,23 @@ export interface ClientCommand {
  * `request` (any JSON value: method, path and body for HTTP, the
  * conversation and command for a WebSocket frame).
  */
-export async function clientCommand(
+export function clientCommand(
   principal: { sub: string; role: string },
   key: string,
   request: unknown,
-): Promise<ClientCommand> {
+): ClientCommand {
   // The sub is escaped, so a `:` in it cannot shift where the key begins.
   const commandId = `c:${principal.role}:${encodeURIComponent(principal.sub)}:${key}`;
-  return { commandId, fingerprint: await fingerprintOf(request) };
+  return { commandId, fingerprint: fingerprintOf(request) };
 }
 
-/** SHA-256 of the canonical JSON of `request` (keys sorted), base64url without padding. */
-export async function fingerprintOf(request: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(canonical(request)));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
+/**
+ * SHA-256 of the canonical JSON of `request` (keys sorted), base64url
+ * without padding. Synchronous on purpose: `crypto.subtle.digest` settles
+ * off the event loop's order, which would reorder a socket's frames.
+ */
+export function fingerprintOf(request: unknown): string {
+  return createHash("sha256").update(JSON.stringify(canonical(request))).digest("base64url");
 }
 
 // Objects with their keys in one order, so equal requests hash alike

@@ -130,9 +130,9 @@ Deno.test("command id namespaces: a client key crafted as a timer's id cannot pr
       // The key a visitor named `timer` would send to collide with the timer's
       // id under `sub:key`, and the system id itself as a key.
       const crafted = [
-        await clientCommand({ sub: "timer", role: "visitor" }, `alarm:${at}`, ["add"]),
-        await clientCommand({ sub: "v", role: "visitor" }, `s:timer:alarm:${at}`, ["add"]),
-        await clientCommand({ sub: "s", role: "visitor" }, `timer:alarm:${at}`, ["add"]),
+        clientCommand({ sub: "timer", role: "visitor" }, `alarm:${at}`, ["add"]),
+        clientCommand({ sub: "v", role: "visitor" }, `s:timer:alarm:${at}`, ["add"]),
+        clientCommand({ sub: "s", role: "visitor" }, `timer:alarm:${at}`, ["add"]),
       ];
       for (const { commandId, fingerprint } of crafted) {
         assertEquals(commandId.startsWith("c:"), true);

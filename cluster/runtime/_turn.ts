@@ -127,7 +127,11 @@ export class Turns {
     return this.#commit(activation, request, decision.events, now, started);
   }
 
-  #replay(activation: Activation, replay: Replay, started: number) {
+  #replay(
+    activation: Activation,
+    replay: Replay,
+    started: number,
+  ): Promise<ActorResponse> {
     switch (replay.kind) {
       case "pending":
         return replay.answer;

@@ -181,7 +181,7 @@ export function createHttpHandler(
     const body = validate(route.body, await readJsonObject(request));
     const deadline = at + timeoutMs;
     const idempotencyKey = idempotencyKeyOf(request);
-    const fingerprint = idempotencyKey && await fingerprintOf(httpRequestOf(request, body));
+    const fingerprint = idempotencyKey && fingerprintOf(httpRequestOf(request, body));
     return await route.handle({
       body,
       idempotencyKey,
@@ -214,7 +214,7 @@ export function createHttpHandler(
     const body = isPost ? validate(route.body ?? noArguments, await readJsonObject(request)) : {};
     const idempotencyKey = isPost ? idempotencyKeyOf(request) : undefined;
     const client = idempotencyKey &&
-      await clientCommand(principal, idempotencyKey, httpRequestOf(request, body));
+      clientCommand(principal, idempotencyKey, httpRequestOf(request, body));
     const commandId = client ? client.commandId : crypto.randomUUID();
     const deadline = at + timeoutMs;
     const send = sender(deadline, traceContext, client ? client.fingerprint : undefined);

@@ -491,7 +491,7 @@ class Connection implements LiveConnection {
     const by = { sub: principal.sub, role: principal.role };
     const command = commandOf(frame, by);
     const key = frame.t === "send" ? frame.clientMessageId ?? frame.id : `${frame.t}:${frame.id}`;
-    const { commandId, fingerprint } = await clientCommand(principal, key, [
+    const { commandId, fingerprint } = clientCommand(principal, key, [
       frame.conversation,
       command,
     ]);
