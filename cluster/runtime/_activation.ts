@@ -45,7 +45,7 @@ export interface Activation {
   lastUsed: number;
 }
 
-/** A new activation in the initial state; `ready` and `mailbox` are set by the host. */
+/** A new activation in the initial state, loaded once the host sets `ready`; its mailbox is the host's. */
 export function newActivation(
   key: string,
   address: ActorAddress,

@@ -14,7 +14,7 @@ interface Job {
 /** What a {@linkcode Mailbox} runs. */
 export interface MailboxOptions {
   /** Settles when the activation can take turns; a rejection fails every queued job. */
-  ready: Promise<void>;
+  ready: () => Promise<void>;
   /** One turn; synchronous, its answer may wait for a commit. */
   turn: (request: ActorRequest) => Promise<ActorResponse> | ActorResponse;
   /** The answer to every queued job when `ready` rejects. */
@@ -65,7 +65,7 @@ export class Mailbox {
   async #run(): Promise<void> {
     this.#running = true;
     try {
-      await this.#options.ready;
+      await this.#options.ready();
     } catch (error) {
       this.#running = false;
       this.close(this.#options.loadFailed(error));

@@ -203,27 +203,31 @@ export class ActorHost {
 
   #activate(key: string, address: ActorAddress, decider: AnyDecider, fresh: boolean): Activation {
     const { now, recentCommands, store } = this.#options;
-    const record = newActivation(key, address, decider, { now: now(), recentCommands });
-    const activation = record as Activation;
+    const activation: Activation = {
+      ...newActivation(key, address, decider, { now: now(), recentCommands }),
+      mailbox: new Mailbox({
+        ready: () => activation.ready,
+        turn: (request) => this.#turns.run(activation, request),
+        loadFailed: (error) => {
+          this.#options.onError?.("activation failed", { actor: key, error: String(error) });
+          if (this.#actors.get(key) === activation) this.#actors.delete(key);
+          return failed(RuntimeErrors.unavailable, `could not load ${key}`);
+        },
+        lookup: (requests) => {
+          const ids = activation.commands.unknown(requests);
+          if (ids.length === 0) return null;
+          return store.idempotency(key, ids).then((found) => activation.commands.add(found));
+        },
+        lookupFailed: (error) => {
+          this.#options.onError?.("idempotency lookup failed", {
+            actor: key,
+            error: String(error),
+          });
+          return failed(RuntimeErrors.unavailable, "the event store is unavailable; retry");
+        },
+      }),
+    };
     activation.ready = fresh ? this.#settle(activation) : this.#load(activation);
-    activation.mailbox = new Mailbox({
-      ready: activation.ready,
-      turn: (request) => this.#turns.run(activation, request),
-      loadFailed: (error) => {
-        this.#options.onError?.("activation failed", { actor: key, error: String(error) });
-        if (this.#actors.get(key) === activation) this.#actors.delete(key);
-        return failed(RuntimeErrors.unavailable, `could not load ${key}`);
-      },
-      lookup: (requests) => {
-        const ids = activation.commands.unknown(requests);
-        if (ids.length === 0) return null;
-        return store.idempotency(key, ids).then((found) => activation.commands.add(found));
-      },
-      lookupFailed: (error) => {
-        this.#options.onError?.("idempotency lookup failed", { actor: key, error: String(error) });
-        return failed(RuntimeErrors.unavailable, "the event store is unavailable; retry");
-      },
-    });
     this.#actors.set(key, activation);
     return activation;
   }
