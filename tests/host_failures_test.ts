@@ -4,7 +4,7 @@ import { counterDecider } from "./_support/counter_decider.ts";
 import { overrideStore } from "./_support/services.ts";
 import { add, runtime, seqOf, withStore } from "./_support/host_runtime.ts";
 
-type Hook = "decide" | "evolve" | "project" | "timers" | "effects" | "view";
+type Hook = "initial" | "decide" | "evolve" | "project" | "timers" | "effects" | "view";
 
 // The counter decider, with one hook armed to throw once.
 function throwingDecider(): { decider: typeof counterDecider; arm: (hook: Hook) => void } {
@@ -17,6 +17,7 @@ function throwingDecider(): { decider: typeof counterDecider; arm: (hook: Hook) 
   const base = counterDecider;
   const decider: typeof counterDecider = {
     ...base,
+    initial: (address) => (trip("initial"), base.initial(address)),
     decide: (state, command, ctx) => (trip("decide"), base.decide(state, command, ctx)),
     evolve: (state, event) => (trip("evolve"), base.evolve(state, event)),
     project: (state) => (trip("project"), base.project!(state)),
@@ -76,6 +77,26 @@ Deno.test("a throwing read view answers internal and the actor serves again", as
       assertEquals(!failed.ok && failed.error.code, "internal");
       const read = await host.dispatch({ ...add("look"), op: "read" });
       assertEquals(read.ok && (read.reply as { n: number }).n, 1);
+    } finally {
+      host.close();
+    }
+  });
+});
+
+Deno.test("a throwing initial state answers internal without an activation; the next request activates", async () => {
+  await withStore(async (store) => {
+    const { decider, arm } = throwingDecider();
+    const failures: string[] = [];
+    const { host } = runtime(store, {
+      deciders: [decider],
+      onTurnFailed: (kind) => failures.push(kind),
+    });
+    try {
+      arm("initial");
+      const failed = await host.dispatch(add("born"));
+      assertEquals(!failed.ok && failed.error.code, "internal");
+      assertEquals([host.activeByKind().counter, failures], [0, ["counter"]]);
+      assertEquals(seqOf(await host.dispatch(add("born"))), 1);
     } finally {
       host.close();
     }
