@@ -21,7 +21,7 @@ export interface DecideContext {
   now: number;
   /** The actor deciding. */
   actor: ActorAddress;
-  /** The client-chosen idempotency key of the command. */
+  /** The idempotency key of the command (client keys come scoped to their principal). */
   commandId: string;
   /** Tenant settings relevant to deciding (SLA policy, reopen window …). */
   tenant: TenantSettings;
@@ -135,6 +135,12 @@ export interface Decider<S, C, E extends { type: string }> {
   project?(state: S): Projection | null;
   /** What a successful command answers with; the state itself by default. */
   view?(state: S): unknown;
+  /**
+   * The few facts of a command's answer a retry must get as they were (say,
+   * the number of the message a send wrote), kept with its idempotency
+   * record; a retry answers the current view with these laid over it.
+   */
+  receipt?(state: S): Record<string, unknown>;
   /**
    * Whether committed events are pushed to the processes watching the actor
    * (live conversations); the log is the truth either way.

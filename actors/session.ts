@@ -281,6 +281,8 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
       closedBy: state.closedBy,
     };
   },
+  // A retried send acknowledges the numbers its message got.
+  receipt: (state) => ({ seq: state.seq, publicSeq: state.publicSeq }),
   pushed: true,
   effects,
 };
@@ -697,7 +699,7 @@ function effects(state: SessionState, event: SessionEvent, address: ActorAddress
   return [{
     address: { kind: "ticket", tenant: address.tenant, id: event.ticketId },
     command,
-    commandId: `convert:${address.id}`,
+    commandId: `s:convert:${address.id}`,
   }];
 }
 

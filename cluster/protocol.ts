@@ -13,8 +13,19 @@ export interface ActorRequest {
   op: "command" | "read";
   /** The command body for `op: "command"`; it must carry a string `type`. */
   command?: { type: string; [field: string]: unknown };
-  /** Idempotency key: a retry with the same id returns the original result. */
+  /**
+   * Idempotency key: a retry with the same id returns the original outcome.
+   * Two namespaces that never meet: ids from clients are scoped by the edge
+   * to the principal (`c:<role>:<sub>:<key>`, see `edge/idempotency.ts`);
+   * ids the system derives (timers, outbox commands, widget opens) start `s:`.
+   */
   commandId: string;
+  /**
+   * Digest of the request a client's key was used for (SHA-256 of method,
+   * path and body, or of a WebSocket command); the same id with another
+   * fingerprint is answered `idempotency_mismatch`.
+   */
+  fingerprint?: string;
   /**
    * Epoch ms on this process's clock after which the caller no longer waits;
    * the runtime skips late work. On the bus it travels as a budget
@@ -82,6 +93,10 @@ export const RuntimeErrors = {
   unknownKind: "unknown_kind",
   /** The event store refused the command's data; the same command fails again. */
   invalid: "invalid",
+  /** The actor failed while taking the command (a bug); it reloads on the next one. */
+  internal: "internal",
+  /** The command id was first used for a different request. */
+  idempotencyMismatch: "idempotency_mismatch",
 } as const;
 
 /** Errors after which a client may safely retry with the same command id. */

@@ -642,21 +642,32 @@ Deno.test("unknown routes are 404 and wrong methods 405 with Allow", async () =>
 
 // --- idempotency -----------------------------------------------------------
 
-Deno.test("Idempotency-Key becomes the command id, scoped to the caller", async () => {
+Deno.test("Idempotency-Key becomes the command id, scoped to the caller, with the request's fingerprint", async () => {
   const { call, backend } = harness();
   await call("POST", "/v1/tickets/t/claim", { headers: { "idempotency-key": "retry-1" } });
-  assertEquals(backend.last.commandId, "alice:retry-1");
+  assertEquals(backend.last.commandId, "c:agent:alice:retry-1");
+  const fingerprint = backend.last.fingerprint;
+  assertMatch(fingerprint!, /^[A-Za-z0-9_-]{43}$/);
   await call("POST", "/v1/tickets/t/claim", {
     token: { sub: "bob" },
     headers: { "idempotency-key": "retry-1" },
   });
-  assertEquals(backend.last.commandId, "bob:retry-1");
+  assertEquals(backend.last.commandId, "c:agent:bob:retry-1");
+  assertEquals(backend.last.fingerprint, fingerprint, "the same request");
+  await call("POST", "/v1/tickets/u/claim", { headers: { "idempotency-key": "retry-1" } });
+  assertNotEquals(backend.last.fingerprint, fingerprint, "another path");
+  // A sub with a `:` cannot pose as another principal's key.
+  await call("POST", "/v1/tickets/t/claim", {
+    token: { sub: "alice:retry" },
+    headers: { "idempotency-key": "1" },
+  });
+  assertEquals(backend.last.commandId, "c:agent:alice%3Aretry:1");
   await call("POST", "/v1/tickets/t/claim");
   await call("POST", "/v1/tickets/t/claim");
   const [a, b] = backend.requests.slice(-2).map((request) => request.commandId);
   assertNotEquals(a, b);
   await call("POST", "/v1/conversations/c/claim", { headers: { "idempotency-key": "retry-1" } });
-  assertEquals(backend.last.commandId, "alice:retry-1");
+  assertEquals(backend.last.commandId, "c:agent:alice:retry-1");
 });
 
 Deno.test("a create with an Idempotency-Key always targets the same ticket id", async () => {
@@ -672,7 +683,7 @@ Deno.test("a create with an Idempotency-Key always targets the same ticket id", 
   const first = await create("k1");
   assertEquals(await create("k1"), first);
   assertMatch(first, /^z[0-9a-hjkmnp-tv-z]{25}$/);
-  assertEquals(backend.last.commandId, "alice:k1");
+  assertEquals(backend.last.commandId, "c:agent:alice:k1");
   assertEquals(backend.last.fresh, undefined, "a retry may find the ticket already there");
   const others = [
     await create("k2"),

@@ -37,8 +37,13 @@ function append(
       data: { type: "noted", n: expectedSeq + i + 1 },
       commandId: `c${expectedSeq + i + 1}`,
       at: 1000 + i,
-      reply: i === count - 1 ? { n: expectedSeq + count } : undefined,
     })),
+    idempotency: [{
+      commandId: `c${expectedSeq + count}`,
+      fingerprint: `f${expectedSeq + count}`,
+      outcome: { ok: true, seq: expectedSeq + count },
+      createdAt: 1000 + expectedSeq,
+    }],
     ...extra,
   };
 }
@@ -53,9 +58,9 @@ for (const [driver, open] of drivers) {
       assertEquals(loaded.snapshot, null);
       assertEquals(loaded.events.map((e) => e.seq), [1, 2, 3, 4, 5]);
       assertEquals(loaded.events[4].data, { type: "noted", n: 5 });
-      assertEquals(loaded.replies.map((r) => [r.commandId, r.seq, r.reply]), [
-        ["c5", 5, { n: 5 }],
-        ["c3", 3, { n: 3 }],
+      assertEquals(loaded.idempotency.map((r) => [r.commandId, r.fingerprint, r.outcome]), [
+        ["c5", "f5", { ok: true, seq: 5 }],
+        ["c3", "f3", { ok: true, seq: 3 }],
       ]);
       assertEquals((await store.events("ticket/t/a", 2, 2)).map((e) => e.seq), [3, 4]);
     } finally {
@@ -203,6 +208,41 @@ for (const [driver, open] of drivers) {
         () => store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: "bogus" }),
         InvalidCursorError,
       );
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: idempotency records: refusals append no events but are fenced, looked up by id, pruned in bounded deletes`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.appendBatch([append("ticket/t/a", 0, 2)]);
+      const refusal = (commandId: string, createdAt: number, expectedSeq = 2) => ({
+        actorKey: "ticket/t/a",
+        expectedSeq,
+        events: [],
+        idempotency: [{
+          commandId,
+          fingerprint: null,
+          outcome: { ok: false as const, error: { code: "ticket_closed", message: "closed" } },
+          createdAt,
+        }],
+      });
+      assertEquals((await store.appendBatch([refusal("r1", 500)])).conflicts.size, 0);
+      assertEquals([...(await store.appendBatch([refusal("stale", 600, 1)])).conflicts], [
+        "ticket/t/a",
+      ]);
+      assertEquals((await store.load("ticket/t/a", 10)).events.length, 2);
+      const found = await store.idempotency("ticket/t/a", ["c2", "r1", "stale", "nope"]);
+      assertEquals(found.map((r) => r.commandId).sort(), ["c2", "r1"]);
+      // c2 was created at 1000, r1 at 500: the oldest goes first.
+      assertEquals(await store.pruneIdempotency(1001, 1), 1);
+      assertEquals(await store.pruneIdempotency(600, 10), 0);
+      assertEquals((await store.idempotency("ticket/t/a", ["c2", "r1"])).map((r) => r.commandId), [
+        "c2",
+      ]);
+      assertEquals(await store.pruneIdempotency(1001, 10), 1);
     } finally {
       await store.close();
       await cleanup();

@@ -534,7 +534,7 @@ Deno.test("session: opened with no agent online, it becomes a ticket at once", (
 
   const { effect, created } = ticketFrom(run.events);
   assertEquals(effect.address, { kind: "ticket", tenant: "acme", id: "chat-s-1" });
-  assertEquals(effect.commandId, "convert:s-1");
+  assertEquals(effect.commandId, "s:convert:s-1");
   assertObjectMatch(effect.command, {
     type: "create",
     by: { sub: systemSub, role: "agent" },

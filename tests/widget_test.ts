@@ -61,7 +61,7 @@ Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an op
       visitor: { id: visitorId, verified: false },
       agentsOnline: 1,
     },
-    commandId: `open:${conversationId}`,
+    commandId: `s:open:${conversationId}`,
     deadline: now + 5000,
     fresh: true,
   }]);
@@ -190,7 +190,7 @@ Deno.test("widget: with an Idempotency-Key a named visitor's retry reaches the s
   ];
   assertEquals(named[0], named[1]);
   assertMatch(named[0], /^z/);
-  assertEquals(backend.last.commandId, `open:${named[0]}`);
+  assertEquals(backend.last.commandId, `s:open:${named[0]}`);
   assertNotEquals(await retry({ visitorId: "visitor-43" }), named[0]);
   assertNotEquals(await retry({}), await retry({}));
 });
@@ -389,7 +389,7 @@ Deno.test("widget on Postgres: a signed visitor opens a conversation on the sess
     const address = { kind: "session", tenant: "acme", id: conversationId };
     const events = await api.runtime.store.events(actorKey(address), 0, 10);
     assertEquals(events[0].type, "opened");
-    assertEquals(events[0].commandId, `open:${conversationId}`);
+    assertEquals(events[0].commandId, `s:open:${conversationId}`);
     assertEquals((events[0].data.visitor as Record<string, unknown>).verified, true);
   } finally {
     await api.close();

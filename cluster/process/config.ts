@@ -38,6 +38,8 @@ export interface Config {
   pgIdleInTransactionTimeoutMs?: number;
   /** Appends waiting for the event store before new ones are `overloaded` (8192 when absent). */
   commitQueueMax?: number;
+  /** How long a command's idempotency record is kept, in hours. */
+  idempotencyHours: number;
 }
 
 /** Every environment variable Switchboard reads. */
@@ -58,6 +60,7 @@ export const configVariables = [
   "SB_PG_STATEMENT_TIMEOUT_MS",
   "SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
   "SB_COMMIT_QUEUE_MAX",
+  "SB_IDEMPOTENCY_HOURS",
 ] as const;
 
 /** Thrown for an environment variable that is set but invalid. */
@@ -96,6 +99,7 @@ export function loadConfig(
       env.SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? "10000",
     ),
     commitQueueMax: positive("SB_COMMIT_QUEUE_MAX", env.SB_COMMIT_QUEUE_MAX ?? "8192"),
+    idempotencyHours: positive("SB_IDEMPOTENCY_HOURS", env.SB_IDEMPOTENCY_HOURS ?? "24"),
   };
 }
 

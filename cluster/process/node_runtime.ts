@@ -18,6 +18,7 @@ import { openPostgresStore } from "../store/postgres_store.ts";
 import type { ActorRequest, ActorResponse } from "../protocol.ts";
 import { TenantDirectory } from "../store/tenant_directory.ts";
 import { OutboxRelay } from "../runtime/outbox_relay.ts";
+import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
@@ -86,6 +87,11 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     help: "Time from deciding a command to replying, commit included.",
     labelNames: ["kind"],
   });
+  const turnFailures = metrics.counter<"kind">({
+    name: "sb_actor_turn_failures_total",
+    help: "Turns whose decider threw: answered internal, the activation reloaded.",
+    labelNames: ["kind"],
+  });
   const committer = new GroupCommitter(store, {
     maxQueued: config.commitQueueMax,
     onBatch: (size, ms) => {
@@ -100,6 +106,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     deciders,
     tenantSettings: (tenant) => tenants.get(tenant),
     onTurn: (kind, ms) => turnLatency.observe({ kind }, ms / 1000),
+    onTurnFailed: (kind) => turnFailures.inc({ kind }),
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),
@@ -124,6 +131,12 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
 
   let timers: TimerScheduler | undefined;
   let relay: OutboxRelay | undefined;
+  const pruner = new IdempotencyPruner({
+    store,
+    windowMs: config.idempotencyHours * 3_600_000,
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  pruner.start();
   return {
     store,
     host,
@@ -141,6 +154,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       relay.start();
     },
     async close() {
+      pruner.stop();
       timers?.stop();
       relay?.stop();
       await host.drain();

@@ -5,34 +5,19 @@
  *
  * @module
  */
-import type {
-  ActorAddress,
-  DecideContext,
-  Decider,
-  Projection,
-  TenantSettings,
-  TimerSpec,
-} from "../../actors/decider.ts";
-import { context, propagation, ROOT_CONTEXT, SpanStatusCode } from "@opentelemetry/api";
-import { tracer } from "../telemetry/tracing.ts";
+import type { ActorAddress, Projection, TenantSettings } from "../../actors/decider.ts";
 import { actorKey, invalidAddressPart } from "../actor_key.ts";
 import {
-  type AppendRequest,
+  AppendRejectedError,
   type EventStore,
   type NewEvent,
   type OutboxEntry,
 } from "../store/event_store.ts";
 import { appendFailure, type GroupCommitter } from "../store/group_committer.ts";
-import {
-  type ActorError,
-  type ActorRequest,
-  type ActorResponse,
-  failed,
-  RuntimeErrors,
-} from "../protocol.ts";
-
-// deno-lint-ignore no-explicit-any
-type AnyDecider = Decider<any, any, any>;
+import { type ActorRequest, type ActorResponse, failed, RuntimeErrors } from "../protocol.ts";
+import { type Activation, type AnyDecider, newActivation, restore } from "./_activation.ts";
+import { Mailbox } from "./_mailbox.ts";
+import { Turns } from "./_turn.ts";
 
 /** Options of {@linkcode ActorHost}. */
 export interface ActorHostOptions {
@@ -47,11 +32,16 @@ export interface ActorHostOptions {
   idleMs?: number;
   /** A snapshot is written every this many events. */
   snapshotEvery?: number;
-  /** How many recent command replies an activation remembers for idempotency. */
-  replyWindow?: number;
+  /**
+   * How many of its most recent commands' idempotency records an activation
+   * holds in memory; older ones (within the store's window) are looked up.
+   */
+  recentCommands?: number;
   now?: () => number;
   /** Observes each turn: actor kind and decide-to-reply latency in ms. */
   onTurn?: (kind: string, ms: number) => void;
+  /** Observes each turn whose decider threw (answered `internal`), by actor kind. */
+  onTurnFailed?: (kind: string) => void;
   /** Receives failures worth a log line. */
   onError?: (message: string, fields: Record<string, unknown>) => void;
   /** Receives the commands for other actors an append stored, once it is durable. */
@@ -64,46 +54,22 @@ export interface ActorHostOptions {
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
 }
 
-interface Job {
-  request: ActorRequest;
-  resolve: (response: Promise<ActorResponse> | ActorResponse) => void;
-}
-
-interface Activation {
-  key: string;
-  address: ActorAddress;
-  decider: AnyDecider;
-  ready: Promise<void>;
-  settings: TenantSettings;
-  state: unknown;
-  /** Sequence of the last event decided, committed or not. */
-  seq: number;
-  snapshotSeq: number;
-  timers: string;
-  /** Status and assignee of the last projection, to tell watchers only of changes. */
-  placed: string;
-  queue: Job[];
-  /** Turns decided but not yet answered. */
-  inflight: number;
-  /** Settles once every append so far is durable; rejects on the first failure. */
-  gate: Promise<void>;
-  /** Settles (never rejects) once every append so far has settled. */
-  settled: Promise<void>;
-  replies: Map<string, Promise<ActorResponse>>;
-  failure: ActorError | null;
-  lastUsed: number;
-}
-
 /** Hosts the activations of one node. */
 export class ActorHost {
   #options:
-    & Required<Omit<ActorHostOptions, "onTurn" | "onError" | "onEffects" | "onCommitted">>
+    & Required<
+      Omit<
+        ActorHostOptions,
+        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted"
+      >
+    >
     & ActorHostOptions;
   #deciders: Map<string, AnyDecider>;
   #actors = new Map<string, Activation>();
   // Keys whose previous activation still has appends in flight: a new
   // activation waits for them, so it loads a log that will not move under it.
   #retiring = new Map<string, Promise<void>>();
+  #turns: Turns;
   #draining = false;
   #sweeper: ReturnType<typeof setInterval>;
 
@@ -112,11 +78,20 @@ export class ActorHost {
       mailboxCapacity: 1024,
       idleMs: 120_000,
       snapshotEvery: 100,
-      replyWindow: 1000,
+      recentCommands: 1000,
       now: Date.now,
       ...options,
     };
     this.#deciders = new Map(options.deciders.map((d) => [d.kind, d]));
+    this.#turns = new Turns({
+      ...this.#options,
+      fail: (activation, error) => this.#fail(activation, error),
+      threw: (activation) => {
+        this.#options.onTurnFailed?.(activation.address.kind);
+        this.#retire(activation);
+      },
+      answered: (activation) => this.#dropIfEmpty(activation),
+    });
     this.#sweeper = setInterval(
       () => this.#passivateIdle(),
       Math.max(250, this.#options.idleMs / 4),
@@ -125,6 +100,17 @@ export class ActorHost {
 
   /** Run a request against its actor on this node. */
   dispatch(request: ActorRequest): Promise<ActorResponse> {
+    try {
+      return this.#dispatch(request);
+    } catch (error) {
+      // Only a decider's `initial` can throw here; it is a bug, not the caller's fault.
+      this.#options.onError?.("activation threw", { error: String(error) });
+      this.#options.onTurnFailed?.(request.address.kind);
+      return Promise.resolve(failed(RuntimeErrors.internal, "the actor failed to start", false));
+    }
+  }
+
+  #dispatch(request: ActorRequest): Promise<ActorResponse> {
     if (this.#draining) return Promise.resolve(failed(RuntimeErrors.draining, "node is draining"));
     const badPart = invalidAddressPart(request.address);
     if (badPart) {
@@ -158,14 +144,11 @@ export class ActorHost {
     const key = actorKey(request.address);
     const activation = this.#actors.get(key) ??
       this.#activate(key, request.address, decider, request.fresh === true);
-    if (activation.queue.length + activation.inflight >= this.#options.mailboxCapacity) {
+    if (activation.mailbox.length + activation.inflight >= this.#options.mailboxCapacity) {
       return Promise.resolve(failed(RuntimeErrors.overloaded, `mailbox of ${key} is full`));
     }
     activation.lastUsed = this.#options.now();
-    return new Promise((resolve) => {
-      activation.queue.push({ request, resolve });
-      if (activation.queue.length === 1) this.#run(activation);
-    });
+    return activation.mailbox.post(request);
   }
 
   /** Active actors per kind. */
@@ -180,7 +163,7 @@ export class ActorHost {
   mailboxDepth(): number {
     let depth = 0;
     for (const activation of this.#actors.values()) {
-      depth += activation.queue.length + activation.inflight;
+      depth += activation.mailbox.length + activation.inflight;
     }
     return depth;
   }
@@ -219,24 +202,30 @@ export class ActorHost {
   }
 
   #activate(key: string, address: ActorAddress, decider: AnyDecider, fresh: boolean): Activation {
+    const { now, recentCommands, store } = this.#options;
     const activation: Activation = {
-      key,
-      address,
-      decider,
-      ready: Promise.resolve(),
-      settings: undefined as unknown as TenantSettings,
-      state: decider.initial(address),
-      seq: 0,
-      snapshotSeq: 0,
-      timers: "[]",
-      placed: placement(null),
-      queue: [],
-      inflight: 0,
-      gate: Promise.resolve(),
-      settled: Promise.resolve(),
-      replies: new Map(),
-      failure: null,
-      lastUsed: this.#options.now(),
+      ...newActivation(key, address, decider, { now: now(), recentCommands }),
+      mailbox: new Mailbox({
+        ready: () => activation.ready,
+        turn: (request) => this.#turns.run(activation, request),
+        loadFailed: (error) => {
+          this.#options.onError?.("activation failed", { actor: key, error: String(error) });
+          if (this.#actors.get(key) === activation) this.#actors.delete(key);
+          return failed(RuntimeErrors.unavailable, `could not load ${key}`);
+        },
+        lookup: (requests) => {
+          const ids = activation.commands.unknown(requests);
+          if (ids.length === 0) return null;
+          return store.idempotency(key, ids).then((found) => activation.commands.add(found));
+        },
+        lookupFailed: (error) => {
+          this.#options.onError?.("idempotency lookup failed", {
+            actor: key,
+            error: String(error),
+          });
+          return failed(RuntimeErrors.unavailable, "the event store is unavailable; retry");
+        },
+      }),
     };
     activation.ready = fresh ? this.#settle(activation) : this.#load(activation);
     this.#actors.set(key, activation);
@@ -252,249 +241,58 @@ export class ActorHost {
   async #load(activation: Activation): Promise<void> {
     await this.#retiring.get(activation.key);
     const [loaded, settings] = await Promise.all([
-      this.#options.store.load(activation.key, this.#options.replyWindow),
+      // One more than memory holds, which tells whether the store has more.
+      this.#options.store.load(activation.key, this.#options.recentCommands + 1),
       this.#options.tenantSettings(activation.address.tenant),
     ]);
-    const { decider } = activation;
-    let state = loaded.snapshot ? loaded.snapshot.state : decider.initial(activation.address);
-    for (const event of loaded.events) state = decider.evolve(state, event.data);
-    activation.state = state;
+    restore(activation, loaded);
     activation.settings = settings;
-    activation.seq = loaded.events.at(-1)?.seq ?? loaded.snapshot?.seq ?? 0;
-    activation.snapshotSeq = loaded.snapshot?.seq ?? 0;
-    activation.timers = timersJson(loaded.timers);
-    activation.placed = placement(decider.project?.(state));
-    // Newest first, so the map's insertion order ends oldest-first after reversal.
-    for (const { commandId, seq, reply } of [...loaded.replies].reverse()) {
-      activation.replies.set(commandId, Promise.resolve({ ok: true, reply, seq }));
-    }
-  }
-
-  async #run(activation: Activation): Promise<void> {
-    try {
-      await activation.ready;
-    } catch (error) {
-      this.#options.onError?.("activation failed", { actor: activation.key, error: String(error) });
-      if (this.#actors.get(activation.key) === activation) this.#actors.delete(activation.key);
-      const response = failed(RuntimeErrors.unavailable, `could not load ${activation.key}`);
-      for (const job of activation.queue.splice(0)) job.resolve(response);
-      return;
-    }
-    // Turns are synchronous (deciders do no I/O), so the whole queue is decided
-    // in one go; replies then wait on the commits they depend on.
-    while (activation.queue.length > 0) {
-      const job = activation.queue[0];
-      job.resolve(this.#tracedTurn(activation, job.request));
-      activation.queue.shift();
-    }
-  }
-
-  // One span per turn, a child of the caller's span when its trace context came along.
-  #tracedTurn(
-    activation: Activation,
-    request: ActorRequest,
-  ): Promise<ActorResponse> | ActorResponse {
-    const parent = request.traceparent
-      ? propagation.extract(ROOT_CONTEXT, { traceparent: request.traceparent })
-      : context.active();
-    const span = tracer.startSpan(`actor turn ${activation.address.kind}`, {
-      attributes: { "sb.actor": activation.key, "sb.op": request.op },
-    }, parent);
-    const answer = this.#turn(activation, request);
-    const end = (response: ActorResponse) => {
-      if (!response.ok) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: response.error.code });
-      }
-      span.end();
-      return response;
-    };
-    return answer instanceof Promise ? answer.then(end) : end(answer);
-  }
-
-  #turn(activation: Activation, request: ActorRequest): Promise<ActorResponse> | ActorResponse {
-    const started = performance.now();
-    if (activation.failure) return { ok: false, error: activation.failure };
-    if (this.#options.now() > request.deadline) {
-      return failed(RuntimeErrors.timeout, "deadline passed before the turn ran");
-    }
-    const { decider } = activation;
-    if (request.op === "read") {
-      const seq = activation.seq;
-      const view = decider.view ? decider.view(activation.state) : activation.state;
-      return this.#afterGate(
-        activation,
-        started,
-        () =>
-          seq === 0
-            ? failed(RuntimeErrors.notFound, `${activation.address.kind} not found`, false)
-            : { ok: true, reply: view, seq },
-      );
-    }
-    const remembered = activation.replies.get(request.commandId);
-    if (remembered) return remembered;
-
-    const now = this.#options.now();
-    const ctx: DecideContext = {
-      now,
-      actor: activation.address,
-      commandId: request.commandId,
-      tenant: activation.settings,
-    };
-    let decision;
-    try {
-      decision = decider.decide(activation.state, request.command, ctx);
-    } catch (error) {
-      this.#options.onError?.("decide threw", { actor: activation.key, error: String(error) });
-      return failed("internal", "the actor failed to decide", false);
-    }
-    if ("reject" in decision) {
-      const { code, message, field, details } = decision.reject;
-      return this.#afterGate(activation, started, () => ({
-        ok: false,
-        error: {
-          code,
-          message,
-          retryable: false,
-          ...(field && { field }),
-          ...(details && { details }),
-        },
-      }));
-    }
-    if (decision.events.length === 0) {
-      const seq = activation.seq;
-      const view = decider.view ? decider.view(activation.state) : activation.state;
-      return this.#afterGate(activation, started, () => ({ ok: true, reply: view, seq }));
-    }
-    const response = this.#commit(activation, request.commandId, decision.events, now, started);
-    activation.replies.set(request.commandId, response);
-    if (activation.replies.size > this.#options.replyWindow) {
-      activation.replies.delete(activation.replies.keys().next().value!);
-    }
-    return response;
-  }
-
-  #commit(
-    activation: Activation,
-    commandId: string,
-    events: { type: string }[],
-    now: number,
-    started: number,
-  ): Promise<ActorResponse> {
-    const { decider } = activation;
-    const expectedSeq = activation.seq;
-    const stored: NewEvent[] = [];
-    const outbox: OutboxEntry[] = [];
-    let state = activation.state;
-    for (const event of events) {
-      state = decider.evolve(state, event);
-      const seq = ++activation.seq;
-      stored.push({
-        seq,
-        type: event.type,
-        data: event as Record<string, unknown>,
-        commandId,
-        at: now,
-      });
-      for (
-        const [idx, effect] of (decider.effects?.(state, event, activation.address) ?? []).entries()
-      ) {
-        outbox.push({ actorKey: activation.key, seq, idx, ...effect, createdAt: now });
-      }
-    }
-    activation.state = state;
-    const seq = activation.seq;
-    const reply = decider.view ? decider.view(state) : state;
-    stored[stored.length - 1].reply = reply;
-
-    const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
-    if (outbox.length > 0) append.outbox = outbox;
-    const timers = timersJson(decider.timers?.(state) ?? []);
-    if (timers !== activation.timers) {
-      append.timers = JSON.parse(timers);
-      activation.timers = timers;
-    }
-    const row = decider.project?.(state);
-    if (row) {
-      const { kind, tenant, id } = activation.address;
-      append.projection = { key: { kind, tenant, id }, row };
-    }
-    if (seq - activation.snapshotSeq >= this.#options.snapshotEvery) {
-      append.snapshot = { seq, state };
-      activation.snapshotSeq = seq;
-    }
-
-    const committed = this.#options.committer.append(append);
-    const { onEffects, onCommitted } = this.#options;
-    if (outbox.length > 0 && onEffects) committed.then(() => onEffects(outbox), () => {});
-    if (decider.pushed && onCommitted) {
-      const placed = placement(row);
-      const moved = placed !== activation.placed;
-      activation.placed = placed;
-      committed.then(
-        () => onCommitted(activation.address, stored, moved ? row ?? null : null),
-        () => {},
-      );
-    }
-    activation.gate = Promise.all([activation.gate, committed]).then(() => {});
-    activation.settled = committed.catch(() => {});
-    activation.gate.catch((error) => this.#fail(activation, error));
-    return this.#afterGate(activation, started, () => ({ ok: true, reply, seq }));
-  }
-
-  // The output gate: an answer leaves only once every event decided before it
-  // is durable, even a rejection or a read, since both may rest on those events.
-  #afterGate(
-    activation: Activation,
-    started: number,
-    answer: () => ActorResponse,
-  ): Promise<ActorResponse> {
-    activation.inflight++;
-    return activation.gate.then(answer, () => ({
-      ok: false as const,
-      error: activation.failure ?? failed(RuntimeErrors.unavailable, "commit failed").error,
-    })).finally(() => {
-      activation.inflight--;
-      activation.lastUsed = this.#options.now();
-      this.#options.onTurn?.(activation.address.kind, performance.now() - started);
-    });
   }
 
   // A failed append means this activation's state is ahead of the log (or the
   // log moved under it): drop it, so the next message rebuilds from the store.
+  // When the store refused one turn's data, the turns around it did nothing
+  // wrong: they retry on the rebuilt activation.
   #fail(activation: Activation, error: unknown): void {
     if (activation.failure) return;
-    activation.failure = appendFailure(error, activation.key);
+    activation.failure = error instanceof AppendRejectedError
+      ? failed(RuntimeErrors.staleOwner, `${activation.key} reloads; retry`).error
+      : appendFailure(error, activation.key);
     this.#options.onError?.("append failed", { actor: activation.key, error: String(error) });
     this.#retire(activation);
   }
 
+  // The jobs still queued are told to retry: the router sends them to the
+  // true owner, or here again to a new activation that reloads the log.
   #retire(activation: Activation): void {
     if (this.#actors.get(activation.key) !== activation) return;
     this.#actors.delete(activation.key);
+    activation.mailbox.close(
+      failed(RuntimeErrors.staleOwner, `${activation.key} moved or reloads; retry`),
+    );
     const done = Promise.all([activation.ready.catch(() => {}), activation.settled]).then(() => {
       if (this.#retiring.get(activation.key) === done) this.#retiring.delete(activation.key);
     });
     this.#retiring.set(activation.key, done);
   }
 
+  // An actor nothing was ever decided for (a read or a refused command for an
+  // id that does not exist) is not kept: unknown ids would otherwise each hold
+  // an activation for the idle period.
+  #dropIfEmpty(activation: Activation): void {
+    if (activation.seq === 0 && activation.inflight === 0 && activation.mailbox.length === 0) {
+      this.#retire(activation);
+    }
+  }
+
   #passivateIdle(): void {
     const cutoff = this.#options.now() - this.#options.idleMs;
     for (const activation of [...this.#actors.values()]) {
       if (
-        activation.lastUsed < cutoff && activation.inflight === 0 && activation.queue.length === 0
+        activation.lastUsed < cutoff && activation.inflight === 0 && activation.mailbox.length === 0
       ) {
         this.#retire(activation);
       }
     }
   }
-}
-
-function timersJson(timers: TimerSpec[]): string {
-  return JSON.stringify(
-    [...timers].sort((a, b) => a.name.localeCompare(b.name)).map(({ name, at }) => ({ name, at })),
-  );
-}
-
-function placement(row: Projection | null | undefined): string {
-  return row ? JSON.stringify([row.status, row.assignee]) : "";
 }

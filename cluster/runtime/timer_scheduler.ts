@@ -101,7 +101,7 @@ export class TimerScheduler {
       address: parseActorKey(timer.actorKey),
       op: "command",
       command,
-      commandId: `timer:${timer.name}:${timer.at}`,
+      commandId: `s:timer:${timer.name}:${timer.at}`,
       deadline: this.#options.now() + 10_000,
     }).catch((error) => ({
       ok: false as const,

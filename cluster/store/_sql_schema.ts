@@ -70,6 +70,26 @@ export const migrations: readonly string[][] = [
     `create index outbox_age_page on outbox (created_at, actor_key, seq, idx)`,
     `drop index outbox_age`,
   ],
+  [
+    // Idempotency: one small record per executed command of an actor, kept for
+    // a time window and pruned; events no longer carry a reply.
+    `create table idempotency (
+      actor_key text not null,
+      command_id text not null,
+      fingerprint text,
+      outcome jsonb not null,
+      created_at bigint not null,
+      primary key (actor_key, command_id)
+    )`,
+    `create index idempotency_recent on idempotency (actor_key, created_at desc)`,
+    `create index idempotency_age on idempotency (created_at)`,
+    // Replies stored before this migration stay answerable: the whole old
+    // reply as the receipt, no fingerprint (any request with the id matches).
+    `insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
+     select actor_key, command_id, null, jsonb_build_object('ok', true, 'seq', seq, 'receipt', reply), at
+     from events where reply is not null
+     on conflict do nothing`,
+  ],
 ];
 
 // One statement, so one round trip, for a whole batch of actors. Each actor's
@@ -79,7 +99,8 @@ export const migrations: readonly string[][] = [
 export const appendBatchSql = `
 with input as (
   select * from jsonb_to_recordset($1::text::jsonb)
-    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb, ob jsonb)
+    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb, ob jsonb,
+      idem jsonb)
 ),
 upd as (
   update actor_heads h set seq = i.new from input i
@@ -94,9 +115,8 @@ ins as (
 ok as (select actor_key from upd union all select actor_key from ins),
 okin as (select i.* from input i join ok on ok.actor_key = i.k),
 ev as (
-  insert into events (actor_key, seq, type, data, command_id, at, reply)
-  select o.k, (e->>'seq')::bigint, e->>'type', e->'data', e->>'commandId', (e->>'at')::bigint,
-    e->'reply'
+  insert into events (actor_key, seq, type, data, command_id, at)
+  select o.k, (e->>'seq')::bigint, e->>'type', e->'data', e->>'commandId', (e->>'at')::bigint
   from okin o, jsonb_array_elements(o.ev) e
 ),
 sn as (
@@ -130,11 +150,21 @@ ob as (
     (x->>'createdAt')::bigint
   from okin o, jsonb_array_elements(o.ob) x
   where o.ob is not null
+),
+-- Two activations of one actor can record the same refusal at the same head;
+-- the first one stands, and the batch never fails for it.
+idem as (
+  insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
+  select o.k, x->>'commandId', x->>'fingerprint', x->'outcome', (x->>'createdAt')::bigint
+  from okin o, jsonb_array_elements(o.idem) x
+  where o.idem is not null
+  on conflict do nothing
 )
 select actor_key from ok`;
 
 // Everything an activation needs, in one round trip: the latest snapshot,
-// the events after it, the replies of its recent commands, and its timers.
+// the events after it, the idempotency records of its recent commands (the
+// fingerprint in the name column), and its timers.
 export const loadActorSql = `
 with snap as (select seq, state from snapshots where actor_key = $1)
 select 'snapshot' as part, seq, state as data, null::text as command_id, null::bigint as at,
@@ -144,9 +174,28 @@ union all
 select 'event', seq, data, command_id, at, type from events
 where actor_key = $1 and seq > coalesce((select seq from snap), 0)
 union all
-select 'reply', seq, reply, command_id, null, null from (
-  select seq, reply, command_id from events
-  where actor_key = $1 and reply is not null order by seq desc limit $2
+select 'command', created_at, outcome, command_id, null, fingerprint from (
+  select created_at, outcome, command_id, fingerprint from idempotency
+  where actor_key = $1 order by created_at desc limit $2
 ) recent
 union all
 select 'timer', due_at, null, null, null, name from timers where actor_key = $1`;
+
+/** The idempotency records of some commands of one actor ($2: a JSON array of ids). */
+export const idempotencySql = `
+select command_id, fingerprint, outcome, created_at from idempotency
+where actor_key = $1 and command_id in (select jsonb_array_elements_text($2::text::jsonb))`;
+
+// A bounded delete of the oldest expired records; rows another node's pruner
+// holds are skipped, so pruners never wait on each other or on appends.
+export const pruneIdempotencySql = `
+with old as (
+  select actor_key, command_id from idempotency where created_at < $1
+  order by created_at limit $2 for update skip locked
+),
+gone as (
+  delete from idempotency i using old
+  where i.actor_key = old.actor_key and i.command_id = old.command_id
+  returning 1
+)
+select count(*)::int as n from gone`;

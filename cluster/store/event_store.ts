@@ -1,6 +1,6 @@
 /**
  * The durable side of the actor runtime: event log, snapshots, idempotency
- * replies, durable timers, projections and tenant settings — one interface,
+ * records, durable timers, projections and tenant settings — one interface,
  * two drivers (Postgres and embedded PGlite) over the same schema.
  *
  * @module
@@ -15,8 +15,29 @@ export interface NewEvent {
   data: Record<string, unknown>;
   commandId: string;
   at: number;
-  /** The reply of the command, kept on the last event it produced. */
-  reply?: unknown;
+}
+
+/**
+ * What a command's first execution answered, kept small: a retry gets the
+ * same outcome, with the actor's current view rebuilt around `receipt`.
+ */
+export type CommandOutcome =
+  | { ok: true; seq: number; receipt?: Record<string, unknown> }
+  | {
+    ok: false;
+    error: { code: string; message: string; field?: string; details?: Record<string, unknown> };
+  };
+
+/** The idempotency record of one executed command of one actor. */
+export interface IdempotencyRecord {
+  commandId: string;
+  /**
+   * Digest of the request the id was first used for; null when the sender
+   * gave none (system commands, whose ids are derived from what they do).
+   */
+  fingerprint: string | null;
+  outcome: CommandOutcome;
+  createdAt: number;
 }
 
 /** Address columns of a projection row. */
@@ -42,6 +63,11 @@ export interface AppendRequest {
   projection?: { key: ProjectionKey; row: Projection };
   /** Commands for other actors, delivered after the commit (see {@linkcode OutboxEntry}). */
   outbox?: OutboxEntry[];
+  /**
+   * The outcomes of the commands this append settles (an append may carry
+   * only these: a refusal moves no sequence, but is fenced all the same).
+   */
+  idempotency?: IdempotencyRecord[];
 }
 
 /** A command one actor's event sends another, kept until delivered. */
@@ -64,8 +90,8 @@ export interface LoadedActor {
   snapshot: { seq: number; state: unknown } | null;
   /** Events after the snapshot, in order. */
   events: StoredEvent[];
-  /** Replies of the actor's most recent commands, newest first. */
-  replies: { commandId: string; seq: number; reply: unknown }[];
+  /** Idempotency records of the actor's most recent commands, newest first. */
+  idempotency: IdempotencyRecord[];
   /** Timers currently stored for the actor. */
   timers: { name: string; at: number }[];
 }
@@ -137,8 +163,18 @@ export interface EventStore {
    * {@linkcode StoreUnavailableError} for anything else.
    */
   appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }>;
-  /** Load an actor: latest snapshot, later events, recent replies, timers. */
-  load(actorKey: string, replyWindow: number): Promise<LoadedActor>;
+  /**
+   * Load an actor: latest snapshot, later events, the idempotency records of
+   * its `recentCommands` most recent commands, timers.
+   */
+  load(actorKey: string, recentCommands: number): Promise<LoadedActor>;
+  /** The idempotency records of these commands of one actor, those that exist. */
+  idempotency(actorKey: string, commandIds: string[]): Promise<IdempotencyRecord[]>;
+  /**
+   * Delete at most `limit` idempotency records created before `before`
+   * (epoch ms), skipping rows another pruner holds; answers how many went.
+   */
+  pruneIdempotency(before: number, limit: number): Promise<number>;
   /** The actor's events after `afterSeq`, oldest first. */
   events(actorKey: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /**

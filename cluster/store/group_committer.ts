@@ -231,4 +231,7 @@ function mergeInto(earlier: AppendRequest, append: AppendRequest): void {
   earlier.timers = append.timers ?? earlier.timers;
   earlier.projection = append.projection ?? earlier.projection;
   if (append.outbox) earlier.outbox = [...earlier.outbox ?? [], ...append.outbox];
+  if (append.idempotency) {
+    earlier.idempotency = [...earlier.idempotency ?? [], ...append.idempotency];
+  }
 }

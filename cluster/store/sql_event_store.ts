@@ -11,6 +11,7 @@ import {
   type DeadLetter,
   type DueTimer,
   type EventStore,
+  type IdempotencyRecord,
   type LoadedActor,
   type OutboxCursor,
   type OutboxEntry,
@@ -19,7 +20,13 @@ import {
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
-import { appendBatchSql, loadActorSql, migrations } from "./_sql_schema.ts";
+import {
+  appendBatchSql,
+  idempotencySql,
+  loadActorSql,
+  migrations,
+  pruneIdempotencySql,
+} from "./_sql_schema.ts";
 
 // Any integer both drivers agree on; it only serialises concurrent migrations.
 const MIGRATION_LOCK = 7_305_411;
@@ -48,7 +55,7 @@ export async function migrate(client: SqlClient, schema: string): Promise<void> 
 }
 
 interface LoadRow {
-  part: "snapshot" | "event" | "reply" | "timer";
+  part: "snapshot" | "event" | "command" | "timer";
   seq: number | string;
   data: unknown;
   command_id: string | null;
@@ -83,6 +90,7 @@ export class SqlEventStore implements EventStore {
       tm: append.timers,
       pr: append.projection && { ...append.projection.key, ...append.projection.row },
       ob: append.outbox,
+      idem: append.idempotency,
     }));
     const rows = await this.#run(
       () => this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)]),
@@ -92,11 +100,11 @@ export class SqlEventStore implements EventStore {
     return { conflicts: new Set(batch.map((a) => a.actorKey).filter((k) => !written.has(k))) };
   }
 
-  async load(actorKey: string, replyWindow: number): Promise<LoadedActor> {
+  async load(actorKey: string, recentCommands: number): Promise<LoadedActor> {
     const rows = await this.#run(() =>
-      this.#client.query<LoadRow>(loadActorSql, [actorKey, replyWindow])
+      this.#client.query<LoadRow>(loadActorSql, [actorKey, recentCommands])
     );
-    const loaded: LoadedActor = { snapshot: null, events: [], replies: [], timers: [] };
+    const loaded: LoadedActor = { snapshot: null, events: [], idempotency: [], timers: [] };
     for (const row of rows) {
       const seq = Number(row.seq);
       if (row.part === "snapshot") loaded.snapshot = { seq, state: row.data };
@@ -108,13 +116,33 @@ export class SqlEventStore implements EventStore {
           commandId: row.command_id!,
           at: Number(row.at),
         });
-      } else if (row.part === "reply") {
-        loaded.replies.push({ commandId: row.command_id!, seq, reply: row.data });
+      } else if (row.part === "command") {
+        loaded.idempotency.push(idempotencyRecord({
+          command_id: row.command_id!,
+          fingerprint: row.name,
+          outcome: row.data,
+          created_at: seq,
+        }));
       } else loaded.timers.push({ name: row.name!, at: seq });
     }
     loaded.events.sort((a, b) => a.seq - b.seq);
-    loaded.replies.sort((a, b) => b.seq - a.seq);
+    loaded.idempotency.sort((a, b) => b.createdAt - a.createdAt);
     return loaded;
+  }
+
+  async idempotency(actorKey: string, commandIds: string[]): Promise<IdempotencyRecord[]> {
+    if (commandIds.length === 0) return [];
+    const rows = await this.#run(() =>
+      this.#client.query<IdempotencyRow>(idempotencySql, [actorKey, JSON.stringify(commandIds)])
+    );
+    return rows.map(idempotencyRecord);
+  }
+
+  async pruneIdempotency(before: number, limit: number): Promise<number> {
+    const rows = await this.#run(() =>
+      this.#client.query<{ n: number }>(pruneIdempotencySql, [before, limit])
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async events(actorKey: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
@@ -357,6 +385,22 @@ function outboxEntryOf(row: OutboxRow): OutboxEntry {
     address: row.address,
     command: row.command,
     commandId: row.command_id,
+    createdAt: Number(row.created_at),
+  };
+}
+
+interface IdempotencyRow {
+  command_id: string;
+  fingerprint: string | null;
+  outcome: unknown;
+  created_at: number | string;
+}
+
+function idempotencyRecord(row: IdempotencyRow): IdempotencyRecord {
+  return {
+    commandId: row.command_id,
+    fingerprint: row.fingerprint,
+    outcome: row.outcome as IdempotencyRecord["outcome"],
     createdAt: Number(row.created_at),
   };
 }

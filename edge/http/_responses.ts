@@ -63,8 +63,10 @@ const statusByCode: Record<string, number> = {
   forbidden: 403,
   [RuntimeErrors.notFound]: 404,
   rate_limited: 429,
+  [RuntimeErrors.idempotencyMismatch]: 422,
   // The edge only addresses kinds it knows, so this is a deployment fault.
   [RuntimeErrors.unknownKind]: 500,
+  [RuntimeErrors.internal]: 500,
 };
 
 /** How an actor's failure answer is told to an HTTP client. */

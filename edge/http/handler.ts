@@ -39,6 +39,7 @@ import {
 import { noArguments } from "./schemas.ts";
 import { readJsonObject } from "./_body.ts";
 import { idempotencyKeyPattern, isAddressPart } from "../ids.ts";
+import { clientCommand, fingerprintOf } from "../idempotency.ts";
 import { QueryFailedError } from "../../cluster/store/store_query.ts";
 import { actorFailure, errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import { createRouter, type RouteMatch } from "./_router.ts";
@@ -150,12 +151,18 @@ export function createHttpHandler(
     }
   }
 
-  // Sends to actors within the request's deadline, carrying its trace context.
-  function sender(deadline: number, traceContext: Context) {
+  // Sends to actors within the request's deadline, carrying its trace context
+  // and the fingerprint of the HTTP request its idempotency key came with.
+  function sender(deadline: number, traceContext: Context, fingerprint?: string) {
     const traceparent = traceparentOf(traceContext);
     return async (request: Omit<ActorRequest, "deadline" | "traceparent">): Promise<unknown> => {
       const answer = await withinDeadline(
-        backend.request({ ...request, deadline, ...(traceparent && { traceparent }) }),
+        backend.request({
+          ...request,
+          deadline,
+          ...(traceparent && { traceparent }),
+          ...(fingerprint && { fingerprint }),
+        }),
         deadline,
       );
       if (!answer.ok) throw actorFailure(answer.error);
@@ -173,11 +180,13 @@ export function createHttpHandler(
     await admit(bootstrapLimiter, clientAddress(info), "client");
     const body = validate(route.body, await readJsonObject(request));
     const deadline = at + timeoutMs;
+    const idempotencyKey = idempotencyKeyOf(request);
+    const fingerprint = idempotencyKey && fingerprintOf(httpRequestOf(request, body));
     return await route.handle({
       body,
-      idempotencyKey: idempotencyKeyOf(request),
+      idempotencyKey,
       now: at,
-      send: sender(deadline, traceContext),
+      send: sender(deadline, traceContext, fingerprint),
       backend: { widgetTenant: (key) => asked(backend.widgetTenant(key), deadline) },
       token: (claims, ttlSeconds) => signToken(jwtSecret, claims, ttlSeconds, { now: at }),
       agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? 1,
@@ -204,11 +213,11 @@ export function createHttpHandler(
     const isPost = route.method === "POST";
     const body = isPost ? validate(route.body ?? noArguments, await readJsonObject(request)) : {};
     const idempotencyKey = isPost ? idempotencyKeyOf(request) : undefined;
-    const commandId = idempotencyKey === undefined
-      ? crypto.randomUUID()
-      : `${principal.sub}:${idempotencyKey}`;
+    const client = idempotencyKey &&
+      clientCommand(principal, idempotencyKey, httpRequestOf(request, body));
+    const commandId = client ? client.commandId : crypto.randomUUID();
     const deadline = at + timeoutMs;
-    const send = sender(deadline, traceContext);
+    const send = sender(deadline, traceContext, client ? client.fingerprint : undefined);
     const call: ApiCall<unknown, unknown> = {
       principal,
       params,
@@ -337,6 +346,11 @@ function describe(error: unknown): Record<string, unknown> {
 export function clientAddress(info: Deno.ServeHandlerInfo | undefined): string {
   const address = info?.remoteAddr;
   return address && "hostname" in address ? address.hostname : "unknown";
+}
+
+// What an idempotency key is bound to: method, path and (validated) body.
+function httpRequestOf(request: Request, body: unknown): unknown[] {
+  return [request.method, new URL(request.url).pathname, body];
 }
 
 function idempotencyKeyOf(request: Request): string | undefined {

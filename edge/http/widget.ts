@@ -63,7 +63,7 @@ export async function openWidgetSession(
       },
       agentsOnline: call.agentsOnline(tenant),
     },
-    commandId: `open:${conversationId}`,
+    commandId: `s:open:${conversationId}`,
     ...(fresh && { fresh: true }),
   });
   return {

@@ -9,6 +9,7 @@ import { context, propagation, SpanStatusCode } from "@opentelemetry/api";
 import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest } from "../../cluster/protocol.ts";
 import type { Principal } from "../auth/auth.ts";
+import { clientCommand } from "../idempotency.ts";
 import type { ClientFrame } from "./frames.ts";
 import type { SocketSession } from "./_session.ts";
 
@@ -39,9 +40,8 @@ export async function runCommand(
   }
   const by = { sub: principal.sub, role: principal.role };
   const command = commandOf(frame, by);
-  const commandId = frame.t === "send"
-    ? `${principal.sub}:${frame.clientMessageId ?? frame.id}`
-    : `${principal.sub}:${frame.t}:${frame.id}`;
+  const key = frame.t === "send" ? frame.clientMessageId ?? frame.id : `${frame.t}:${frame.id}`;
+  const { commandId, fingerprint } = clientCommand(principal, key, [frame.conversation, command]);
   const response = await tracer.startActiveSpan(`ws ${frame.t}`, async (span) => {
     try {
       const carrier: Record<string, string> = {};
@@ -49,6 +49,7 @@ export async function runCommand(
       const answer = await session.ctx.backend.request({
         ...session.request(frame.conversation, "command", commandId),
         command,
+        fingerprint,
         ...(carrier.traceparent && { traceparent: carrier.traceparent }),
       });
       if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.error.code });

@@ -36,6 +36,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     tenantRatePerSecond: 100_000,
     bootstrapRatePerSecond: 1000,
     connectionRatePerSecond: 10_000,
+    idempotencyHours: 24,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 // A minimal decider for testing the runtime's mechanics, independent of any
-// business actor: it counts, can be told to refuse, and wants one timer.
+// business actor: it counts, can be told to refuse (always, or while it has
+// counted too little), and wants one timer.
 import type { Decider } from "../../actors/decider.ts";
 
 export interface CounterState {
@@ -10,6 +11,7 @@ export interface CounterState {
 export type CounterCommand =
   | { type: "add"; by?: number }
   | { type: "refuse" }
+  | { type: "need"; min: number }
   | { type: "alarm"; at: number | null }
   | { type: "poke"; target: string };
 
@@ -32,6 +34,15 @@ export const counterDecider: Decider<
         return { events: [{ type: "added", by: command.by ?? 1 }] };
       case "refuse":
         return { reject: { code: "refused", message: "refused", details: { n: state.n } } };
+      case "need":
+        if (!Number.isInteger(command.min)) {
+          return {
+            reject: { code: "validation", message: "min must be a whole number", field: "min" },
+          };
+        }
+        return state.n >= command.min
+          ? { events: [{ type: "added", by: 1 }] }
+          : { reject: { code: "too_few", message: `fewer than ${command.min}` } };
       case "alarm":
         return { events: [{ type: "alarm_set", at: command.at }] };
       case "poke":
@@ -63,6 +74,8 @@ export const counterDecider: Decider<
         commandId: `poke:${address.id}:${state.n}:${event.target}`,
       }]
       : [],
+  // A retry is told the count its command left, not the current one.
+  receipt: (state) => ({ n: state.n }),
   timers: (state) => (state.alarm === null ? [] : [{ name: "alarm", at: state.alarm }]),
   project: (state) => ({
     status: "open",

@@ -1,0 +1,77 @@
+/**
+ * A turn's events, folded into the activation, become one append request:
+ * the events, their outbox commands, and the snapshot, timers and projection
+ * of the resulting state.
+ *
+ * @module
+ */
+import type { AppendRequest, NewEvent, OutboxEntry } from "../store/event_store.ts";
+import type { Projection } from "../../actors/decider.ts";
+import { type Activation, timersJson, viewOf } from "./_activation.ts";
+
+/** What {@linkcode foldIntoAppend} produced. */
+export interface FoldedTurn {
+  append: AppendRequest;
+  /** The stored events, for watchers once committed. */
+  stored: NewEvent[];
+  outbox: OutboxEntry[];
+  /** The projection row of the new state, if the decider has one. */
+  row: Projection | null | undefined;
+  /** The reply of the command: the view of the new state. */
+  reply: unknown;
+}
+
+/**
+ * Fold `events` into the activation (state, sequence, timers, snapshot
+ * mark) and describe what must be appended for them.
+ */
+export function foldIntoAppend(
+  activation: Activation,
+  commandId: string,
+  events: { type: string }[],
+  options: { now: number; snapshotEvery: number },
+): FoldedTurn {
+  const { decider } = activation;
+  const { now } = options;
+  const expectedSeq = activation.seq;
+  const stored: NewEvent[] = [];
+  const outbox: OutboxEntry[] = [];
+  let state = activation.state;
+  for (const event of events) {
+    state = decider.evolve(state, event);
+    const seq = ++activation.seq;
+    stored.push({
+      seq,
+      type: event.type,
+      data: event as Record<string, unknown>,
+      commandId,
+      at: now,
+    });
+    for (
+      const [idx, effect] of (decider.effects?.(state, event, activation.address) ?? []).entries()
+    ) {
+      outbox.push({ actorKey: activation.key, seq, idx, ...effect, createdAt: now });
+    }
+  }
+  activation.state = state;
+  const seq = activation.seq;
+  const reply = viewOf(activation);
+
+  const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
+  if (outbox.length > 0) append.outbox = outbox;
+  const timers = timersJson(decider.timers?.(state) ?? []);
+  if (timers !== activation.timers) {
+    append.timers = JSON.parse(timers);
+    activation.timers = timers;
+  }
+  const row = decider.project?.(state);
+  if (row) {
+    const { kind, tenant, id } = activation.address;
+    append.projection = { key: { kind, tenant, id }, row };
+  }
+  if (seq - activation.snapshotSeq >= options.snapshotEvery) {
+    append.snapshot = { seq, state };
+    activation.snapshotSeq = seq;
+  }
+  return { append, stored, outbox, row, reply };
+}
