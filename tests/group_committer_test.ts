@@ -202,3 +202,40 @@ Deno.test("host: a turn whose events the store refuses is answered invalid; its 
     }
   });
 });
+
+Deno.test("host: the good turns of an actor around its refused one are told to retry, not invalid", async () => {
+  await withPostgresStore(async (store) => {
+    const host = new ActorHost({
+      store,
+      committer: new GroupCommitter(store),
+      deciders: [counterDecider],
+      tenantSettings: () => Promise.resolve({} as TenantSettings),
+    });
+    const send = (command: ActorRequest["command"], n: number) =>
+      host.dispatch({
+        address: { kind: "counter", tenant: "t", id: "mixed" },
+        op: "command",
+        command,
+        commandId: `mixed:${n}`,
+        deadline: Date.now() + 5000,
+      });
+    try {
+      assert((await send({ type: "add" }, 0)).ok);
+      // Pipelined behind one another on one activation: the refused turn and
+      // the turns decided after it, on a state that holds its events.
+      const answers = await Promise.all([
+        send({ type: "poke", target: "x\u0000" }, 1),
+        send({ type: "add" }, 2),
+        send({ type: "add" }, 3),
+      ]);
+      assertEquals(answers[0].ok ? "ok" : answers[0].error.code, "invalid");
+      for (const answer of answers.slice(1)) {
+        if (answer.ok) continue;
+        assertEquals(answer.error.code, "stale_owner", JSON.stringify(answer));
+        assert(answer.error.retryable, "a good command is never answered for good");
+      }
+    } finally {
+      host.close();
+    }
+  });
+});
