@@ -40,7 +40,8 @@ export function isAddressPart(value: string): boolean {
   return invalidAddressPart({ kind: value, tenant: value, id: value }) === null;
 }
 
-function base32(bytes: Uint8Array, chars: number): string {
+/** The first `chars` characters of `bytes` in the id alphabet, 5 bits each. */
+export function base32(bytes: Uint8Array, chars: number): string {
   let out = "";
   let buffer = 0;
   let bits = 0;

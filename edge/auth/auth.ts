@@ -13,6 +13,7 @@
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Caller } from "../../actors/ticket.ts";
 import { isAddressPart } from "../ids.ts";
+import { isAnonymousId } from "./visitor_identity.ts";
 
 /** What a caller may be. */
 export type Role = Caller["role"];
@@ -25,9 +26,18 @@ export interface Principal {
   sub: string;
   tenant: string;
   role: Role;
+  /**
+   * Whether `sub` is a verified identity: always for staff; for a visitor
+   * (claim `vrf`) only when a tenant vouched for it, else `sub` is an
+   * anonymous id the server minted (`anon:…`).
+   */
+  verified: boolean;
   /** Expiry, epoch seconds. */
   exp: number;
 }
+
+/** The claims a token is signed for; a visitor's `verified` follows from its `sub`. */
+export type Claims = Omit<Principal, "exp" | "verified">;
 
 /** Why a token was refused. */
 export type AuthFailure = "missing" | "malformed" | "expired" | "forged" | "claims";
@@ -56,7 +66,7 @@ const algorithm = "HS256";
  */
 export async function signToken(
   secret: string,
-  claims: Omit<Principal, "exp">,
+  claims: Claims,
   ttlSeconds: number,
   options: ClockOptions = {},
 ): Promise<string> {
@@ -66,7 +76,8 @@ export async function signToken(
     throw new TypeError("ttlSeconds must be a positive integer");
   }
   const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
-  return await new SignJWT({ tenant: claims.tenant, role: claims.role })
+  const vrf = claims.role === "visitor" ? { vrf: !isAnonymousId(claims.sub) } : {};
+  return await new SignJWT({ tenant: claims.tenant, role: claims.role, ...vrf })
     .setProtectedHeader({ alg: algorithm, typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuedAt(issuedAt)
@@ -122,10 +133,10 @@ async function verifyAfresh(
   } catch (error) {
     throw joseFailure(error);
   }
-  const problem = claimsProblem(payload);
+  const problem = claimsProblem(payload) ?? verificationProblem(payload);
   if (problem) throw new AuthError("claims", problem);
   const { sub, tenant, role, exp } = payload as unknown as Principal;
-  return { sub, tenant, role, exp };
+  return { sub, tenant, role, verified: role !== "visitor" || payload.vrf === true, exp };
 }
 
 /** The token of an `Authorization: Bearer <token>` header; throws {@linkcode AuthError}. */
@@ -166,6 +177,18 @@ function claimsProblem(claims: Record<string, unknown>): string | null {
   }
   if (!roles.includes(role as Role)) return `claim role must be one of ${roles.join(", ")}`;
   return null;
+}
+
+// Tokens minted before visitors had anonymous ids carry no vrf and may name
+// an id their holder chose; they are refused, and the widget bootstraps again.
+function verificationProblem(payload: Record<string, unknown>): string | null {
+  if (payload.role !== "visitor") return null;
+  if (typeof payload.vrf !== "boolean") {
+    return "claim vrf is missing: a visitor token says whether its identity is verified";
+  }
+  return payload.vrf === isAnonymousId(payload.sub as string)
+    ? "claim vrf must be false exactly for anonymous (anon:) visitors"
+    : null;
 }
 
 function joseFailure(error: unknown): unknown {

@@ -26,6 +26,7 @@ import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import { AuthError, bearerToken, type Principal, signToken, verifyToken } from "../auth/auth.ts";
+import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import {
@@ -180,6 +181,10 @@ export function createHttpHandler(
       send: sender(deadline, traceContext),
       backend: { widgetTenant: (key) => asked(backend.widgetTenant(key), deadline) },
       token: (claims, ttlSeconds) => signToken(jwtSecret, claims, ttlSeconds, { now: at }),
+      anonymousIds: {
+        mint: (tenant) => mintAnonymousId(jwtSecret, tenant),
+        minted: (tenant, id) => isMintedAnonymousId(jwtSecret, tenant, id),
+      },
       agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? 1,
     });
   }

@@ -14,7 +14,7 @@ import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
-import { type Principal, type Role, roles } from "../auth/auth.ts";
+import { type Claims, type Principal, type Role, roles } from "../auth/auth.ts";
 import { derivedId, newId } from "../ids.ts";
 import { errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import {
@@ -114,7 +114,13 @@ export interface PublicCall<B> {
   /** The runtime, for queries; each call is bounded by the request's deadline. */
   backend: Pick<Backend, "widgetTenant">;
   /** A bearer token for `claims`, valid for `ttlSeconds` from the request's time. */
-  token(claims: Omit<Principal, "exp">, ttlSeconds: number): Promise<string>;
+  token(claims: Claims, ttlSeconds: number): Promise<string>;
+  /** Anonymous visitor ids of `tenant`, signed with the server's secret. */
+  anonymousIds: {
+    mint(tenant: string): Promise<string>;
+    /** True when `id` was minted for `tenant` by this cluster. */
+    minted(tenant: string, id: string): Promise<boolean>;
+  };
   /** How many of the tenant's agents are online. */
   agentsOnline(tenant: string): number;
 }
