@@ -5,6 +5,7 @@ import {
   type AuthFailure,
   bearerToken,
   signToken,
+  verifyOpsToken,
   verifyToken,
 } from "../edge/auth/auth.ts";
 import { loadOrCreateSecret, readSecret, secretPath } from "../edge/auth/secret.ts";
@@ -220,4 +221,29 @@ Deno.test("verified tokens are remembered per secret, and never past their expir
   assertEquals((other as AuthError).reason, "forged");
   const expired = await assertRejects(() => verifyToken(secret, token, { now: now + 61_000 }));
   assertEquals((expired as AuthError).reason, "expired");
+});
+
+Deno.test("the ops credential: role ops and no tenant; tenant tokens and tenant-bound ops tokens are refused", async () => {
+  const token = await tokenCommand(["--role", "ops", "--sub", "oncall"], { SB_JWT_SECRET: secret });
+  assertEquals((await verifyOpsToken(secret, token)).sub, "oncall");
+  await assertRejects(() => verifyToken(secret, token), AuthError, "claim tenant");
+  const tenantToken = await signToken(secret, { ...alice, role: "admin" }, 60);
+  const refused = await assertRejects(() => verifyOpsToken(secret, tenantToken), AuthError);
+  assertEquals(refused.reason, "credential");
+  const bound = await rawToken({ alg: "HS256" }, {
+    sub: "x",
+    role: "ops",
+    tenant: "demo",
+    exp: Date.now() / 1000 + 60,
+  });
+  assertEquals(
+    (await assertRejects(() => verifyOpsToken(secret, bound), AuthError)).reason,
+    "credential",
+  );
+  await assertRejects(
+    () =>
+      tokenCommand(["--role", "ops", "--sub", "x", "--tenant", "demo"], { SB_JWT_SECRET: secret }),
+    TokenCommandError,
+    "no tenant",
+  );
 });

@@ -7,6 +7,7 @@ import {
   assertMatch,
   assertNotEquals,
   assertObjectMatch,
+  assertStringIncludes,
 } from "@std/assert";
 import {
   type Context,
@@ -18,7 +19,7 @@ import {
 } from "@opentelemetry/api";
 import { effectiveSettings } from "../cluster/store/tenant_directory.ts";
 import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
-import { signToken } from "../edge/auth/auth.ts";
+import { signOpsToken, signToken } from "../edge/auth/auth.ts";
 import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
 import { routes } from "../edge/http/routes.ts";
 import { newId } from "../edge/ids.ts";
@@ -359,18 +360,31 @@ Deno.test("visitors may create and command but not read, list or audit", async (
   assertEquals(backend.requests.length, 2);
 });
 
-Deno.test("GET /v1/admin/cluster answers the cluster status to supervisors and admins", async () => {
+Deno.test("GET /v1/admin/cluster answers the ops credential only, never a tenant's role", async () => {
   const { call } = harness();
-  for (const role of ["supervisor", "admin"] as const) {
-    const response = await call("GET", "/v1/admin/cluster", { token: { role } });
-    assertEquals(response.status, 200);
-    assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  const ops = await signOpsToken(secret, "oncall", 60, { now });
+  const response = await call("GET", "/v1/admin/cluster", { token: ops });
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  for (const role of ["visitor", "agent", "supervisor", "admin"] as const) {
+    const refused = await expectError(
+      await call("GET", "/v1/admin/cluster", { token: { role } }),
+      403,
+      { code: "forbidden" },
+    );
+    assertStringIncludes(String(refused.message), "ops credential");
   }
-  for (const role of ["visitor", "agent"] as const) {
-    await expectError(await call("GET", "/v1/admin/cluster", { token: { role } }), 403, {
-      code: "forbidden",
-    });
-  }
+  await expectError(await call("GET", "/v1/admin/cluster", { token: null }), 401, {
+    code: "unauthorized",
+  });
+  const forged = await signOpsToken("another-secret-0123456789abcdef", "oncall", 60, { now });
+  await expectError(await call("GET", "/v1/admin/cluster", { token: forged }), 401, {
+    code: "unauthorized",
+  });
+  // Nor does the ops credential act in any tenant.
+  await expectError(await call("GET", "/v1/tickets", { token: ops }), 401, {
+    code: "unauthorized",
+  });
 });
 
 Deno.test("tenant settings: admins replace them for their own tenant, bad values are refused", async () => {
@@ -738,16 +752,20 @@ Deno.test("actor rejections map to status codes by family", async () => {
   }
 });
 
-Deno.test("retryable runtime failures are 503 with Retry-After", async () => {
-  const { call, backend } = harness();
+Deno.test("retryable runtime failures are 503 with Retry-After and a generic message; the cause is logged", async () => {
+  const { call, backend, logs } = harness();
   for (const code of [...retryableCodes, "fresh_transient"]) {
+    const internal = `connect ECONNREFUSED 10.1.2.3:5432 (${code}) relation "sb_x.events"`;
     backend.answer = () => ({
       ok: false,
-      error: { code, message: code, retryable: true },
+      error: { code, message: internal, retryable: true },
     });
     const response = await call("GET", "/v1/tickets/t");
     assertEquals(response.headers.get("retry-after"), "1");
-    await expectError(response, 503, { code });
+    const error = await expectError(response, 503, { code });
+    const message = String(error.message);
+    assert(!message.includes("10.1.2.3") && !message.includes("sb_x"), message);
+    assert(logs.some((line) => line.error === internal && line.code === code), "logged");
   }
 });
 

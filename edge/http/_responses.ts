@@ -20,6 +20,8 @@ export class HttpError extends Error {
       field?: string;
       details?: Record<string, unknown>;
       headers?: Record<string, string>;
+      /** What went wrong inside, for the log only: never shown to the client. */
+      internal?: string;
     } = {},
   ) {
     super(message);
@@ -66,10 +68,24 @@ const statusByCode: Record<string, number> = {
   [RuntimeErrors.unknownKind]: 500,
 };
 
+// What a client is told of a retryable failure: the runtime's own message
+// may quote a store or bus error (hosts, statements, constraint names), which
+// is the operators' to read, in the log.
+const retryMessages: Record<string, string> = {
+  [RuntimeErrors.overloaded]: "the service is overloaded; retry shortly",
+  [RuntimeErrors.timeout]: "the request timed out; retry it",
+  [RuntimeErrors.draining]: "the service is restarting; retry shortly",
+};
+
 /** How an actor's failure answer is told to an HTTP client. */
 export function actorFailure(error: ActorError): HttpError {
   if (error.retryable || retryableCodes.has(error.code)) {
-    return retryLater(error.code, error.message);
+    const message = retryMessages[error.code] ??
+      "the service is temporarily unavailable; retry shortly";
+    return new HttpError(503, error.code, message, {
+      headers: { "retry-after": String(retryAfterSeconds) },
+      internal: error.message,
+    });
   }
   return new HttpError(statusByCode[error.code] ?? 409, error.code, error.message, {
     field: error.field,

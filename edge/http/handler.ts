@@ -25,13 +25,14 @@ import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
-import { AuthError, bearerToken, type Principal, signToken, verifyToken } from "../auth/auth.ts";
+import { AuthError, bearerToken, signToken, verifyOpsToken, verifyToken } from "../auth/auth.ts";
 import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import {
   type ApiCall,
   type ApiRoute,
+  type ClusterRoute,
   type OpsContext,
   type PublicRoute,
   type Route,
@@ -120,17 +121,31 @@ export function createHttpHandler(
     return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
-  async function authenticate(request: Request, at: number): Promise<Principal> {
+  async function authenticate<P>(
+    request: Request,
+    at: number,
+    verify: (secret: string, token: string, options: { now: number }) => Promise<P>,
+  ): Promise<P> {
     try {
-      return await verifyToken(jwtSecret, bearerToken(request.headers.get("authorization")), {
+      return await verify(jwtSecret, bearerToken(request.headers.get("authorization")), {
         now: at,
       });
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
+      if (error.reason === "credential") throw new HttpError(403, "forbidden", error.message);
       throw new HttpError(401, error.code, error.message, {
         headers: { "www-authenticate": 'Bearer realm="switchboard"' },
       });
     }
+  }
+
+  async function serveCluster(route: ClusterRoute, request: Request): Promise<unknown> {
+    const at = now();
+    await authenticate(request, at, verifyOpsToken);
+    const deadline = at + timeoutMs;
+    return await route.handle({
+      backend: { status: () => withinDeadline(backend.status(), deadline) },
+    });
   }
 
   // Rate limits fail open: a broken limiter must not take the API down with it.
@@ -196,7 +211,7 @@ export function createHttpHandler(
     traceContext: Context,
   ): Promise<unknown> {
     const at = now();
-    const principal = await authenticate(request, at);
+    const principal = await authenticate(request, at, verifyToken);
     if (!route.roles.includes(principal.role)) {
       throw new HttpError(403, "forbidden", `role ${principal.role} may not ${route.operationId}`);
     }
@@ -235,7 +250,6 @@ export function createHttpHandler(
         events: (...args) => asked(backend.events(...args), deadline),
         messages: (...args) => asked(backend.messages(...args), deadline),
         list: (query) => asked(backend.list(query), deadline),
-        status: () => withinDeadline(backend.status(), deadline),
         settings: (tenant) => asked(backend.settings(tenant), deadline),
         putSettings: (tenant, settings) => asked(backend.putSettings(tenant, settings), deadline),
       },
@@ -271,6 +285,8 @@ export function createHttpHandler(
     if (route.kind === "ops") return route.handle(ops);
     const answer = route.kind === "public"
       ? await servePublic(route, request, info, traceContext)
+      : route.kind === "cluster"
+      ? await serveCluster(route, request)
       : await serveApi(route, params, request, traceContext);
     return jsonResponse(route.status, answer);
   }
@@ -302,6 +318,14 @@ export function createHttpHandler(
           route,
           trace_id: span.spanContext().traceId,
           ...describe(error),
+        });
+      } else if (failure.extra.internal !== undefined) {
+        log.warn("request failed; retryable", {
+          method,
+          route,
+          code: failure.code,
+          trace_id: span.spanContext().traceId,
+          error: failure.extra.internal,
         });
       }
       response = errorResponse(failure);

@@ -8,6 +8,7 @@ import type * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type {
   ApiRoute,
+  ClusterRoute,
   FieldsSchema,
   OpsRoute,
   PublicRoute,
@@ -52,7 +53,7 @@ export function openApiDocument(routes: readonly Route[]): Json {
           scheme: "bearer",
           bearerFormat: "JWT",
           description:
-            "HS256 JWT with claims sub, tenant, role (visitor|agent|supervisor|admin), exp.",
+            "HS256 JWT with claims sub, tenant, role (visitor|agent|supervisor|admin), exp; a visitor's also vrf (whether sub is a verified identity). The ops credential has role ops and no tenant.",
         },
       },
       schemas,
@@ -61,7 +62,15 @@ export function openApiDocument(routes: readonly Route[]): Json {
   };
 }
 
-function apiOperation(route: ApiRoute | PublicRoute): Json {
+function apiOperation(route: ApiRoute | PublicRoute | ClusterRoute): Json {
+  if (route.kind === "cluster") {
+    return {
+      ...apiOperation({ ...route, kind: "api", roles: [], handle: () => Promise.resolve() }),
+      description:
+        "Ops credential only: a bearer JWT with role ops and no tenant (deno task token --role ops --sub <you>); every tenant's token is 403.",
+      "x-roles": ["ops"],
+    };
+  }
   const authenticated = route.kind === "api";
   const parameters = [
     ...pathParameters(route.path),

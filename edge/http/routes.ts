@@ -12,6 +12,7 @@
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
+import { visitorTicketView } from "../../actors/ticket.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
 import { type Claims, type Principal, type Role, roles } from "../auth/auth.ts";
@@ -64,10 +65,7 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<
-    Backend,
-    "events" | "messages" | "list" | "status" | "settings" | "putSettings"
-  >;
+  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -155,8 +153,25 @@ export interface OpsRoute {
   handle(ops: OpsContext): Response;
 }
 
+/** What a cluster route's handler is given. */
+export interface ClusterCall {
+  /** The runtime's view of the cluster; bounded by the request's deadline. */
+  backend: Pick<Backend, "status">;
+}
+
+/**
+ * A route about the whole cluster, across tenants: served only to the ops
+ * credential (a token with role `ops` and no tenant), never to a tenant's role.
+ */
+export interface ClusterRoute
+  extends Omit<ApiRoute, "kind" | "method" | "roles" | "body" | "query" | "handle"> {
+  kind: "cluster";
+  method: "GET";
+  handle(call: ClusterCall): Promise<unknown>;
+}
+
 /** Any route of the table. */
-export type Route = ApiRoute | PublicRoute | OpsRoute;
+export type Route = ApiRoute | PublicRoute | ClusterRoute | OpsRoute;
 
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
@@ -188,6 +203,8 @@ interface ActorResource {
   page: ResponseSchema;
   /** Who may send commands; whether the caller may do one is the decider's to say. */
   commandRoles: readonly Role[];
+  /** What a visitor's command is answered with, from the staff view; the latter by default. */
+  visitorView?: (view: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -198,9 +215,15 @@ function actorResource(resource: ActorResource) {
   const { collection, kind, noun, response, page } = resource;
   const item = `${collection}/{id}`;
   const target = (call: { params: Record<string, string> }) => ({ kind, id: call.params.id });
+  const shown = (call: ApiCall<unknown, unknown>, reply: unknown) =>
+    call.principal.role === "visitor" && resource.visitorView
+      ? resource.visitorView(reply as Record<string, unknown>)
+      : reply;
   return {
     kind,
     collection,
+    /** The reply of a command, as the caller may see it. */
+    shown,
     /**
      * `GET <item>/<action>`: a page of the actor's log after `after`, or 404
      * for an empty first page: an actor that exists has logged its start.
@@ -278,8 +301,14 @@ function actorResource(resource: ActorResource) {
         body: spec.body,
         status: 200,
         response,
-        handle: (call) =>
-          call.ask(target(call), "command", { type: spec.type ?? spec.action, ...call.body }),
+        handle: async (call) =>
+          shown(
+            call,
+            await call.ask(target(call), "command", {
+              type: spec.type ?? spec.action,
+              ...call.body,
+            }),
+          ),
       }),
   };
 }
@@ -293,6 +322,7 @@ const tickets = actorResource({
   response: "Ticket",
   page: "TicketPage",
   commandRoles: roles,
+  visitorView: visitorTicketView,
 });
 const conversations = actorResource({
   collection: "/v1/conversations",
@@ -319,9 +349,11 @@ export const routes: readonly Route[] = [
       const { tenant, sub } = call.principal;
       const fresh = call.idempotencyKey === undefined;
       const id = fresh ? newId(call.now) : await derivedId(tenant, sub, call.idempotencyKey!);
-      return call.ask({ kind: tickets.kind, id }, "command", { type: "create", ...call.body }, {
-        fresh,
-      });
+      const created = await call.ask({ kind: tickets.kind, id }, "command", {
+        type: "create",
+        ...call.body,
+      }, { fresh });
+      return tickets.shown(call, created);
     },
   }),
   tickets.list({
@@ -447,16 +479,17 @@ export const routes: readonly Route[] = [
     summary: "End the conversation.",
     body: noArguments,
   }),
-  api({
+  {
+    kind: "cluster",
     method: "GET",
     path: "/v1/admin/cluster",
     operationId: "clusterStatus",
-    summary: "The cluster's membership view and what every node hosts.",
-    roles: ["supervisor", "admin"],
+    summary:
+      "The cluster's membership view and what every node hosts, for its operators: the ops credential only.",
     status: 200,
     response: "ClusterStatus",
     handle: (call) => call.backend.status(),
-  }),
+  } satisfies ClusterRoute,
   api({
     method: "GET",
     path: "/v1/admin/settings",
