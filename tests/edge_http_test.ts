@@ -21,6 +21,7 @@ import { effectiveSettings } from "../cluster/store/tenant_directory.ts";
 import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
 import { signOpsToken, signToken } from "../edge/auth/auth.ts";
 import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
+import { callerLimiter } from "../edge/limits/caller_limits.ts";
 import { routes } from "../edge/http/routes.ts";
 import { newId } from "../edge/ids.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
@@ -800,18 +801,29 @@ Deno.test("a throwing backend is a logged 500 and the next request is served", a
   assertEquals(await next.json(), { fine: true });
 });
 
-Deno.test("over the rate limit is 429 with Retry-After, per tenant", async () => {
-  const limiter = new TokenBucketLimiter({ ratePerSecond: 0.5, burst: 1, now: () => now });
-  const { call, backend } = harness({ rateLimiter: limiter });
+Deno.test("over the rate limit is 429 with Retry-After, per caller and per tenant", async () => {
+  const limits = callerLimiter(
+    (_, ratePerSecond, burst) => new TokenBucketLimiter({ ratePerSecond, burst, now: () => now }),
+    { tenantRatePerSecond: 1, callerRatePerSecond: 0.5 },
+  );
+  const { call, backend } = harness({ rateLimiter: limits });
   assertEquals((await call("POST", "/v1/tickets/t/claim")).status, 200);
   const limited = await call("POST", "/v1/tickets/t/claim");
   assertEquals(limited.headers.get("retry-after"), "2");
-  await expectError(limited, 429, { code: "rate_limited" });
+  await expectError(limited, 429, {
+    code: "rate_limited",
+    message: "too many requests for this caller",
+  });
+  const bob = { sub: "bob" };
+  assertEquals((await call("POST", "/v1/tickets/t/claim", { token: bob })).status, 200);
+  await expectError(await call("POST", "/v1/tickets/t/claim", { token: { sub: "carol" } }), 429, {
+    message: "too many requests for this tenant",
+  });
   assertEquals(
     (await call("POST", "/v1/tickets/t/claim", { token: { tenant: "acme" } })).status,
     200,
   );
-  assertEquals(backend.requests.length, 2);
+  assertEquals(backend.requests.length, 3);
 });
 
 Deno.test("token buckets refill at their rate up to the burst", () => {

@@ -28,7 +28,8 @@ import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import { AuthError, bearerToken, signToken, verifyOpsToken, verifyToken } from "../auth/auth.ts";
 import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
 import { openApiDocument } from "./openapi.ts";
-import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { RateDecision, RateLimiter } from "../limits/rate_limit.ts";
+import type { CallerDecision, CallerRateLimiter, RateScope } from "../limits/caller_limits.ts";
 import {
   type ApiCall,
   type ApiRoute,
@@ -58,8 +59,8 @@ export interface HttpHandlerOptions {
   now?: () => number;
   /** How long a request may wait for the runtime; 5000 ms by default. */
   requestTimeoutMs?: number;
-  /** Asked once per authenticated request, keyed by tenant; none by default. */
-  rateLimiter?: RateLimiter;
+  /** Asked once per authenticated request, per caller (see `callerLimiter`); none by default. */
+  rateLimiter?: CallerRateLimiter;
   /**
    * Asked once per request of a public route (the widget bootstrap), keyed
    * by the client's IP address; none by default.
@@ -149,18 +150,22 @@ export function createHttpHandler(
   }
 
   // Rate limits fail open: a broken limiter must not take the API down with it.
-  async function admit(limiter: RateLimiter | undefined, key: string, of: string): Promise<void> {
-    if (!limiter) return;
+  async function admit(
+    decide: (() => RateDecision | CallerDecision | Promise<RateDecision | CallerDecision>) | null,
+    of: string,
+  ): Promise<void> {
+    if (!decide) return;
     let decision;
     try {
-      decision = await limiter.take(key);
+      decision = await decide();
     } catch (error) {
       limiterFailures.inc();
       log.warn("rate limiter failed; request let through", describe(error));
       return;
     }
     if (!decision.allowed) {
-      throw new HttpError(429, "rate_limited", `too many requests for this ${of}`, {
+      const over = "scope" in decision && decision.scope ? scopeNames[decision.scope] : of;
+      throw new HttpError(429, "rate_limited", `too many requests for this ${over}`, {
         headers: { "retry-after": String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
       });
     }
@@ -186,7 +191,10 @@ export function createHttpHandler(
     traceContext: Context,
   ): Promise<unknown> {
     const at = now();
-    await admit(bootstrapLimiter, clientAddress(info), "client");
+    await admit(
+      bootstrapLimiter ? () => bootstrapLimiter.take(clientAddress(info)) : null,
+      "client",
+    );
     const body = validate(route.body, await readJsonObject(request));
     const deadline = at + timeoutMs;
     return await route.handle({
@@ -215,7 +223,7 @@ export function createHttpHandler(
     if (!route.roles.includes(principal.role)) {
       throw new HttpError(403, "forbidden", `role ${principal.role} may not ${route.operationId}`);
     }
-    await admit(rateLimiter, principal.tenant, "tenant");
+    await admit(rateLimiter ? () => rateLimiter.take(principal) : null, "caller");
     if (params.id !== undefined && !isAddressPart(params.id)) {
       throw new HttpError(404, "not_found", `nothing at ${new URL(request.url).pathname}`);
     }
@@ -336,6 +344,12 @@ export function createHttpHandler(
     return response;
   };
 }
+
+const scopeNames: Record<RateScope, string> = {
+  caller: "caller",
+  visitors: "tenant's visitors",
+  tenant: "tenant",
+};
 
 const knownMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 

@@ -18,7 +18,8 @@ import type {
   ConversationSignal,
 } from "../live/conversation_hub.ts";
 import type { Presence } from "../live/presence.ts";
-import { type Bucket, type RateLimiter, takeToken } from "../limits/rate_limit.ts";
+import { type Bucket, takeToken } from "../limits/rate_limit.ts";
+import type { CallerRateLimiter } from "../limits/caller_limits.ts";
 import type { SessionSummary, TenantFeed } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
 
@@ -30,8 +31,8 @@ export interface ConnectionContext {
   presence: Presence;
   jwtSecret: string;
   log: Logger;
-  /** Per-tenant limit on command frames (Redis in a cluster). */
-  tenantLimiter?: RateLimiter;
+  /** Per-caller and per-tenant limits on command frames (Redis in a cluster). */
+  callerLimiter?: CallerRateLimiter;
   /** Per-connection limit on frames. */
   connectionRate: { ratePerSecond: number; burst: number };
   heartbeatMs: number;
@@ -478,12 +479,12 @@ class Connection implements LiveConnection {
   }
 
   async #command(frame: ClientFrame & { id: string; conversation: string }, principal: Principal) {
-    const tenantLimit = await this.#tenantLimit(principal.tenant);
+    const tenantLimit = await this.#tenantLimit(principal);
     if (tenantLimit) {
       return this.#error({
         id: frame.id,
         code: "rate_limited",
-        message: "too many requests for this tenant",
+        message: "too many requests for this caller or tenant",
         retryAfterMs: tenantLimit,
       });
     }
@@ -527,11 +528,11 @@ class Connection implements LiveConnection {
     if (!this.#watches.has(frame.conversation)) await this.#watch(frame.conversation, 0);
   }
 
-  async #tenantLimit(tenant: string): Promise<number | null> {
-    const limiter = this.#ctx.tenantLimiter;
+  async #tenantLimit(principal: Principal): Promise<number | null> {
+    const limiter = this.#ctx.callerLimiter;
     if (!limiter) return null;
     try {
-      const decision = await limiter.take(tenant);
+      const decision = await limiter.take(principal);
       return decision.allowed ? null : decision.retryAfterMs;
     } catch (error) {
       // Rate limits fail open: a broken limiter must not stop conversations.
