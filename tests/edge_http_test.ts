@@ -986,3 +986,23 @@ Deno.test("the caller's trace context is passed to the actor as traceparent", as
     propagation.disable();
   }
 });
+
+Deno.test("in-memory token buckets are bounded: full buckets are dropped, and past maxKeys the least recently used", () => {
+  let at = now;
+  const limiter = new TokenBucketLimiter({
+    ratePerSecond: 1,
+    burst: 2,
+    maxKeys: 100,
+    now: () => at,
+  });
+  for (let i = 0; i < 1000; i++) limiter.take(`198.51.100.${i}`);
+  assertEquals(limiter.size, 100);
+  // The most recent keys keep their spent buckets.
+  assertEquals([limiter.take("198.51.100.999").allowed, limiter.take("198.51.100.999").allowed], [
+    true,
+    false,
+  ]);
+  at += 2000;
+  limiter.take("fresh");
+  assertEquals(limiter.size, 1, "every bucket idle long enough to be full again is gone");
+});
