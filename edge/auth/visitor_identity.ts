@@ -41,19 +41,45 @@ export async function isMintedAnonymousId(
   return timingSafeEqual(id.slice(-macChars), await mac(secret, tenant, random));
 }
 
-// The message starts with a label and holds NULs, which no JWT signing input
-// does, so these MACs can never pass for token signatures or the reverse.
-async function mac(secret: string, tenant: string, random: string): Promise<string> {
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
+/**
+ * True when `identityHash` is how a tenant vouches for `visitorId`:
+ * `hex(HMAC-SHA256(key: identitySecret, message: visitorId))`, any case.
+ */
+export async function isIdentityHash(
+  identitySecret: string,
+  visitorId: string,
+  identityHash: string,
+): Promise<boolean> {
+  // `verify` compares the MACs in constant time, so response times tell an
+  // attacker nothing about how close a forged hash came.
+  const key = await hmacKey(identitySecret);
+  return await crypto.subtle.verify("HMAC", key, hexBytes(identityHash), encoder.encode(visitorId));
+}
+
+const encoder = new TextEncoder();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
     "raw",
     encoder.encode(secret),
     { name: "HMAC", hash: "SHA-256" },
     false,
-    ["sign"],
+    ["sign", "verify"],
   );
+}
+
+// The message starts with a label and holds NULs, which no JWT signing input
+// does, so these MACs can never pass for token signatures or the reverse.
+async function mac(secret: string, tenant: string, random: string): Promise<string> {
   const message = encoder.encode(`anonymous-visitor\0${tenant}\0${random}`);
-  return base32(new Uint8Array(await crypto.subtle.sign("HMAC", key, message)), macChars);
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), message);
+  return base32(new Uint8Array(signature), macChars);
+}
+
+function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
 }
 
 function timingSafeEqual(a: string, b: string): boolean {

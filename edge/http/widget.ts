@@ -18,7 +18,7 @@ import type { TenantSettings, WidgetSettings } from "../../actors/decider.ts";
 import type { PublicCall } from "./routes.ts";
 import type { widgetSessionBody } from "./schemas.ts";
 import { derivedId, newId } from "../ids.ts";
-import { isAnonymousId } from "../auth/visitor_identity.ts";
+import { isAnonymousId, isIdentityHash } from "../auth/visitor_identity.ts";
 import { HttpError } from "./_responses.ts";
 
 /** How long a visitor token lasts; the widget bootstraps again after that. */
@@ -137,30 +137,11 @@ async function checkIdentityHash(
   }
   const secret = widget.identitySecret;
   if (
-    secret === undefined || visitorId === undefined || !await signs(secret, visitorId, identityHash)
+    secret === undefined || visitorId === undefined ||
+    !await isIdentityHash(secret, visitorId, identityHash)
   ) {
     throw new HttpError(401, "unauthorized", "identityHash does not match visitorId", {
       field: "identityHash",
     });
   }
-}
-
-// `verify` compares the MACs in constant time, so response times tell an
-// attacker nothing about how close a forged hash came.
-async function signs(secret: string, message: string, hexMac: string): Promise<boolean> {
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  return await crypto.subtle.verify("HMAC", key, hexBytes(hexMac), encoder.encode(message));
-}
-
-function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
 }
