@@ -33,6 +33,7 @@ export class TestCluster {
           SB_DB_SCHEMA: this.schema,
           SB_JWT_SECRET: CLUSTER_SECRET,
           SB_TENANT_RATE: "1000000",
+          SB_CALLER_RATE: "1000000",
           SB_CONNECTION_RATE: "10000",
           SB_BOOTSTRAP_RATE: "1000",
         },
