@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ActorError, retryableCodes, RuntimeErrors } from "../../cluster/protocol.ts";
+import { type ActorError, RuntimeErrors } from "../../cluster/protocol.ts";
+import { clientMessage, isRetryable } from "../client_messages.ts";
 
 /** Seconds a client is asked to wait before retrying a retryable failure. */
 export const retryAfterSeconds = 1;
@@ -68,21 +69,10 @@ const statusByCode: Record<string, number> = {
   [RuntimeErrors.unknownKind]: 500,
 };
 
-// What a client is told of a retryable failure: the runtime's own message
-// may quote a store or bus error (hosts, statements, constraint names), which
-// is the operators' to read, in the log.
-const retryMessages: Record<string, string> = {
-  [RuntimeErrors.overloaded]: "the service is overloaded; retry shortly",
-  [RuntimeErrors.timeout]: "the request timed out; retry it",
-  [RuntimeErrors.draining]: "the service is restarting; retry shortly",
-};
-
 /** How an actor's failure answer is told to an HTTP client. */
 export function actorFailure(error: ActorError): HttpError {
-  if (error.retryable || retryableCodes.has(error.code)) {
-    const message = retryMessages[error.code] ??
-      "the service is temporarily unavailable; retry shortly";
-    return new HttpError(503, error.code, message, {
+  if (isRetryable(error)) {
+    return new HttpError(503, error.code, clientMessage(error), {
       headers: { "retry-after": String(retryAfterSeconds) },
       internal: error.message,
     });

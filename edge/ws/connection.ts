@@ -20,6 +20,7 @@ import type {
 import type { Presence } from "../live/presence.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
 import type { CallerRateLimiter } from "../limits/caller_limits.ts";
+import { clientMessage, isRetryable } from "../client_messages.ts";
 import type { SessionSummary, TenantFeed } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
 
@@ -276,7 +277,7 @@ class Connection implements LiveConnection {
       }
       return this.#error({
         code: read.error.code,
-        message: read.error.message,
+        message: clientMessage(read.error),
         retryAfterMs: 1000,
       });
     }
@@ -509,11 +510,14 @@ class Connection implements LiveConnection {
       }
     });
     if (!response.ok) {
-      const { code, message, retryable, field } = response.error;
+      const { code, retryable, field } = response.error;
+      if (isRetryable(response.error)) {
+        this.#ctx.log.warn("command failed; retryable", { code, error: response.error.message });
+      }
       return this.#error({
         id: frame.id,
         code,
-        message,
+        message: clientMessage(response.error),
         ...(field && { field }),
         ...(retryable && { retryAfterMs: 1000 }),
       });
