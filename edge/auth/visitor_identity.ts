@@ -9,18 +9,13 @@
  *
  * @module
  */
+import { anonymousVisitorPrefix as anonymousPrefix } from "../../actors/session.ts";
 import { base32 } from "../ids.ts";
-
-/** What every anonymous visitor id starts with; no verified id may. */
-export const anonymousPrefix = "anon:";
 
 const randomChars = 16;
 const macChars = 26;
 
-/** True when `id` is in the anonymous namespace (minted or not). */
-export function isAnonymousId(id: string): boolean {
-  return id.startsWith(anonymousPrefix);
-}
+export { isAnonymousVisitorId as isAnonymousId } from "../../actors/session.ts";
 
 /** A new anonymous visitor id of `tenant`, signed with `secret`. */
 export async function mintAnonymousId(secret: string, tenant: string): Promise<string> {
@@ -34,7 +29,9 @@ export async function isMintedAnonymousId(
   tenant: string,
   id: string,
 ): Promise<boolean> {
-  if (!isAnonymousId(id) || id.length !== anonymousPrefix.length + randomChars + macChars) {
+  if (
+    !id.startsWith(anonymousPrefix) || id.length !== anonymousPrefix.length + randomChars + macChars
+  ) {
     return false;
   }
   const random = id.slice(anonymousPrefix.length, anonymousPrefix.length + randomChars);

@@ -323,7 +323,11 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
     properties: {
       token: { type: "string", description: "Bearer token of the visitor (role visitor)." },
       conversationId: { type: "string" },
-      visitorId: { type: "string", description: "The given visitorId, or a new one to keep." },
+      visitorId: {
+        type: "string",
+        description:
+          "The signed visitorId, or the anonymous id (anon:…) the widget keeps and sends next time.",
+      },
       expiresAt: { type: "integer", description: "When the token expires, epoch milliseconds." },
     },
   },

@@ -269,9 +269,12 @@ class Connection implements LiveConnection {
   async #watch(conversation: string, from: number): Promise<void> {
     const principal = this.#principal!;
     const read = await this.#ctx.backend.request(this.#request(conversation, "read"));
-    const view = read.ok ? read.reply as { visitor?: { id: string } } : null;
-    // A visitor reaches only its own conversation; for anyone else it does not exist.
-    if (!view || (principal.role === "visitor" && view.visitor?.id !== principal.sub)) {
+    const view = read.ok ? read.reply as { visitor?: { id: string; verified: boolean } } : null;
+    // A visitor reaches only its own conversation, opened under the same kind
+    // of identity (verified or anonymous); for anyone else it does not exist.
+    const own = view?.visitor?.id === principal.sub &&
+      view.visitor.verified === principal.verified;
+    if (!view || (principal.role === "visitor" && !own)) {
       if (read.ok || read.error.code === "not_found") {
         return this.#error({ code: "not_found", message: `no conversation ${conversation}` });
       }
