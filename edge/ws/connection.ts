@@ -483,13 +483,13 @@ class Connection implements LiveConnection {
   }
 
   async #command(frame: ClientFrame & { id: string; conversation: string }, principal: Principal) {
-    const tenantLimit = await this.#tenantLimit(principal);
-    if (tenantLimit) {
+    const limited = await this.#rateLimit(principal);
+    if (limited) {
       return this.#error({
         id: frame.id,
         code: "rate_limited",
         message: "too many requests for this caller or tenant",
-        retryAfterMs: tenantLimit,
+        retryAfterMs: limited,
       });
     }
     const by = { sub: principal.sub, role: principal.role };
@@ -535,7 +535,7 @@ class Connection implements LiveConnection {
     if (!this.#watches.has(frame.conversation)) await this.#watch(frame.conversation, 0);
   }
 
-  async #tenantLimit(principal: Principal): Promise<number | null> {
+  async #rateLimit(principal: Principal): Promise<number | null> {
     const limiter = this.#ctx.callerLimiter;
     if (!limiter) return null;
     try {
@@ -543,7 +543,7 @@ class Connection implements LiveConnection {
       return decision.allowed ? null : decision.retryAfterMs;
     } catch (error) {
       // Rate limits fail open: a broken limiter must not stop conversations.
-      this.#ctx.log.warn("tenant rate limiter failed", { error: String(error) });
+      this.#ctx.log.warn("rate limiter failed", { error: String(error) });
       return null;
     }
   }
