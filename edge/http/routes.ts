@@ -340,7 +340,7 @@ export const routes: readonly Route[] = [
     path: tickets.collection,
     operationId: "createTicket",
     summary:
-      "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket.",
+      "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket. Visitors may not set priority, team or tags, and are answered the requester view (no assignee, triage, SLA or notes).",
     roles,
     body: createTicketBody,
     status: 201,
@@ -520,7 +520,7 @@ export const routes: readonly Route[] = [
     path: "/v1/widget/sessions",
     operationId: "openWidgetSession",
     summary:
-      "Start a visitor's chat from a tenant's site: with the widget's key, answers a visitor token and a new conversation. Public, and rate limited per client address. With an Idempotency-Key and a visitorId, a retry answers the same conversation.",
+      "Start a visitor's chat from a tenant's site: with the widget's key, answers a visitor token and a new conversation. Public, and rate limited per client address. Only a valid identityHash makes visitorId the identity; other visitors get (and may send back) a server-minted anon: id. With an Idempotency-Key and a kept visitorId, a retry answers the same conversation.",
     body: widgetSessionBody,
     status: 201,
     response: "WidgetSession",
