@@ -790,7 +790,7 @@ Deno.test("session: project and view summarise without message bodies", () => {
     id: "s-1",
     tenant: "acme",
     status: "closed",
-    visitor: { id: "vera", name: "Vera" },
+    visitor: { id: "vera", name: "Vera", verified: true },
     agent: "alice",
     subject: "Login",
     messages: 4,
