@@ -339,7 +339,12 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
   if (isRefusal(visitor)) return visitor;
   const { by } = cmd;
   if (!isVisitor(by)) return forbidden("only visitors open conversations");
-  if (by.sub !== visitor.id) return forbidden("visitors open conversations for themselves only");
+  if (visitor.verified === isAnonymousVisitorId(visitor.id)) {
+    return validation("visitor.verified", "a visitor is verified exactly when its id is not anon:");
+  }
+  if (!isOwnVisitor(by, visitor)) {
+    return forbidden("visitors open conversations for themselves only");
+  }
   if (!Number.isSafeInteger(cmd.agentsOnline) || cmd.agentsOnline < 0) {
     return validation("agentsOnline", "agentsOnline must be a whole number, 0 or more");
   }
@@ -363,6 +368,26 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
     events.push(...conversion(state.id, visitor, "no_agent_online", message, ctx));
   }
   return { events };
+}
+
+/**
+ * Where the ids of anonymous visitors start: the edge mints them for every
+ * visitor no tenant vouched for, so no verified id is ever in this namespace.
+ */
+export const anonymousVisitorPrefix = "anon:";
+
+/** True when `id` names an anonymous (unverified) visitor. */
+export function isAnonymousVisitorId(id: string): boolean {
+  return id.startsWith(anonymousVisitorPrefix);
+}
+
+// The caller is the conversation's visitor when the ids match and the
+// conversation was opened under the same kind of identity: an unverified id
+// outside the anonymous namespace (opened before visitors had anonymous ids)
+// is nobody's, so a customer is never handed what someone typing their id wrote.
+function isOwnVisitor(by: Caller, visitor: Visitor): boolean {
+  return isVisitor(by) && by.sub === visitor.id &&
+    visitor.verified !== isAnonymousVisitorId(visitor.id);
 }
 
 function visitorOf(value: unknown): Visitor | Refusal {
@@ -406,7 +431,7 @@ function send(state: Opened, cmd: CommandOf<"send">, ctx: DecideContext): Outcom
   if (isRefusal(clientMessageId)) return clientMessageId;
   if (isVisitor(by)) {
     if (kind === "note") return forbidden("visitors cannot write internal notes");
-    if (by.sub !== state.visitor.id) {
+    if (!isOwnVisitor(by, state.visitor)) {
       return forbidden("visitors write in their own conversation only");
     }
   } else if (!isManager(by) && state.agent !== by.sub) {
@@ -481,7 +506,9 @@ function transfer(state: Opened, cmd: CommandOf<"transfer">, ctx: DecideContext)
 
 function close(state: Opened, by: Caller, ctx: DecideContext): Outcome {
   if (isVisitor(by)) {
-    if (by.sub !== state.visitor.id) return forbidden("visitors close their own conversation only");
+    if (!isOwnVisitor(by, state.visitor)) {
+      return forbidden("visitors close their own conversation only");
+    }
   } else if (!isManager(by) && state.agent !== by.sub) {
     return forbidden("only the assigned agent, a supervisor or an admin closes a conversation");
   }
@@ -505,7 +532,7 @@ function rate(state: Opened, cmd: CommandOf<"rate">, ctx: DecideContext): Outcom
     ? null
     : text(cmd.comment, "comment", sessionLimits.commentChars, true);
   if (isRefusal(comment)) return comment;
-  if (!isVisitor(by) || by.sub !== state.visitor.id) {
+  if (!isOwnVisitor(by, state.visitor)) {
     return forbidden("only the conversation's visitor rates it");
   }
   if (state.status !== "closed") {
@@ -726,7 +753,7 @@ function summary(state: SessionState): Record<string, unknown> {
     id: state.id,
     tenant: state.tenant,
     status: state.status,
-    visitor: { id: state.visitor.id, name: state.visitor.name },
+    visitor: { id: state.visitor.id, name: state.visitor.name, verified: state.visitor.verified },
     agent: state.agent,
     subject: state.subject,
     messages: state.seq,

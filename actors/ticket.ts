@@ -312,6 +312,21 @@ function decide(
 }
 
 type Cmd = { type: string };
+
+/** Fields of a create that only staff may set. */
+const staffOnlyOnCreate = ["priority", "team", "tags"] as const;
+
+/**
+ * What a visitor is shown of a ticket (the requester's view): its subject,
+ * where it stands and when, and how many public replies it has. Not who
+ * works on it, its team, tags, priority, escalation, SLA clocks or internal
+ * notes: those are the staff's.
+ */
+export function visitorTicketView(view: Record<string, unknown>): Record<string, unknown> {
+  const { id, subject, status, requester, comments, createdAt, updatedAt, resolvedAt, closedAt } =
+    view;
+  return { id, subject, status, requester, comments, createdAt, updatedAt, resolvedAt, closedAt };
+}
 type CommandOf<T extends TicketCommand["type"]> = Extract<TicketCommand, { type: T }>;
 
 function create(state: TicketState, cmd: CommandOf<"create">, ctx: DecideContext): Outcome {
@@ -324,6 +339,9 @@ function create(state: TicketState, cmd: CommandOf<"create">, ctx: DecideContext
   if (cmd.requester !== undefined && isVisitor(by) && cmd.requester !== by.sub) {
     return forbidden("visitors open tickets for themselves only");
   }
+  // Triage is the staff's: a visitor who could pick priority or team would jump the queue.
+  const triage = staffOnlyOnCreate.find((field) => cmd[field] !== undefined);
+  if (isVisitor(by) && triage) return validation(triage, `visitors may not set ${triage}`);
   const subject = text(cmd.subject, "subject", ticketLimits.subjectChars, true);
   if (isRefusal(subject)) return subject;
   const body = text(cmd.body, "body", ticketLimits.bodyChars, false);

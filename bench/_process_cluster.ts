@@ -57,7 +57,7 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
     signal: AbortSignal,
     timeoutMs = 15_000,
   ): Promise<void> {
-    const admin = await this.token("bench-admin", "admin");
+    const admin = await this.opsToken("bench-ops");
     const wanted = [...nodes].sort().join();
     const deadline = performance.now() + timeoutMs;
     let seen = "";
@@ -73,7 +73,7 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
 
   /** Ticket actors active on each node, by the admin view of `edge`. */
   async ticketActors(edge: string): Promise<Record<string, number>> {
-    const admin = await this.token("bench-admin", "admin");
+    const admin = await this.opsToken("bench-ops");
     const status = await call(`${this.get(edge).url}/v1/admin/cluster`, admin, "GET");
     if (status.status !== 200) throw new Error(`the admin view answered ${status.status}`);
     const nodes = status.body.nodes as { id: string; actors: Record<string, number> | null }[];

@@ -6,7 +6,16 @@
  */
 import type { ActorAddress } from "../actors/decider.ts";
 
-const PART = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/**
+ * What a kind, tenant or id may be: 1–128 letters, digits and `._:-`,
+ * starting with a letter or digit. The one definition every validator uses.
+ */
+export const addressPartPattern: RegExp = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** True when `value` may be a kind, tenant or id of an actor address. */
+export function isAddressPart(value: string): boolean {
+  return addressPartPattern.test(value);
+}
 
 /** The key of an address. Parts are validated by {@linkcode invalidAddressPart}. */
 export function actorKey(address: ActorAddress): string {
@@ -26,7 +35,7 @@ export function parseActorKey(key: string): ActorAddress {
  */
 export function invalidAddressPart(address: ActorAddress): keyof ActorAddress | null {
   for (const part of ["kind", "tenant", "id"] as const) {
-    if (typeof address[part] !== "string" || !PART.test(address[part])) return part;
+    if (typeof address[part] !== "string" || !isAddressPart(address[part])) return part;
   }
   return null;
 }

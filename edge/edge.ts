@@ -16,6 +16,7 @@ import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
+import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
@@ -70,13 +71,16 @@ export function createEdge(options: EdgeOptions): Edge {
         burst,
       })
       : new TokenBucketLimiter({ ratePerSecond, burst });
-  const tenantLimiter = limiter("rl", config.tenantRatePerSecond, config.tenantRatePerSecond * 2);
+  const callers = callerLimiter(limiter, {
+    tenantRatePerSecond: config.tenantRatePerSecond,
+    callerRatePerSecond: config.callerRatePerSecond,
+  });
   const http = createHttpHandler({
     backend,
     jwtSecret,
     metrics,
     log,
-    rateLimiter: tenantLimiter,
+    rateLimiter: callers,
     bootstrapLimiter: limiter(
       "bootstrap",
       config.bootstrapRatePerSecond,
@@ -119,7 +123,7 @@ export function createEdge(options: EdgeOptions): Edge {
     presence,
     jwtSecret,
     log,
-    tenantLimiter,
+    callerLimiter: callers,
     connectionRate: {
       ratePerSecond: config.connectionRatePerSecond,
       burst: config.connectionRatePerSecond * 2,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { invalidAddressPart } from "../cluster/actor_key.ts";
+export { isAddressPart } from "../cluster/actor_key.ts";
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 const idLength = 26;
@@ -35,12 +35,8 @@ export async function derivedId(tenant: string, sub: string, key: string): Promi
 /** What an `Idempotency-Key` header may hold. */
 export const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{1,200}$/;
 
-/** True when `value` may be a kind, tenant or id of an actor address. */
-export function isAddressPart(value: string): boolean {
-  return invalidAddressPart({ kind: value, tenant: value, id: value }) === null;
-}
-
-function base32(bytes: Uint8Array, chars: number): string {
+/** The first `chars` characters of `bytes` in the id alphabet, 5 bits each. */
+export function base32(bytes: Uint8Array, chars: number): string {
   let out = "";
   let buffer = 0;
   let bits = 0;

@@ -7,27 +7,60 @@ Deno.test("tickets over HTTP on Postgres: create, read, list, work, history", as
   try {
     const visitor = await api.token({ sub: "carol", role: "visitor" });
     const alice = await api.token({ sub: "alice" });
-    const created = await call(`${api.url}/v1/tickets`, visitor, "POST", {
-      subject: "Printer on fire",
-      body: "It is really on fire.",
-      priority: "urgent",
-      tags: ["Hardware"],
-    });
+    const ticket = { subject: "Printer on fire", body: "It is really on fire." };
+    for (const [field, value] of [["priority", "urgent"], ["team", "vip"], ["tags", ["x"]]]) {
+      const triaged = await call(`${api.url}/v1/tickets`, visitor, "POST", {
+        ...ticket,
+        [field as string]: value,
+      });
+      assertEquals([triaged.status, triaged.body.error], [400, {
+        code: "validation",
+        message: `visitors may not set ${field}`,
+        field,
+      }]);
+    }
+    const created = await call(`${api.url}/v1/tickets`, visitor, "POST", ticket);
     assertEquals(created.status, 201);
     const id = created.body.id as string;
-    assertEquals([created.body.status, created.body.priority, created.body.tags], [
-      "new",
-      "urgent",
-      ["hardware"],
-    ]);
+    assertEquals(created.body, {
+      id,
+      subject: "Printer on fire",
+      status: "new",
+      requester: "carol",
+      comments: 0,
+      createdAt: created.body.createdAt,
+      updatedAt: created.body.updatedAt,
+      resolvedAt: null,
+      closedAt: null,
+    });
+    const triage = await call(`${api.url}/v1/tickets/${id}/priority`, alice, "POST", {
+      priority: "urgent",
+    });
+    assertEquals([triage.status, triage.body.priority], [200, "urgent"]);
 
     assertEquals((await call(`${api.url}/v1/tickets/${id}/claim`, alice, "POST")).status, 200);
     const reply = await call(`${api.url}/v1/tickets/${id}/comments`, alice, "POST", {
       body: "On my way with an extinguisher.",
     });
     assertEquals([reply.status, reply.body.status], [200, "in_progress"]);
+    const note = await call(`${api.url}/v1/tickets/${id}/comments`, alice, "POST", {
+      body: "Customer is upset.",
+      visibility: "internal",
+    });
+    assertEquals(note.body.notes, 1);
+    // A visitor's own command is answered with the visitor view: no assignee, no notes.
+    const answer = await call(`${api.url}/v1/tickets/${id}/comments`, visitor, "POST", {
+      body: "Thanks!",
+    });
+    assertEquals(answer.status, 200);
+    assertEquals([answer.body.comments, answer.body.assignee, answer.body.notes], [
+      2,
+      undefined,
+      undefined,
+    ]);
+    assertEquals(answer.body.priority, undefined);
     const read = await call(`${api.url}/v1/tickets/${id}`, alice, "GET");
-    assertEquals([read.status, read.body.assignee, read.body.comments], [200, "alice", 1]);
+    assertEquals([read.status, read.body.assignee, read.body.comments], [200, "alice", 2]);
 
     const mine = await call(`${api.url}/v1/tickets?assignee=alice`, alice, "GET");
     assertEquals((mine.body.items as { id: string }[]).map((t) => t.id), [id]);

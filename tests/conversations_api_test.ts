@@ -20,7 +20,11 @@ Deno.test("conversations over HTTP on Postgres: queue, claim, transfer, close, m
     const { id } = await openConversation(api, "vera");
     const queued = await call(`${url}?status=queued`, alice, "GET");
     assertEquals([queued.status, ids(queued.body)], [200, [id]]);
-    assertEquals((queued.body.items as Body[])[0].visitor, { id: "vera", name: null });
+    assertEquals((queued.body.items as Body[])[0].visitor, {
+      id: "vera",
+      name: null,
+      verified: true,
+    });
 
     const claimed = await call(`${url}/${id}/claim`, alice, "POST");
     assertEquals([claimed.status, claimed.body.status, claimed.body.agent], [

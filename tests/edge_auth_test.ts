@@ -5,6 +5,7 @@ import {
   type AuthFailure,
   bearerToken,
   signToken,
+  verifyOpsToken,
   verifyToken,
 } from "../edge/auth/auth.ts";
 import { loadOrCreateSecret, readSecret, secretPath } from "../edge/auth/secret.ts";
@@ -34,8 +35,33 @@ Deno.test("a signed token verifies to its principal", async () => {
   const token = await signToken(secret, alice, 60, { now });
   assertEquals(await verifyToken(secret, token, { now: now + 59_000 }), {
     ...alice,
+    verified: true,
     exp: now / 1000 + 60,
   });
+});
+
+Deno.test("a visitor token says whether its identity is verified: only anon: ids are not", async () => {
+  for (const [sub, verified] of [["cust-42", true], ["anon:x1", false]] as const) {
+    const token = await signToken(secret, { sub, tenant: "demo", role: "visitor" }, 60, { now });
+    const principal = await verifyToken(secret, token, { now });
+    assertEquals(principal.verified, verified);
+    const [, payload] = token.split(".");
+    assertEquals(JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/"))).vrf, verified);
+  }
+});
+
+Deno.test("visitor tokens without vrf, or whose vrf disagrees with the namespace, are refused", async () => {
+  const exp = now / 1000 + 60;
+  const visitor = { sub: "cust-42", tenant: "demo", role: "visitor", exp };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [visitor, /vrf is missing/],
+    [{ ...visitor, vrf: "yes" }, /vrf is missing/],
+    [{ ...visitor, vrf: false }, /vrf must be false exactly for anonymous/],
+    [{ ...visitor, sub: "anon:x1", vrf: true }, /vrf must be false exactly for anonymous/],
+  ];
+  for (const [claims, message] of cases) {
+    await refusal(await rawToken({ alg: "HS256" }, claims), "claims", message);
+  }
 });
 
 Deno.test("an expired token is refused as expired", async () => {
@@ -142,6 +168,7 @@ Deno.test("the token command signs with SB_JWT_SECRET", async () => {
     sub: "sam",
     tenant: "demo",
     role: "supervisor",
+    verified: true,
     exp: 0,
   });
   const lifetime = principal.exp - Date.now() / 1000;
@@ -194,4 +221,29 @@ Deno.test("verified tokens are remembered per secret, and never past their expir
   assertEquals((other as AuthError).reason, "forged");
   const expired = await assertRejects(() => verifyToken(secret, token, { now: now + 61_000 }));
   assertEquals((expired as AuthError).reason, "expired");
+});
+
+Deno.test("the ops credential: role ops and no tenant; tenant tokens and tenant-bound ops tokens are refused", async () => {
+  const token = await tokenCommand(["--role", "ops", "--sub", "oncall"], { SB_JWT_SECRET: secret });
+  assertEquals((await verifyOpsToken(secret, token)).sub, "oncall");
+  await assertRejects(() => verifyToken(secret, token), AuthError, "claim tenant");
+  const tenantToken = await signToken(secret, { ...alice, role: "admin" }, 60);
+  const refused = await assertRejects(() => verifyOpsToken(secret, tenantToken), AuthError);
+  assertEquals(refused.reason, "credential");
+  const bound = await rawToken({ alg: "HS256" }, {
+    sub: "x",
+    role: "ops",
+    tenant: "demo",
+    exp: Date.now() / 1000 + 60,
+  });
+  assertEquals(
+    (await assertRejects(() => verifyOpsToken(secret, bound), AuthError)).reason,
+    "credential",
+  );
+  await assertRejects(
+    () =>
+      tokenCommand(["--role", "ops", "--sub", "x", "--tenant", "demo"], { SB_JWT_SECRET: secret }),
+    TokenCommandError,
+    "no tenant",
+  );
 });

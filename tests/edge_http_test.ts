@@ -7,6 +7,7 @@ import {
   assertMatch,
   assertNotEquals,
   assertObjectMatch,
+  assertStringIncludes,
 } from "@std/assert";
 import {
   type Context,
@@ -18,8 +19,9 @@ import {
 } from "@opentelemetry/api";
 import { effectiveSettings } from "../cluster/store/tenant_directory.ts";
 import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
-import { signToken } from "../edge/auth/auth.ts";
+import { signOpsToken, signToken } from "../edge/auth/auth.ts";
 import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
+import { callerLimiter } from "../edge/limits/caller_limits.ts";
 import { routes } from "../edge/http/routes.ts";
 import { newId } from "../edge/ids.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
@@ -359,18 +361,31 @@ Deno.test("visitors may create and command but not read, list or audit", async (
   assertEquals(backend.requests.length, 2);
 });
 
-Deno.test("GET /v1/admin/cluster answers the cluster status to supervisors and admins", async () => {
+Deno.test("GET /v1/admin/cluster answers the ops credential only, never a tenant's role", async () => {
   const { call } = harness();
-  for (const role of ["supervisor", "admin"] as const) {
-    const response = await call("GET", "/v1/admin/cluster", { token: { role } });
-    assertEquals(response.status, 200);
-    assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  const ops = await signOpsToken(secret, "oncall", 60, { now });
+  const response = await call("GET", "/v1/admin/cluster", { token: ops });
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), { epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
+  for (const role of ["visitor", "agent", "supervisor", "admin"] as const) {
+    const refused = await expectError(
+      await call("GET", "/v1/admin/cluster", { token: { role } }),
+      403,
+      { code: "forbidden" },
+    );
+    assertStringIncludes(String(refused.message), "ops credential");
   }
-  for (const role of ["visitor", "agent"] as const) {
-    await expectError(await call("GET", "/v1/admin/cluster", { token: { role } }), 403, {
-      code: "forbidden",
-    });
-  }
+  await expectError(await call("GET", "/v1/admin/cluster", { token: null }), 401, {
+    code: "unauthorized",
+  });
+  const forged = await signOpsToken("another-secret-0123456789abcdef", "oncall", 60, { now });
+  await expectError(await call("GET", "/v1/admin/cluster", { token: forged }), 401, {
+    code: "unauthorized",
+  });
+  // Nor does the ops credential act in any tenant.
+  await expectError(await call("GET", "/v1/tickets", { token: ops }), 401, {
+    code: "unauthorized",
+  });
 });
 
 Deno.test("tenant settings: admins replace them for their own tenant, bad values are refused", async () => {
@@ -749,16 +764,20 @@ Deno.test("actor rejections map to status codes by family", async () => {
   }
 });
 
-Deno.test("retryable runtime failures are 503 with Retry-After", async () => {
-  const { call, backend } = harness();
+Deno.test("retryable runtime failures are 503 with Retry-After and a generic message; the cause is logged", async () => {
+  const { call, backend, logs } = harness();
   for (const code of [...retryableCodes, "fresh_transient"]) {
+    const internal = `connect ECONNREFUSED 10.1.2.3:5432 (${code}) relation "sb_x.events"`;
     backend.answer = () => ({
       ok: false,
-      error: { code, message: code, retryable: true },
+      error: { code, message: internal, retryable: true },
     });
     const response = await call("GET", "/v1/tickets/t");
     assertEquals(response.headers.get("retry-after"), "1");
-    await expectError(response, 503, { code });
+    const error = await expectError(response, 503, { code });
+    const message = String(error.message);
+    assert(!message.includes("10.1.2.3") && !message.includes("sb_x"), message);
+    assert(logs.some((line) => line.error === internal && line.code === code), "logged");
   }
 });
 
@@ -793,18 +812,29 @@ Deno.test("a throwing backend is a logged 500 and the next request is served", a
   assertEquals(await next.json(), { fine: true });
 });
 
-Deno.test("over the rate limit is 429 with Retry-After, per tenant", async () => {
-  const limiter = new TokenBucketLimiter({ ratePerSecond: 0.5, burst: 1, now: () => now });
-  const { call, backend } = harness({ rateLimiter: limiter });
+Deno.test("over the rate limit is 429 with Retry-After, per caller and per tenant", async () => {
+  const limits = callerLimiter(
+    (_, ratePerSecond, burst) => new TokenBucketLimiter({ ratePerSecond, burst, now: () => now }),
+    { tenantRatePerSecond: 1, callerRatePerSecond: 0.5 },
+  );
+  const { call, backend } = harness({ rateLimiter: limits });
   assertEquals((await call("POST", "/v1/tickets/t/claim")).status, 200);
   const limited = await call("POST", "/v1/tickets/t/claim");
   assertEquals(limited.headers.get("retry-after"), "2");
-  await expectError(limited, 429, { code: "rate_limited" });
+  await expectError(limited, 429, {
+    code: "rate_limited",
+    message: "too many requests for this caller",
+  });
+  const bob = { sub: "bob" };
+  assertEquals((await call("POST", "/v1/tickets/t/claim", { token: bob })).status, 200);
+  await expectError(await call("POST", "/v1/tickets/t/claim", { token: { sub: "carol" } }), 429, {
+    message: "too many requests for this tenant",
+  });
   assertEquals(
     (await call("POST", "/v1/tickets/t/claim", { token: { tenant: "acme" } })).status,
     200,
   );
-  assertEquals(backend.requests.length, 2);
+  assertEquals(backend.requests.length, 3);
 });
 
 Deno.test("token buckets refill at their rate up to the burst", () => {
@@ -966,4 +996,24 @@ Deno.test("the caller's trace context is passed to the actor as traceparent", as
   } finally {
     propagation.disable();
   }
+});
+
+Deno.test("in-memory token buckets are bounded: full buckets are dropped, and past maxKeys the least recently used", () => {
+  let at = now;
+  const limiter = new TokenBucketLimiter({
+    ratePerSecond: 1,
+    burst: 2,
+    maxKeys: 100,
+    now: () => at,
+  });
+  for (let i = 0; i < 1000; i++) limiter.take(`198.51.100.${i}`);
+  assertEquals(limiter.size, 100);
+  // The most recent keys keep their spent buckets.
+  assertEquals([limiter.take("198.51.100.999").allowed, limiter.take("198.51.100.999").allowed], [
+    true,
+    false,
+  ]);
+  at += 2000;
+  limiter.take("fresh");
+  assertEquals(limiter.size, 1, "every bucket idle long enough to be full again is gone");
 });

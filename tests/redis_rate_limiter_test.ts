@@ -12,6 +12,7 @@ import {
 import { Redis } from "ioredis";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { connectRedis, RedisRateLimiter } from "../edge/limits/redis_rate_limiter.ts";
+import { callerLimiter } from "../edge/limits/caller_limits.ts";
 import { REDIS_URL, uniqueName } from "./_support/services.ts";
 import { harness } from "./_support/scripted_backend.ts";
 
@@ -123,7 +124,12 @@ Deno.test("redis limiter: an unreachable Redis fails the decision, and the edge 
       burst: 1,
     });
     await assertRejects(() => rateLimiter.take("acme"));
-    const { call, backend, logs, metrics } = harness({ rateLimiter });
+    const { call, backend, logs, metrics } = harness({
+      rateLimiter: callerLimiter(() => rateLimiter, {
+        tenantRatePerSecond: 1,
+        callerRatePerSecond: 1,
+      }),
+    });
     for (let i = 0; i < 3; i++) {
       assertEquals((await call("POST", "/v1/tickets/t/claim")).status, 200);
     }
@@ -166,4 +172,55 @@ Deno.test("redis limiter: a Redis that does not answer fails the decision within
     await accepting.catch(() => {});
     for (const socket of sockets) socket.close();
   }
+});
+
+Deno.test("redis limiter: a visitor hammering gets 429 while an agent of its tenant still gets through", async () => {
+  await withRedis(async ({ prefix, redis }) => {
+    const connection = await redis();
+    const limits = callerLimiter(
+      (name, ratePerSecond, burst) =>
+        new RedisRateLimiter({
+          redis: connection,
+          prefix: `${prefix}${name}:`,
+          ratePerSecond,
+          burst,
+        }),
+      // Slow refills, so the test's own duration adds no token worth counting.
+      { tenantRatePerSecond: 5, callerRatePerSecond: 0.01, visitorShare: 0.1 },
+    );
+    const { call, backend } = harness({ rateLimiter: limits });
+    const visitor = { sub: "anon:hammer", tenant: "acme", role: "visitor" as const };
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      statuses.push(
+        (await call("POST", "/v1/tickets/t/comments", {
+          token: visitor,
+          body: { body: "hi" },
+        })).status,
+      );
+    }
+    assertEquals(statuses[0], 200, "the visitor's own burst of one");
+    assertEquals(statuses.slice(1).filter((status) => status !== 429), [], "then 429");
+    const limited = await call("POST", "/v1/tickets/t/comments", {
+      token: visitor,
+      body: { body: "hi" },
+    });
+    assertEquals((await limited.json()).error.message, "too many requests for this caller");
+
+    // Many visitors together stop at their share of the tenant (0.5/s, burst 1) …
+    const crowd: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const token = { sub: `anon:v${i}`, tenant: "acme", role: "visitor" as const };
+      crowd.push(
+        (await call("POST", "/v1/tickets/t/comments", { token, body: { body: "hi" } })).status,
+      );
+    }
+    assertLessOrEqual(crowd.filter((status) => status === 200).length, 3);
+    // … so the tenant's agents still have budget left.
+    for (const sub of ["alice", "bob", "carol"]) {
+      const agent = { sub, tenant: "acme", role: "agent" as const };
+      assertEquals((await call("POST", "/v1/tickets/t/claim", { token: agent })).status, 200);
+    }
+    assertLessOrEqual(backend.requests.length, 1 + 3 + 3);
+  });
 });

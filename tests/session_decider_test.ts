@@ -178,8 +178,9 @@ Deno.test("session: open queues the conversation and says it started", () => {
 });
 
 Deno.test("session: optional visitor fields default to null", () => {
-  const run = given([open({ visitor: { id: "vera", verified: false } })]);
-  assertEquals(run.state.visitor, { id: "vera", name: null, email: null, verified: false });
+  const anonymous = { sub: "anon:vera", role: "visitor" } as const;
+  const run = given([open({ by: anonymous, visitor: { id: "anon:vera", verified: false } })]);
+  assertEquals(run.state.visitor, { id: "anon:vera", name: null, email: null, verified: false });
   assertEquals(run.state.subject, null);
 });
 
@@ -554,8 +555,11 @@ Deno.test("session: opened with no agent online, it becomes a ticket at once", (
 
 Deno.test("session: still queued at the wait limit, it becomes a ticket with the transcript", () => {
   const run = given([
-    open({ visitor: { id: "v-7", verified: false }, by: { sub: "v-7", role: "visitor" } }),
-    { command: send({ sub: "v-7", role: "visitor" }, "My order never came"), at: T0 + MIN },
+    open({
+      visitor: { id: "anon:v-7", verified: false },
+      by: { sub: "anon:v-7", role: "visitor" },
+    }),
+    { command: send({ sub: "anon:v-7", role: "visitor" }, "My order never came"), at: T0 + MIN },
     { command: send(sue, "known courier issue", "note"), at: T0 + 2 * MIN },
     { command: send(sue, "Checking, one moment"), at: T0 + 3 * MIN },
   ]);
@@ -569,17 +573,47 @@ Deno.test("session: still queued at the wait limit, it becomes a ticket with the
   assert(notice.body.includes("an agent will reply there"), notice.body);
 
   const { effect, created } = ticketFrom([...run.events, ...converted.events]);
-  assertObjectMatch(effect.command, { subject: "Chat with v-7", requester: "v-7" });
+  assertObjectMatch(effect.command, { subject: "Chat with anon:v-7", requester: "anon:v-7" });
   assertEquals(
     created.body,
     [
-      "Chat s-1 started 2025-01-06 09:00:00 UTC by (visitor v-7, unverified).",
+      "Chat s-1 started 2025-01-06 09:00:00 UTC by (visitor anon:v-7, unverified).",
       "",
-      "[2025-01-06 09:01:00 UTC] v-7: My order never came",
+      "[2025-01-06 09:01:00 UTC] anon:v-7: My order never came",
       "[2025-01-06 09:03:00 UTC] sue: Checking, one moment",
     ].join("\n"),
   );
   assert(!created.body.includes("courier"), "notes stay out of the transcript");
+});
+
+Deno.test("session: a visitor's identity kind must match its conversation's, both at open and after", () => {
+  const typed = { sub: "cust-42", role: "visitor" } as const;
+  // The edge never opens an unverified conversation outside the anonymous namespace, nor the reverse.
+  for (const visitor of [{ id: "cust-42", verified: false }, { id: "anon:x", verified: true }]) {
+    const by = { sub: visitor.id, role: "visitor" } as const;
+    assertEquals(rejection(fold([open({ by, visitor })]).decisions[0]), {
+      code: "validation",
+      message: "a visitor is verified exactly when its id is not anon:",
+      field: "visitor.verified",
+    });
+  }
+  // One opened that way before anonymous ids existed is nobody's: not the verified customer's.
+  const legacy = session.evolve(
+    session.initial(address),
+    {
+      ...given([open()]).events[0],
+      visitor: { id: "cust-42", name: null, email: null, verified: false },
+    } as Parameters<typeof session.evolve>[1],
+  );
+  for (const command of [send(typed, "is this mine?"), { type: "close" as const, by: typed }]) {
+    const decision = session.decide(legacy, command, {
+      now: T0,
+      actor: address,
+      commandId: "x",
+      tenant,
+    });
+    assertEquals(rejection(decision).code, "forbidden");
+  }
 });
 
 Deno.test("session: effects come only from converted events", () => {
@@ -756,7 +790,7 @@ Deno.test("session: project and view summarise without message bodies", () => {
     id: "s-1",
     tenant: "acme",
     status: "closed",
-    visitor: { id: "vera", name: "Vera" },
+    visitor: { id: "vera", name: "Vera", verified: true },
     agent: "alice",
     subject: "Login",
     messages: 4,

@@ -13,6 +13,7 @@ import {
   ticketLimits,
   type TicketState,
   type TicketStatus,
+  visitorTicketView,
 } from "../actors/ticket.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
@@ -42,9 +43,11 @@ const { fold, given, when, rejection, events, replay, assertLimit } = deciderHar
   tenant,
 });
 
+// Opened by staff for vera, as only staff may triage (tags, team, priority) on create.
 const create = (over: Partial<CommandOf<"create">> = {}): CommandOf<"create"> => ({
   type: "create",
-  by: vera,
+  by: alice,
+  requester: "vera",
   subject: "Printer on fire",
   body: "It is on fire.",
   tags: ["printer"],
@@ -283,8 +286,38 @@ Deno.test("ticket: create records the ticket and its audit facts", () => {
 });
 
 Deno.test("ticket: create defaults to normal priority, no team and the caller as requester", () => {
-  const { state } = given([create({ tags: undefined })]);
+  const { state } = given([create({ by: vera, requester: undefined, tags: undefined })]);
   assertObjectMatch(state, { priority: "normal", team: null, requester: "vera", tags: [] });
+});
+
+Deno.test("ticket: visitors may not triage their own ticket on create: priority, team, tags are 400", () => {
+  const fields = { priority: "urgent", team: "vip", tags: ["jump-the-queue"] } as const;
+  for (const [field, value] of Object.entries(fields)) {
+    const own = create({ by: vera, requester: undefined, tags: undefined, [field]: value });
+    assertEquals(rejection(fold([own]).decisions[0]), {
+      code: "validation",
+      message: `visitors may not set ${field}`,
+      field,
+    });
+  }
+  assertEquals(events(fold([create({ priority: "urgent", team: "vip" })]).decisions[0]).length, 1);
+});
+
+Deno.test("ticket: a visitor's view shows where the ticket stands, not the staff's triage or notes", () => {
+  const run = given([create({ priority: "high", team: "vip" }), claim(alice)]);
+  const staff = ticket.view!(run.state) as Record<string, unknown>;
+  assertEquals(Object.keys(visitorTicketView(staff)).sort(), [
+    "closedAt",
+    "comments",
+    "createdAt",
+    "id",
+    "requester",
+    "resolvedAt",
+    "status",
+    "subject",
+    "updatedAt",
+  ]);
+  assertEquals(visitorTicketView(staff).status, "assigned");
 });
 
 Deno.test("ticket: a retried create is accepted without events, another create is already_exists", () => {
@@ -433,7 +466,8 @@ const roleCases: [string, TicketStatus, Command][] = [
 
 Deno.test("ticket: role checks refuse with forbidden", async (t) => {
   await t.step("visitor opens a ticket for someone else", () => {
-    assertEquals(rejection(fold([create({ requester: "sam" })]).decisions[0]).code, "forbidden");
+    const forSam = create({ by: vera, requester: "sam", tags: undefined });
+    assertEquals(rejection(fold([forSam]).decisions[0]).code, "forbidden");
   });
   for (const [label, status, command] of roleCases) {
     await t.step(label, () => {

@@ -6,24 +6,16 @@ import { actorKey } from "../cluster/actor_key.ts";
 import { verifyToken } from "../edge/auth/auth.ts";
 import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
 import { call as fetchJson, JWT_SECRET, startApiServer } from "./_support/api_server.ts";
+import { identityHash as signVisitor } from "./_support/identity_hash.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
 
 const path = "/v1/widget/sessions";
 const widgetKey = "wk_acme_0123456789abcdef";
 const identitySecret = "identity-secret-0123456789abcdef";
 
-/** Hex HMAC-SHA256 of `visitorId` under `key`, as a tenant's server computes it. */
-async function identityHash(visitorId: string, key = identitySecret): Promise<string> {
-  const encoder = new TextEncoder();
-  const hmac = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, encoder.encode(visitorId)));
-  return Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
+/** The hash a tenant's server would send for `visitorId`. */
+function identityHash(visitorId: string, key = identitySecret): Promise<string> {
+  return signVisitor(visitorId, key);
 }
 
 /** The scripted handler with tenant `acme` owning the widget `widget`. */
@@ -49,7 +41,7 @@ Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an op
   const session = await response.json();
   assertEquals(Object.keys(session).sort(), ["conversationId", "expiresAt", "token", "visitorId"]);
   const { conversationId, visitorId } = session;
-  assertMatch(visitorId, /^v_[0-7][0-9a-hjkmnp-tv-z]{25}$/);
+  assertMatch(visitorId, /^anon:[0-9a-hjkmnp-tv-z]{42}$/);
   assertMatch(conversationId, /^[0-7][0-9a-hjkmnp-tv-z]{25}$/);
   assertEquals(backend.widgetKeyCalls, [widgetKey]);
   assertEquals(backend.requests, [{
@@ -70,6 +62,7 @@ Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an op
     sub: visitorId,
     tenant: "acme",
     role: "visitor",
+    verified: false,
     exp: now / 1000 + 3600,
   });
   assertEquals(session.expiresAt, now + 3600 * 1000);
@@ -119,6 +112,43 @@ Deno.test("widget: identityHash is hex HMAC-SHA256 of the visitor id keyed by th
   });
   assertEquals(response.status, 201);
   assertEquals((backend.last.command?.visitor as { verified: boolean }).verified, true);
+});
+
+Deno.test("widget: an unsigned visitorId never becomes the identity; a minted anonymous id is kept", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const typed = await (await bootstrap({ widgetKey, visitorId: "visitor-42" })).json();
+  assertMatch(typed.visitorId, /^anon:/);
+  const principal = await verifyToken(secret, typed.token, { now });
+  assertEquals([principal.sub, principal.verified], [typed.visitorId, false]);
+  assertEquals(backend.last.command?.visitor, { id: typed.visitorId, verified: false });
+
+  const returning = await (await bootstrap({ widgetKey, visitorId: typed.visitorId })).json();
+  assertEquals(returning.visitorId, typed.visitorId);
+  assertEquals((await verifyToken(secret, returning.token, { now })).sub, typed.visitorId);
+
+  // Forged anonymous ids: made up, another tenant's, or tampered with.
+  const other = widgetHarness();
+  other.backend.stored.delete("acme");
+  other.backend.stored.set("globex", { widget: { key: widgetKey } });
+  const globexId = (await (await other.bootstrap({ widgetKey })).json()).visitorId;
+  const tampered = typed.visitorId.slice(0, 5) +
+    (typed.visitorId[5] === "a" ? "b" : "a") + typed.visitorId.slice(6);
+  for (const forged of [`anon:${"a".repeat(42)}`, "anon:cust-42", globexId, tampered]) {
+    const answer = await (await bootstrap({ widgetKey, visitorId: forged })).json();
+    assertNotEquals(answer.visitorId, forged);
+    assertMatch(answer.visitorId, /^anon:/);
+  }
+});
+
+Deno.test("widget: a signed visitorId in the anonymous namespace is refused", async () => {
+  const { bootstrap, backend } = widgetHarness();
+  const visitorId = "anon:abc";
+  await expectError(
+    await bootstrap({ widgetKey, visitorId, identityHash: await identityHash(visitorId) }),
+    400,
+    { code: "validation", field: "visitorId" },
+  );
+  assertEquals(backend.requests, []);
 });
 
 Deno.test("widget: an unknown key is 404 and reaches no actor", async () => {
@@ -179,19 +209,25 @@ Deno.test("widget: a tenant that requires identity refuses unsigned visitors", a
   assertEquals((await bootstrap(signed)).status, 201);
 });
 
-Deno.test("widget: with an Idempotency-Key a named visitor's retry reaches the same conversation", async () => {
+Deno.test("widget: with an Idempotency-Key a visitor who kept its id retries into the same conversation", async () => {
   const { bootstrap, backend } = widgetHarness();
   const retry = async (body: Record<string, unknown>) =>
     (await (await bootstrap({ widgetKey, ...body }, { headers: { "idempotency-key": "k1" } }))
       .json()).conversationId;
-  const named = [
-    await retry({ visitorId: "visitor-42" }),
-    await retry({ visitorId: "visitor-42" }),
-  ];
+  const signed = { visitorId: "visitor-42", identityHash: await identityHash("visitor-42") };
+  const named = [await retry(signed), await retry(signed)];
   assertEquals(named[0], named[1]);
   assertMatch(named[0], /^z/);
   assertEquals(backend.last.commandId, `s:open:${named[0]}`);
-  assertNotEquals(await retry({ visitorId: "visitor-43" }), named[0]);
+  const anonymous = (await (await bootstrap({ widgetKey })).json()).visitorId;
+  const returning = [await retry({ visitorId: anonymous }), await retry({ visitorId: anonymous })];
+  assertEquals(returning[0], returning[1]);
+  assertNotEquals(returning[0], named[0]);
+  // An id the server did not mint is not kept, so it cannot name a conversation either.
+  assertNotEquals(
+    await retry({ visitorId: "visitor-42" }),
+    await retry({ visitorId: "visitor-42" }),
+  );
   assertNotEquals(await retry({}), await retry({}));
 });
 

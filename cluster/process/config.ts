@@ -28,6 +28,8 @@ export interface Config {
   dbSchema: string;
   /** Requests (HTTP and WebSocket commands) per second a tenant may make, over all edges. */
   tenantRatePerSecond: number;
+  /** Requests per second one caller (tenant and sub) may make, over all edges. */
+  callerRatePerSecond: number;
   /** Frames per second one WebSocket may send. */
   connectionRatePerSecond: number;
   /** Widget bootstraps per second one client address may make. */
@@ -55,6 +57,7 @@ export const configVariables = [
   "SB_CLUSTER",
   "SB_DB_SCHEMA",
   "SB_TENANT_RATE",
+  "SB_CALLER_RATE",
   "SB_BOOTSTRAP_RATE",
   "SB_CONNECTION_RATE",
   "SB_PG_STATEMENT_TIMEOUT_MS",
@@ -88,6 +91,7 @@ export function loadConfig(
     cluster: name("SB_CLUSTER", env.SB_CLUSTER ?? "sb"),
     dbSchema: name("SB_DB_SCHEMA", env.SB_DB_SCHEMA ?? "switchboard"),
     tenantRatePerSecond: positive("SB_TENANT_RATE", env.SB_TENANT_RATE ?? "5000"),
+    callerRatePerSecond: positive("SB_CALLER_RATE", env.SB_CALLER_RATE ?? "50"),
     connectionRatePerSecond: positive("SB_CONNECTION_RATE", env.SB_CONNECTION_RATE ?? "20"),
     bootstrapRatePerSecond: positive("SB_BOOTSTRAP_RATE", env.SB_BOOTSTRAP_RATE ?? "5"),
     pgStatementTimeoutMs: positive(

@@ -2,6 +2,12 @@
  * Every NATS subject of a cluster, under its `SB_CLUSTER` prefix, so several
  * clusters (and test runs) share one NATS server safely.
  *
+ * Tenants, ids and node ids may hold `.`, which NATS reads as a token
+ * separator (and `*`, `>` and spaces would be worse), so each such part goes
+ * through {@linkcode subjectToken}: `conv(acme, eu.x)` and `conv(acme.eu, x)`
+ * are different subjects, and a tenant with a dot is still one token for the
+ * `presence.*` wildcard.
+ *
  * @module
  */
 
@@ -13,22 +19,47 @@ export function subjects(prefix: string): {
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
   presence: (tenant: string) => string;
+  everyPresence: string;
   signals: (tenant: string, id: string) => string;
 } {
+  const t = subjectToken;
   return {
     /** Actor requests for the actors node `id` owns. */
-    node: (id) => `${prefix}.node.${id}`,
+    node: (id) => `${prefix}.node.${t(id)}`,
     /** Per-node statistics for the admin view. */
-    nodeStats: (id) => `${prefix}.stats.${id}`,
+    nodeStats: (id) => `${prefix}.stats.${t(id)}`,
     /** Store queries (history, lists) any node with a store answers; a queue group. */
     query: `${prefix}.query`,
     /** Committed events of one pushed actor (a live conversation), in order. */
-    conversation: (tenant, id) => `${prefix}.conv.${tenant}.${id}`,
+    conversation: (tenant, id) => `${prefix}.conv.${t(tenant)}.${t(id)}`,
     /** Status and assignment changes of a tenant's conversations. */
-    sessions: (tenant) => `${prefix}.sessions.${tenant}`,
+    sessions: (tenant) => `${prefix}.sessions.${t(tenant)}`,
     /** Ephemeral signals of a conversation (typing, read markers), relayed, never stored. */
-    signals: (tenant, id) => `${prefix}.signal.${tenant}.${id}`,
+    signals: (tenant, id) => `${prefix}.signal.${t(tenant)}.${t(id)}`,
     /** Agent presence (status and capacity) of a tenant, announced by edges. */
-    presence: (tenant) => `${prefix}.presence.${tenant}`,
+    presence: (tenant) => `${prefix}.presence.${t(tenant)}`,
+    /** Every tenant's presence subject, to subscribe to. */
+    everyPresence: `${prefix}.presence.*`,
   };
 }
+
+// Letters, digits, `_`, `:` and `-` stand for themselves; NATS gives none of
+// them a meaning inside a token.
+const plain = /^[A-Za-z0-9_:-]$/;
+
+/**
+ * `value` as one NATS subject token, by an injective escape: every UTF-8
+ * byte of a character other than letters, digits and `_:-` becomes `~` and
+ * two hex digits (`.` is `~2e`, `~` itself `~7e`); the empty string is `~`.
+ */
+export function subjectToken(value: string): string {
+  if (value === "") return "~";
+  let token = "";
+  for (const char of value) {
+    if (plain.test(char)) token += char;
+    else for (const byte of encoder.encode(char)) token += `~${byte.toString(16).padStart(2, "0")}`;
+  }
+  return token;
+}
+
+const encoder = new TextEncoder();

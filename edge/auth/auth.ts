@@ -13,6 +13,7 @@
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Caller } from "../../actors/ticket.ts";
 import { isAddressPart } from "../ids.ts";
+import { isAnonymousId } from "./visitor_identity.ts";
 
 /** What a caller may be. */
 export type Role = Caller["role"];
@@ -25,12 +26,28 @@ export interface Principal {
   sub: string;
   tenant: string;
   role: Role;
+  /**
+   * Whether `sub` is a verified identity: always for staff; for a visitor
+   * (claim `vrf`) only when a tenant vouched for it, else `sub` is an
+   * anonymous id the server minted (`anon:…`).
+   */
+  verified: boolean;
   /** Expiry, epoch seconds. */
   exp: number;
 }
 
+/** The claims a token is signed for; a visitor's `verified` follows from its `sub`. */
+export type Claims = Omit<Principal, "exp" | "verified">;
+
 /** Why a token was refused. */
-export type AuthFailure = "missing" | "malformed" | "expired" | "forged" | "claims";
+export type AuthFailure =
+  | "missing"
+  | "malformed"
+  | "expired"
+  | "forged"
+  | "claims"
+  /** A valid token, but not the credential this needs (a tenant's token on an ops route). */
+  | "credential";
 
 /** A request that cannot be authenticated; answered with 401. */
 export class AuthError extends Error {
@@ -56,19 +73,77 @@ const algorithm = "HS256";
  */
 export async function signToken(
   secret: string,
-  claims: Omit<Principal, "exp">,
+  claims: Claims,
   ttlSeconds: number,
   options: ClockOptions = {},
 ): Promise<string> {
   const problem = claimsProblem(claims);
   if (problem) throw new TypeError(problem);
+  const vrf = claims.role === "visitor" ? { vrf: !isAnonymousId(claims.sub) } : {};
+  return await signPayload(
+    secret,
+    claims.sub,
+    { tenant: claims.tenant, role: claims.role, ...vrf },
+    ttlSeconds,
+    options,
+  );
+}
+
+/** The role of the ops credential: whoever runs the cluster, outside every tenant. */
+export const opsRole = "ops";
+
+/** The verified operator behind a request for the cluster's internals. */
+export interface OpsPrincipal {
+  sub: string;
+  role: typeof opsRole;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+/**
+ * Sign an ops token for operator `sub`: role `ops` and no tenant, so no
+ * tenant's API accepts it and only ops routes do.
+ */
+export async function signOpsToken(
+  secret: string,
+  sub: string,
+  ttlSeconds: number,
+  options: ClockOptions = {},
+): Promise<string> {
+  const problem = subProblem(sub);
+  if (problem) throw new TypeError(problem);
+  return await signPayload(secret, sub, { role: opsRole }, ttlSeconds, options);
+}
+
+/** Verify an ops token; throws {@linkcode AuthError}, also for every tenant's token. */
+export async function verifyOpsToken(
+  secret: string,
+  token: string,
+  options: ClockOptions = {},
+): Promise<OpsPrincipal> {
+  const payload = await verifiedPayload(secret, token, options);
+  if (payload.role !== opsRole || "tenant" in payload) {
+    throw new AuthError("credential", "this needs the ops credential: role ops and no tenant");
+  }
+  const problem = subProblem(payload.sub);
+  if (problem) throw new AuthError("claims", problem);
+  return { sub: payload.sub as string, role: opsRole, exp: payload.exp as number };
+}
+
+async function signPayload(
+  secret: string,
+  sub: string,
+  payload: Record<string, unknown>,
+  ttlSeconds: number,
+  options: ClockOptions,
+): Promise<string> {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
     throw new TypeError("ttlSeconds must be a positive integer");
   }
   const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
-  return await new SignJWT({ tenant: claims.tenant, role: claims.role })
+  return await new SignJWT(payload)
     .setProtectedHeader({ alg: algorithm, typ: "JWT" })
-    .setSubject(claims.sub)
+    .setSubject(sub)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + ttlSeconds)
     .sign(keyOf(secret));
@@ -107,25 +182,33 @@ function verifiedTokens(secret: string): Map<string, Principal> {
   return verified;
 }
 
+async function verifiedPayload(
+  secret: string,
+  token: string,
+  options: ClockOptions,
+): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
+      algorithms: [algorithm],
+      requiredClaims: ["exp", "sub"],
+      currentDate: options.now === undefined ? undefined : new Date(options.now),
+    });
+    return payload;
+  } catch (error) {
+    throw joseFailure(error);
+  }
+}
+
 async function verifyAfresh(
   secret: string,
   token: string,
   options: ClockOptions,
 ): Promise<Principal> {
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(token, await hmacKey(secret), {
-      algorithms: [algorithm],
-      requiredClaims: ["exp", "sub"],
-      currentDate: options.now === undefined ? undefined : new Date(options.now),
-    }));
-  } catch (error) {
-    throw joseFailure(error);
-  }
-  const problem = claimsProblem(payload);
+  const payload = await verifiedPayload(secret, token, options);
+  const problem = claimsProblem(payload) ?? verificationProblem(payload);
   if (problem) throw new AuthError("claims", problem);
   const { sub, tenant, role, exp } = payload as unknown as Principal;
-  return { sub, tenant, role, exp };
+  return { sub, tenant, role, verified: role !== "visitor" || payload.vrf === true, exp };
 }
 
 /** The token of an `Authorization: Bearer <token>` header; throws {@linkcode AuthError}. */
@@ -155,17 +238,34 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+function subProblem(sub: unknown): string | null {
+  return typeof sub !== "string" || sub.length === 0 || sub.length > 200
+    ? "claim sub must be a string of 1-200 characters"
+    : null;
+}
+
 function claimsProblem(claims: Record<string, unknown>): string | null {
   const { sub, tenant, role } = claims;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > 200) {
-    return "claim sub must be a string of 1-200 characters";
-  }
+  const problem = subProblem(sub);
+  if (problem) return problem;
   // The tenant becomes part of every actor address the caller reaches.
   if (typeof tenant !== "string" || !isAddressPart(tenant)) {
     return "claim tenant must be 1-128 letters, digits or ._:- starting with a letter or digit";
   }
   if (!roles.includes(role as Role)) return `claim role must be one of ${roles.join(", ")}`;
   return null;
+}
+
+// Tokens minted before visitors had anonymous ids carry no vrf and may name
+// an id their holder chose; they are refused, and the widget bootstraps again.
+function verificationProblem(payload: Record<string, unknown>): string | null {
+  if (payload.role !== "visitor") return null;
+  if (typeof payload.vrf !== "boolean") {
+    return "claim vrf is missing: a visitor token says whether its identity is verified";
+  }
+  return payload.vrf === isAnonymousId(payload.sub as string)
+    ? "claim vrf must be false exactly for anonymous (anon:) visitors"
+    : null;
 }
 
 function joseFailure(error: unknown): unknown {

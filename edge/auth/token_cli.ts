@@ -3,6 +3,7 @@
  *
  * ```sh
  * deno task token --tenant demo --role agent --sub alice [--ttl 3600]
+ * deno task token --role ops --sub oncall   # the ops credential: no tenant
  * ```
  *
  * Signs with `SB_JWT_SECRET`, or else with the secret a standalone process
@@ -12,12 +13,13 @@
  */
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../cluster/process/config.ts";
-import { type Role, roles, signToken } from "./auth.ts";
+import { opsRole, type Role, roles, signOpsToken, signToken } from "./auth.ts";
 import { readSecret, secretPath } from "./secret.ts";
 
 const usage = `usage: deno task token --tenant <tenant> --role <${
   roles.join("|")
-}> --sub <subject> [--ttl <seconds, default 3600>]`;
+}> --sub <subject> [--ttl <seconds, default 3600>]
+       deno task token --role ${opsRole} --sub <operator> [--ttl <seconds>]`;
 
 /** A command line or environment the token command cannot work with. */
 export class TokenCommandError extends Error {
@@ -44,9 +46,13 @@ export async function tokenCommand(
     throw new TokenCommandError(`${(error as Error).message}\n${usage}`);
   }
   const { tenant, role, sub, ttl } = values;
-  if (!tenant || !role || !sub) throw new TokenCommandError(usage);
-  if (!roles.includes(role as Role)) {
-    throw new TokenCommandError(`--role must be one of ${roles.join(", ")}`);
+  const ops = role === opsRole;
+  if (ops && tenant !== undefined) {
+    throw new TokenCommandError("the ops credential names no tenant: leave out --tenant");
+  }
+  if ((!ops && !tenant) || !role || !sub) throw new TokenCommandError(usage);
+  if (!ops && !roles.includes(role as Role)) {
+    throw new TokenCommandError(`--role must be one of ${[...roles, opsRole].join(", ")}`);
   }
   const ttlSeconds = Number(ttl);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
@@ -62,7 +68,9 @@ export async function tokenCommand(
     );
   }
   try {
-    return await signToken(secret, { tenant, role: role as Role, sub }, ttlSeconds);
+    return ops
+      ? await signOpsToken(secret, sub, ttlSeconds)
+      : await signToken(secret, { tenant: tenant!, role: role as Role, sub }, ttlSeconds);
   } catch (error) {
     if (error instanceof TypeError) throw new TokenCommandError(error.message);
     throw error;

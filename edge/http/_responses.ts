@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ActorError, retryableCodes, RuntimeErrors } from "../../cluster/protocol.ts";
+import { type ActorError, RuntimeErrors } from "../../cluster/protocol.ts";
+import { clientMessage, isRetryable } from "../client_messages.ts";
 
 /** Seconds a client is asked to wait before retrying a retryable failure. */
 export const retryAfterSeconds = 1;
@@ -20,6 +21,8 @@ export class HttpError extends Error {
       field?: string;
       details?: Record<string, unknown>;
       headers?: Record<string, string>;
+      /** What went wrong inside, for the log only: never shown to the client. */
+      internal?: string;
     } = {},
   ) {
     super(message);
@@ -71,8 +74,11 @@ const statusByCode: Record<string, number> = {
 
 /** How an actor's failure answer is told to an HTTP client. */
 export function actorFailure(error: ActorError): HttpError {
-  if (error.retryable || retryableCodes.has(error.code)) {
-    return retryLater(error.code, error.message);
+  if (isRetryable(error)) {
+    return new HttpError(503, error.code, clientMessage(error), {
+      headers: { "retry-after": String(retryAfterSeconds) },
+      internal: error.message,
+    });
   }
   return new HttpError(statusByCode[error.code] ?? 409, error.code, error.message, {
     field: error.field,

@@ -25,12 +25,15 @@ import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
-import { AuthError, bearerToken, type Principal, signToken, verifyToken } from "../auth/auth.ts";
+import { AuthError, bearerToken, signToken, verifyOpsToken, verifyToken } from "../auth/auth.ts";
+import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
 import { openApiDocument } from "./openapi.ts";
-import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { RateDecision, RateLimiter } from "../limits/rate_limit.ts";
+import type { CallerDecision, CallerRateLimiter, RateScope } from "../limits/caller_limits.ts";
 import {
   type ApiCall,
   type ApiRoute,
+  type ClusterRoute,
   type OpsContext,
   type PublicRoute,
   type Route,
@@ -57,8 +60,8 @@ export interface HttpHandlerOptions {
   now?: () => number;
   /** How long a request may wait for the runtime; 5000 ms by default. */
   requestTimeoutMs?: number;
-  /** Asked once per authenticated request, keyed by tenant; none by default. */
-  rateLimiter?: RateLimiter;
+  /** Asked once per authenticated request, per caller (see `callerLimiter`); none by default. */
+  rateLimiter?: CallerRateLimiter;
   /**
    * Asked once per request of a public route (the widget bootstrap), keyed
    * by the client's IP address; none by default.
@@ -120,32 +123,50 @@ export function createHttpHandler(
     return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
-  async function authenticate(request: Request, at: number): Promise<Principal> {
+  async function authenticate<P>(
+    request: Request,
+    at: number,
+    verify: (secret: string, token: string, options: { now: number }) => Promise<P>,
+  ): Promise<P> {
     try {
-      return await verifyToken(jwtSecret, bearerToken(request.headers.get("authorization")), {
+      return await verify(jwtSecret, bearerToken(request.headers.get("authorization")), {
         now: at,
       });
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
+      if (error.reason === "credential") throw new HttpError(403, "forbidden", error.message);
       throw new HttpError(401, error.code, error.message, {
         headers: { "www-authenticate": 'Bearer realm="switchboard"' },
       });
     }
   }
 
+  async function serveCluster(route: ClusterRoute, request: Request): Promise<unknown> {
+    const at = now();
+    await authenticate(request, at, verifyOpsToken);
+    const deadline = at + timeoutMs;
+    return await route.handle({
+      backend: { status: () => withinDeadline(backend.status(), deadline) },
+    });
+  }
+
   // Rate limits fail open: a broken limiter must not take the API down with it.
-  async function admit(limiter: RateLimiter | undefined, key: string, of: string): Promise<void> {
-    if (!limiter) return;
+  async function admit(
+    decide: (() => RateDecision | CallerDecision | Promise<RateDecision | CallerDecision>) | null,
+    of: string,
+  ): Promise<void> {
+    if (!decide) return;
     let decision;
     try {
-      decision = await limiter.take(key);
+      decision = await decide();
     } catch (error) {
       limiterFailures.inc();
       log.warn("rate limiter failed; request let through", describe(error));
       return;
     }
     if (!decision.allowed) {
-      throw new HttpError(429, "rate_limited", `too many requests for this ${of}`, {
+      const over = "scope" in decision && decision.scope ? scopeNames[decision.scope] : of;
+      throw new HttpError(429, "rate_limited", `too many requests for this ${over}`, {
         headers: { "retry-after": String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
       });
     }
@@ -177,7 +198,10 @@ export function createHttpHandler(
     traceContext: Context,
   ): Promise<unknown> {
     const at = now();
-    await admit(bootstrapLimiter, clientAddress(info), "client");
+    await admit(
+      bootstrapLimiter ? () => bootstrapLimiter.take(clientAddress(info)) : null,
+      "client",
+    );
     const body = validate(route.body, await readJsonObject(request));
     const deadline = at + timeoutMs;
     const idempotencyKey = idempotencyKeyOf(request);
@@ -189,6 +213,10 @@ export function createHttpHandler(
       send: sender(deadline, traceContext, fingerprint),
       backend: { widgetTenant: (key) => asked(backend.widgetTenant(key), deadline) },
       token: (claims, ttlSeconds) => signToken(jwtSecret, claims, ttlSeconds, { now: at }),
+      anonymousIds: {
+        mint: (tenant) => mintAnonymousId(jwtSecret, tenant),
+        minted: (tenant, id) => isMintedAnonymousId(jwtSecret, tenant, id),
+      },
       agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? 1,
     });
   }
@@ -200,11 +228,11 @@ export function createHttpHandler(
     traceContext: Context,
   ): Promise<unknown> {
     const at = now();
-    const principal = await authenticate(request, at);
+    const principal = await authenticate(request, at, verifyToken);
     if (!route.roles.includes(principal.role)) {
       throw new HttpError(403, "forbidden", `role ${principal.role} may not ${route.operationId}`);
     }
-    await admit(rateLimiter, principal.tenant, "tenant");
+    await admit(rateLimiter ? () => rateLimiter.take(principal) : null, "caller");
     if (params.id !== undefined && !isAddressPart(params.id)) {
       throw new HttpError(404, "not_found", `nothing at ${new URL(request.url).pathname}`);
     }
@@ -239,7 +267,6 @@ export function createHttpHandler(
         events: (...args) => asked(backend.events(...args), deadline),
         messages: (...args) => asked(backend.messages(...args), deadline),
         list: (query) => asked(backend.list(query), deadline),
-        status: () => withinDeadline(backend.status(), deadline),
         settings: (tenant) => asked(backend.settings(tenant), deadline),
         putSettings: (tenant, settings) => asked(backend.putSettings(tenant, settings), deadline),
       },
@@ -275,6 +302,8 @@ export function createHttpHandler(
     if (route.kind === "ops") return route.handle(ops);
     const answer = route.kind === "public"
       ? await servePublic(route, request, info, traceContext)
+      : route.kind === "cluster"
+      ? await serveCluster(route, request)
       : await serveApi(route, params, request, traceContext);
     return jsonResponse(route.status, answer);
   }
@@ -307,6 +336,14 @@ export function createHttpHandler(
           trace_id: span.spanContext().traceId,
           ...describe(error),
         });
+      } else if (failure.extra.internal !== undefined) {
+        log.warn("request failed; retryable", {
+          method,
+          route,
+          code: failure.code,
+          trace_id: span.spanContext().traceId,
+          error: failure.extra.internal,
+        });
       }
       response = errorResponse(failure);
     }
@@ -316,6 +353,12 @@ export function createHttpHandler(
     return response;
   };
 }
+
+const scopeNames: Record<RateScope, string> = {
+  caller: "caller",
+  visitors: "tenant's visitors",
+  tenant: "tenant",
+};
 
 const knownMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 

@@ -8,6 +8,7 @@ import type * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type {
   ApiRoute,
+  ClusterRoute,
   FieldsSchema,
   OpsRoute,
   PublicRoute,
@@ -53,7 +54,7 @@ export function openApiDocument(routes: readonly Route[]): Json {
           scheme: "bearer",
           bearerFormat: "JWT",
           description:
-            "HS256 JWT with claims sub, tenant, role (visitor|agent|supervisor|admin), exp.",
+            "HS256 JWT with claims sub, tenant, role (visitor|agent|supervisor|admin), exp; a visitor's also vrf (whether sub is a verified identity). The ops credential has role ops and no tenant.",
         },
       },
       schemas,
@@ -62,7 +63,15 @@ export function openApiDocument(routes: readonly Route[]): Json {
   };
 }
 
-function apiOperation(route: ApiRoute | PublicRoute): Json {
+function apiOperation(route: ApiRoute | PublicRoute | ClusterRoute): Json {
+  if (route.kind === "cluster") {
+    return {
+      ...apiOperation({ ...route, kind: "api", roles: [], handle: () => Promise.resolve() }),
+      description:
+        "Ops credential only: a bearer JWT with role ops and no tenant (deno task token --role ops --sub <you>); every tenant's token is 403.",
+      "x-roles": ["ops"],
+    };
+  }
   const authenticated = route.kind === "api";
   const parameters = [
     ...pathParameters(route.path),
@@ -315,7 +324,11 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
     properties: {
       token: { type: "string", description: "Bearer token of the visitor (role visitor)." },
       conversationId: { type: "string" },
-      visitorId: { type: "string", description: "The given visitorId, or a new one to keep." },
+      visitorId: {
+        type: "string",
+        description:
+          "The signed visitorId, or the anonymous id (anon:…) the widget keeps and sends next time.",
+      },
       expiresAt: { type: "integer", description: "When the token expires, epoch milliseconds." },
     },
   },

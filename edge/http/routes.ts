@@ -12,9 +12,10 @@
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
+import { visitorTicketView } from "../../actors/ticket.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
-import { type Principal, type Role, roles } from "../auth/auth.ts";
+import { type Claims, type Principal, type Role, roles } from "../auth/auth.ts";
 import { derivedId, newId } from "../ids.ts";
 import { errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import {
@@ -64,10 +65,7 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<
-    Backend,
-    "events" | "messages" | "list" | "status" | "settings" | "putSettings"
-  >;
+  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -114,7 +112,13 @@ export interface PublicCall<B> {
   /** The runtime, for queries; each call is bounded by the request's deadline. */
   backend: Pick<Backend, "widgetTenant">;
   /** A bearer token for `claims`, valid for `ttlSeconds` from the request's time. */
-  token(claims: Omit<Principal, "exp">, ttlSeconds: number): Promise<string>;
+  token(claims: Claims, ttlSeconds: number): Promise<string>;
+  /** Anonymous visitor ids of `tenant`, signed with the server's secret. */
+  anonymousIds: {
+    mint(tenant: string): Promise<string>;
+    /** True when `id` was minted for `tenant` by this cluster. */
+    minted(tenant: string, id: string): Promise<boolean>;
+  };
   /** How many of the tenant's agents are online. */
   agentsOnline(tenant: string): number;
 }
@@ -149,8 +153,25 @@ export interface OpsRoute {
   handle(ops: OpsContext): Response;
 }
 
+/** What a cluster route's handler is given. */
+export interface ClusterCall {
+  /** The runtime's view of the cluster; bounded by the request's deadline. */
+  backend: Pick<Backend, "status">;
+}
+
+/**
+ * A route about the whole cluster, across tenants: served only to the ops
+ * credential (a token with role `ops` and no tenant), never to a tenant's role.
+ */
+export interface ClusterRoute
+  extends Omit<ApiRoute, "kind" | "method" | "roles" | "body" | "query" | "handle"> {
+  kind: "cluster";
+  method: "GET";
+  handle(call: ClusterCall): Promise<unknown>;
+}
+
 /** Any route of the table. */
-export type Route = ApiRoute | PublicRoute | OpsRoute;
+export type Route = ApiRoute | PublicRoute | ClusterRoute | OpsRoute;
 
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
@@ -182,6 +203,8 @@ interface ActorResource {
   page: ResponseSchema;
   /** Who may send commands; whether the caller may do one is the decider's to say. */
   commandRoles: readonly Role[];
+  /** What a visitor's command is answered with, from the staff view; the latter by default. */
+  visitorView?: (view: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -192,9 +215,15 @@ function actorResource(resource: ActorResource) {
   const { collection, kind, noun, response, page } = resource;
   const item = `${collection}/{id}`;
   const target = (call: { params: Record<string, string> }) => ({ kind, id: call.params.id });
+  const shown = (call: ApiCall<unknown, unknown>, reply: unknown) =>
+    call.principal.role === "visitor" && resource.visitorView
+      ? resource.visitorView(reply as Record<string, unknown>)
+      : reply;
   return {
     kind,
     collection,
+    /** The reply of a command, as the caller may see it. */
+    shown,
     /**
      * `GET <item>/<action>`: a page of the actor's log after `after`, or 404
      * for an empty first page: an actor that exists has logged its start.
@@ -272,8 +301,14 @@ function actorResource(resource: ActorResource) {
         body: spec.body,
         status: 200,
         response,
-        handle: (call) =>
-          call.ask(target(call), "command", { type: spec.type ?? spec.action, ...call.body }),
+        handle: async (call) =>
+          shown(
+            call,
+            await call.ask(target(call), "command", {
+              type: spec.type ?? spec.action,
+              ...call.body,
+            }),
+          ),
       }),
   };
 }
@@ -287,6 +322,7 @@ const tickets = actorResource({
   response: "Ticket",
   page: "TicketPage",
   commandRoles: roles,
+  visitorView: visitorTicketView,
 });
 const conversations = actorResource({
   collection: "/v1/conversations",
@@ -304,7 +340,7 @@ export const routes: readonly Route[] = [
     path: tickets.collection,
     operationId: "createTicket",
     summary:
-      "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket.",
+      "Open a ticket. With an Idempotency-Key the ticket id is derived from it, so a retry answers the original ticket. Visitors may not set priority, team or tags, and are answered the requester view (no assignee, triage, SLA or notes).",
     roles,
     body: createTicketBody,
     status: 201,
@@ -313,9 +349,11 @@ export const routes: readonly Route[] = [
       const { tenant, sub } = call.principal;
       const fresh = call.idempotencyKey === undefined;
       const id = fresh ? newId(call.now) : await derivedId(tenant, sub, call.idempotencyKey!);
-      return call.ask({ kind: tickets.kind, id }, "command", { type: "create", ...call.body }, {
-        fresh,
-      });
+      const created = await call.ask({ kind: tickets.kind, id }, "command", {
+        type: "create",
+        ...call.body,
+      }, { fresh });
+      return tickets.shown(call, created);
     },
   }),
   tickets.list({
@@ -441,16 +479,17 @@ export const routes: readonly Route[] = [
     summary: "End the conversation.",
     body: noArguments,
   }),
-  api({
+  {
+    kind: "cluster",
     method: "GET",
     path: "/v1/admin/cluster",
     operationId: "clusterStatus",
-    summary: "The cluster's membership view and what every node hosts.",
-    roles: ["supervisor", "admin"],
+    summary:
+      "The cluster's membership view and what every node hosts, for its operators: the ops credential only.",
     status: 200,
     response: "ClusterStatus",
     handle: (call) => call.backend.status(),
-  }),
+  } satisfies ClusterRoute,
   api({
     method: "GET",
     path: "/v1/admin/settings",
@@ -481,7 +520,7 @@ export const routes: readonly Route[] = [
     path: "/v1/widget/sessions",
     operationId: "openWidgetSession",
     summary:
-      "Start a visitor's chat from a tenant's site: with the widget's key, answers a visitor token and a new conversation. Public, and rate limited per client address. With an Idempotency-Key and a visitorId, a retry answers the same conversation.",
+      "Start a visitor's chat from a tenant's site: with the widget's key, answers a visitor token and a new conversation. Public, and rate limited per client address. Only a valid identityHash makes visitorId the identity; other visitors get (and may send back) a server-minted anon: id. With an Idempotency-Key and a kept visitorId, a retry answers the same conversation.",
     body: widgetSessionBody,
     status: 201,
     response: "WidgetSession",

@@ -268,7 +268,9 @@ export const widgetSessionBody = v.pipe(
       v.pipe(
         v.string("must be a string"),
         v.regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 letters, digits or ._:-"),
-        v.description("The visitor's id on the tenant's site; a new one is made when absent."),
+        v.description(
+          "A customer id signed by identityHash, or the anonymous id a bootstrap answered before; any other is replaced by a new anonymous id.",
+        ),
       ),
     ),
     name: v.optional(text(1, 200)),

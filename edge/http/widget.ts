@@ -6,6 +6,10 @@
  * A tenant vouches for a visitor it knows by signing the visitor's id on its
  * own servers with the widget's identity secret:
  * `identityHash = hex(HMAC-SHA256(key: identitySecret, message: visitorId))`.
+ * Only that makes `visitorId` the visitor's identity. Any other visitor is
+ * anonymous: it keeps the `anon:` id it was handed before, when the server
+ * minted it for this tenant, and gets a new one otherwise (see
+ * `../auth/visitor_identity.ts`).
  *
  * @module
  */
@@ -14,6 +18,7 @@ import type { TenantSettings, WidgetSettings } from "../../actors/decider.ts";
 import type { PublicCall } from "./routes.ts";
 import type { widgetSessionBody } from "./schemas.ts";
 import { derivedId, newId } from "../ids.ts";
+import { isAnonymousId, isIdentityHash } from "../auth/visitor_identity.ts";
 import { HttpError } from "./_responses.ts";
 
 /** How long a visitor token lasts; the widget bootstraps again after that. */
@@ -24,7 +29,10 @@ export interface WidgetSession {
   /** A bearer token for the visitor (role `visitor`) in the widget's tenant. */
   token: string;
   conversationId: string;
-  /** The visitor's id: the one given, or a new one the widget should keep. */
+  /**
+   * The visitor's id: the one given when it was signed or minted here before,
+   * else a new anonymous one the widget should keep and send next time.
+   */
   visitorId: string;
   /** When the token expires, epoch ms. */
   expiresAt: number;
@@ -41,11 +49,14 @@ export async function openWidgetSession(
   const found = await call.backend.widgetTenant(widgetKey);
   if (!found?.settings.widget) throw new HttpError(404, "not_found", "no widget has this key");
   const { tenant } = found;
-  const verified = await identityVerified(found.settings.widget, call.body);
-  const visitorId = call.body.visitorId ?? `v_${newId(call.now)}`;
+  const { id: visitorId, verified, kept } = await visitorIdentity(
+    found.settings.widget,
+    tenant,
+    call,
+  );
   // A retry with the same Idempotency-Key reaches the same conversation, which
-  // knows its open; only when the visitor is named, as a new id differs each time.
-  const fresh = call.idempotencyKey === undefined || call.body.visitorId === undefined;
+  // knows its open; only when the visitor kept its id, as a new id differs each time.
+  const fresh = call.idempotencyKey === undefined || !kept;
   const conversationId = fresh
     ? newId(call.now)
     : await derivedId(tenant, visitorId, call.idempotencyKey!);
@@ -88,48 +99,49 @@ export function withoutSecrets(settings: TenantSettings): SettingsView {
   return { ...rest, widget: { ...shown, hasIdentitySecret: identitySecret !== undefined } };
 }
 
-async function identityVerified(
+/** Who the visitor is, and whether the id is one they had before (`kept`). */
+async function visitorIdentity(
   widget: WidgetSettings,
-  body: { visitorId?: string; identityHash?: string },
-): Promise<boolean> {
-  const { visitorId, identityHash } = body;
-  if (identityHash === undefined) {
-    if (widget.requireIdentity) {
-      throw new HttpError(
-        401,
-        "identity_required",
-        "this site admits only visitors with a visitorId and its identityHash",
-      );
-    }
-    return false;
+  tenant: string,
+  call: PublicCall<{ visitorId?: string; identityHash?: string }>,
+): Promise<{ id: string; verified: boolean; kept: boolean }> {
+  const { visitorId, identityHash } = call.body;
+  if (identityHash !== undefined) {
+    await checkIdentityHash(widget, visitorId, identityHash);
+    return { id: visitorId!, verified: true, kept: true };
+  }
+  if (widget.requireIdentity) {
+    throw new HttpError(
+      401,
+      "identity_required",
+      "this site admits only visitors with a visitorId and its identityHash",
+    );
+  }
+  if (visitorId !== undefined && await call.anonymousIds.minted(tenant, visitorId)) {
+    return { id: visitorId, verified: false, kept: true };
+  }
+  return { id: await call.anonymousIds.mint(tenant), verified: false, kept: false };
+}
+
+async function checkIdentityHash(
+  widget: WidgetSettings,
+  visitorId: string | undefined,
+  identityHash: string,
+): Promise<void> {
+  // The anonymous namespace is the server's: a signed id there could pass
+  // for (or be mistaken by) an anonymous visitor.
+  if (visitorId !== undefined && isAnonymousId(visitorId)) {
+    throw new HttpError(400, "validation", "a signed visitorId may not start with anon:", {
+      field: "visitorId",
+    });
   }
   const secret = widget.identitySecret;
   if (
-    secret === undefined || visitorId === undefined || !await signs(secret, visitorId, identityHash)
+    secret === undefined || visitorId === undefined ||
+    !await isIdentityHash(secret, visitorId, identityHash)
   ) {
     throw new HttpError(401, "unauthorized", "identityHash does not match visitorId", {
       field: "identityHash",
     });
   }
-  return true;
-}
-
-// `verify` compares the MACs in constant time, so response times tell an
-// attacker nothing about how close a forged hash came.
-async function signs(secret: string, message: string, hexMac: string): Promise<boolean> {
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  return await crypto.subtle.verify("HMAC", key, hexBytes(hexMac), encoder.encode(message));
-}
-
-function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
 }

@@ -19,23 +19,37 @@ export interface TokenBucketOptions {
   ratePerSecond: number;
   /** Requests a key may make at once after being idle. */
   burst: number;
+  /** The most keys whose buckets are held; 10,000 by default. */
+  maxKeys?: number;
   /** The current time in epoch ms; `Date.now` by default. */
   now?: () => number;
 }
 
 /**
- * A token bucket per key, held in this process's memory. Buckets are kept for
- * every key seen, so keys should be few (tenants, not callers).
+ * A token bucket per key, held in this process's memory, for as many keys as
+ * callers or client addresses come: a bucket left alone until it is full
+ * again is the same as none and is dropped, and past `maxKeys` the least
+ * recently used go first (a flood of new keys can then refill an old one
+ * early, but never grow the process).
  */
 export class TokenBucketLimiter implements RateLimiter {
-  #buckets = new Map<string, { tokens: number; at: number }>();
+  /** In least recently used order: every take moves its key to the end. */
+  #buckets = new Map<string, Bucket>();
   #options: Required<TokenBucketOptions>;
+  /** How long an untouched bucket takes to fill up again, in ms. */
+  #refillMs: number;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !(options.burst >= 1)) {
       throw new RangeError("ratePerSecond must be positive and burst at least 1");
     }
-    this.#options = { now: Date.now, ...options };
+    this.#options = { now: Date.now, maxKeys: 10_000, ...options };
+    this.#refillMs = (options.burst / options.ratePerSecond) * 1000;
+  }
+
+  /** How many buckets are held. */
+  get size(): number {
+    return this.#buckets.size;
   }
 
   take(key: string): RateDecision {
@@ -43,8 +57,19 @@ export class TokenBucketLimiter implements RateLimiter {
     const at = now();
     const bucket = this.#buckets.get(key) ?? { tokens: burst, at };
     const retryAfterMs = takeToken(bucket, at, ratePerSecond, burst);
+    this.#buckets.delete(key);
     this.#buckets.set(key, bucket);
+    this.#evict(at);
     return retryAfterMs === 0 ? { allowed: true } : { allowed: false, retryAfterMs };
+  }
+
+  // The oldest buckets sit first: drop them while they are full again or too many.
+  #evict(now: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      const full = now - bucket.at >= this.#refillMs;
+      if (!full && this.#buckets.size <= this.#options.maxKeys) return;
+      this.#buckets.delete(key);
+    }
   }
 }
 

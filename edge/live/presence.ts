@@ -55,7 +55,7 @@ export class Presence {
     }, this.#options.announceMs);
     // Every tenant's presence, from the start: an edge must know who is online
     // before its first visitor of a tenant arrives, not only after.
-    this.#subscription = options.bus.subscribe(this.#subjects.presence("*"), (payload) => {
+    this.#subscription = options.bus.subscribe(this.#subjects.everyPresence, (payload) => {
       const announcement = payload as Announcement;
       const heard = this.#heard.get(announcement.tenant) ?? new Map();
       heard.set(`${announcement.edge}/${announcement.sub}`, { announcement, at: Date.now() });

@@ -10,6 +10,7 @@ import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest } from "../../cluster/protocol.ts";
 import type { Principal } from "../auth/auth.ts";
 import { clientCommand } from "../idempotency.ts";
+import { clientMessage, isRetryable } from "../client_messages.ts";
 import type { ClientFrame } from "./frames.ts";
 import type { SocketSession } from "./_session.ts";
 
@@ -29,13 +30,13 @@ export async function runCommand(
   frame: CommandFrame,
   principal: Principal,
 ): Promise<void> {
-  const tenantLimit = await tenantRetryAfter(session, principal.tenant);
-  if (tenantLimit) {
+  const limited = await rateLimit(session, principal);
+  if (limited) {
     return session.error({
       id: frame.id,
       code: "rate_limited",
-      message: "too many requests for this tenant",
-      retryAfterMs: tenantLimit,
+      message: "too many requests for this caller or tenant",
+      retryAfterMs: limited,
     });
   }
   const by = { sub: principal.sub, role: principal.role };
@@ -59,11 +60,14 @@ export async function runCommand(
     }
   });
   if (!response.ok) {
-    const { code, message, retryable, field } = response.error;
+    const { code, retryable, field } = response.error;
+    if (isRetryable(response.error)) {
+      session.ctx.log.warn("command failed; retryable", { code, error: response.error.message });
+    }
     return session.error({
       id: frame.id,
       code,
-      message,
+      message: clientMessage(response.error),
       ...(field && { field }),
       ...(retryable && { retryAfterMs: 1000 }),
     });
@@ -78,15 +82,15 @@ export async function runCommand(
   await session.follow(frame.conversation);
 }
 
-async function tenantRetryAfter(session: SocketSession, tenant: string): Promise<number | null> {
-  const limiter = session.ctx.tenantLimiter;
+async function rateLimit(session: SocketSession, principal: Principal): Promise<number | null> {
+  const limiter = session.ctx.callerLimiter;
   if (!limiter) return null;
   try {
-    const decision = await limiter.take(tenant);
+    const decision = await limiter.take(principal);
     return decision.allowed ? null : decision.retryAfterMs;
   } catch (error) {
     // Rate limits fail open: a broken limiter must not stop conversations.
-    session.ctx.log.warn("tenant rate limiter failed", { error: String(error) });
+    session.ctx.log.warn("rate limiter failed", { error: String(error) });
     return null;
   }
 }

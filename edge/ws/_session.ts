@@ -8,7 +8,7 @@ import type { Logger } from "../../cluster/telemetry/log.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { ConversationHub } from "../live/conversation_hub.ts";
 import type { Presence } from "../live/presence.ts";
-import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { CallerRateLimiter } from "../limits/caller_limits.ts";
 import type { TenantFeed } from "../live/tenant_feed.ts";
 import type { ServerFrame } from "./frames.ts";
 import type { Numbering } from "./conversation_stream.ts";
@@ -21,8 +21,8 @@ export interface ConnectionContext {
   presence: Presence;
   jwtSecret: string;
   log: Logger;
-  /** Per-tenant limit on command frames (Redis in a cluster). */
-  tenantLimiter?: RateLimiter;
+  /** Per-caller and per-tenant limits on command frames (Redis in a cluster). */
+  callerLimiter?: CallerRateLimiter;
   /** Per-connection limit on frames. */
   connectionRate: { ratePerSecond: number; burst: number };
   heartbeatMs: number;

@@ -10,6 +10,7 @@ import type { ActorRequest } from "../../cluster/protocol.ts";
 import { AuthError, type Principal, verifyToken } from "../auth/auth.ts";
 import type { ConversationUpdate } from "../live/conversation_hub.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
+import { clientMessage } from "../client_messages.ts";
 import type { SessionSummary } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
 import type { MessageData, Numbering, StreamPort } from "./conversation_stream.ts";
@@ -279,15 +280,18 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#asked++;
     const read = await this.#ctx.backend.request(this.request(conversation, "read"))
       .finally(() => this.#asked--);
-    const view = read.ok ? read.reply as { visitor?: { id: string } } : null;
-    // A visitor reaches only its own conversation; for anyone else it does not exist.
-    if (!view || (principal.role === "visitor" && view.visitor?.id !== principal.sub)) {
+    const view = read.ok ? read.reply as { visitor?: { id: string; verified: boolean } } : null;
+    // A visitor reaches only its own conversation, opened under the same kind
+    // of identity (verified or anonymous); for anyone else it does not exist.
+    const own = view?.visitor?.id === principal.sub &&
+      view.visitor.verified === principal.verified;
+    if (!view || (principal.role === "visitor" && !own)) {
       if (read.ok || read.error.code === "not_found") {
         return this.error({ code: "not_found", message: `no conversation ${conversation}` });
       }
       return this.error({
         code: read.error.code,
-        message: read.error.message,
+        message: clientMessage(read.error),
         retryAfterMs: 1000,
       });
     }

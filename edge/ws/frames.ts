@@ -10,12 +10,13 @@
 import { decode, encode } from "@msgpack/msgpack";
 import * as v from "valibot";
 import { unstorablePath, unstorableTextMessage } from "../../actors/storable_text.ts";
+import { addressPartPattern } from "../../cluster/actor_key.ts";
 
 /** Frames larger than this close the socket with 1009. */
 export const maxFrameBytes = 64 * 1024;
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-const conversation = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/));
+const conversation = v.pipe(v.string(), v.regex(addressPartPattern));
 const seq = v.pipe(v.number(), v.integer(), v.minValue(0));
 const resume = v.record(conversation, seq);
 

@@ -34,6 +34,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     cluster: uniqueName("sbt"),
     dbSchema: uniqueName("sb_test"),
     tenantRatePerSecond: 100_000,
+    callerRatePerSecond: 100_000,
     bootstrapRatePerSecond: 1000,
     connectionRatePerSecond: 10_000,
     idempotencyHours: 24,

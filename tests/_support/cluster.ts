@@ -1,6 +1,6 @@
 // A real cluster on loopback: node and edge processes of main.ts sharing the
 // test NATS and Postgres under a unique cluster prefix and schema.
-import { signToken } from "../../edge/auth/auth.ts";
+import { signOpsToken, signToken } from "../../edge/auth/auth.ts";
 import { ServiceProcess } from "./process.ts";
 import { DATABASE_URL, dropSchema, NATS_URL, uniqueName } from "./services.ts";
 
@@ -33,6 +33,7 @@ export class TestCluster {
           SB_DB_SCHEMA: this.schema,
           SB_JWT_SECRET: CLUSTER_SECRET,
           SB_TENANT_RATE: "1000000",
+          SB_CALLER_RATE: "1000000",
           SB_CONNECTION_RATE: "10000",
           SB_BOOTSTRAP_RATE: "1000",
         },
@@ -50,6 +51,11 @@ export class TestCluster {
 
   token(sub: string, role: "agent" | "supervisor" | "admin" = "agent"): Promise<string> {
     return signToken(CLUSTER_SECRET, { sub, tenant: "acme", role }, 3600);
+  }
+
+  /** The ops credential, for the cluster's admin view. */
+  opsToken(sub = "ops"): Promise<string> {
+    return signOpsToken(CLUSTER_SECRET, sub, 3600);
   }
 
   /** kill -9 and wait for the exit. */

@@ -1,5 +1,6 @@
 // Conversations for tests that need one already open.
 import { assert } from "@std/assert";
+import { isAnonymousVisitorId } from "../../actors/session.ts";
 import type { ApiServer } from "./api_server.ts";
 
 /** Open a conversation the way the widget bootstrap does: an `open` command. */
@@ -15,7 +16,7 @@ export async function openConversation(
     command: {
       type: "open",
       by: { sub: visitor, role: "visitor" },
-      visitor: { id: visitor, verified: false },
+      visitor: { id: visitor, verified: !isAnonymousVisitorId(visitor) },
       agentsOnline: 1,
     },
     commandId: `open:${id}`,

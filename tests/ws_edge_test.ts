@@ -1,0 +1,82 @@
+// The WebSocket edge over a scripted backend: what clients are told of
+// runtime failures, and per-caller rate limits on command frames.
+import { assert, assertEquals } from "@std/assert";
+import type { Config } from "../cluster/process/config.ts";
+import { createLogger } from "../cluster/telemetry/log.ts";
+import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
+import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
+import { type Claims, signToken } from "../edge/auth/auth.ts";
+import { createEdge } from "../edge/edge.ts";
+import { testConfig } from "./_support/api_server.ts";
+import { ScriptedBackend, secret } from "./_support/scripted_backend.ts";
+import { WsClient } from "./_support/ws_client.ts";
+
+interface EdgeRig {
+  backend: ScriptedBackend;
+  lines: Record<string, unknown>[];
+  connect(claims: Omit<Claims, "tenant">): Promise<WsClient>;
+}
+
+async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise<void>) {
+  const backend = new ScriptedBackend();
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({}, (line) => lines.push(JSON.parse(line)));
+  const bus = new InProcessBus().connect({ logger: log });
+  const edge = createEdge({
+    config: testConfig(config),
+    backend,
+    bus,
+    metrics: new MetricsRegistry(),
+    log,
+    jwtSecret: secret,
+  });
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, edge.handler);
+  const clients: WsClient[] = [];
+  try {
+    await test({
+      backend,
+      lines,
+      connect: async (claims) => {
+        const token = await signToken(secret, { ...claims, tenant: "acme" }, 600);
+        const client = await WsClient.hello(`http://127.0.0.1:${server.addr.port}`, token);
+        clients.push(client);
+        return client;
+      },
+    });
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await edge.close();
+    await server.shutdown();
+    await bus.close();
+  }
+}
+
+Deno.test("ws: a retryable failure's err frame hides the store error, which is logged", async () => {
+  await withEdge({}, async ({ backend, lines, connect }) => {
+    const internal = 'connect ECONNREFUSED 10.1.2.3:5432 relation "sb_x.events"';
+    backend.answer = () => ({
+      ok: false,
+      error: { code: "unavailable", message: internal, retryable: true },
+    });
+    const client = await connect({ sub: "alice", role: "agent" });
+    const answer = await client.ask({ t: "claim", id: "c1", conversation: "c-1" });
+    assertEquals([answer.t, answer.code, answer.retryAfterMs], ["err", "unavailable", 1000]);
+    assert(!String(answer.message).includes("10.1.2.3"), String(answer.message));
+    assert(lines.some((line) => line.error === internal), "the cause is logged");
+  });
+});
+
+Deno.test("ws: a visitor over its own rate is refused while an agent of its tenant is not", async () => {
+  // Slow refills: the test's own duration adds no token worth counting.
+  await withEdge({ callerRatePerSecond: 0.01 }, async ({ connect }) => {
+    const visitor = await connect({ sub: "anon:hammer", role: "visitor" });
+    const answers = [];
+    for (let i = 0; i < 5; i++) {
+      answers.push(await visitor.ask({ t: "send", id: `m${i}`, conversation: "c-1", body: "hi" }));
+    }
+    assertEquals(answers.map((answer) => answer.t), ["ack", "err", "err", "err", "err"]);
+    assertEquals(answers[1].code, "rate_limited");
+    const agent = await connect({ sub: "alice", role: "agent" });
+    assertEquals((await agent.ask({ t: "claim", id: "c1", conversation: "c-1" })).t, "ack");
+  });
+});
