@@ -215,7 +215,8 @@ Deno.test("chat: a socket that stops reading is closed with 1013 and can resume"
 });
 
 Deno.test("chat: heartbeats: a socket that stops answering pings is closed with 4008", async () => {
-  const api = await startApiServer({ heartbeatMs: 100 });
+  // Long enough that a busy machine never starves the lively socket of two beats.
+  const api = await startApiServer({ heartbeatMs: 400 });
   try {
     const quiet = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
     quiet.answerPings = false;
