@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import type { Query, SqlClient } from "./_sql_client.ts";
-import { migrate, SqlEventStore } from "./sql_event_store.ts";
+import { migrate, quoteIdentifier, SqlEventStore } from "./sql_event_store.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -22,7 +22,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: options.max ?? 8,
     onnotice: () => {},
     connect_timeout: 5,
-    connection: { search_path: options.schema, application_name: "switchboard" },
+    connection: { search_path: quoteIdentifier(options.schema), application_name: "switchboard" },
     // int8 columns carry sequence numbers and epoch milliseconds, both safe as numbers.
     types: {
       int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => +v },
