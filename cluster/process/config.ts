@@ -84,7 +84,7 @@ export function loadConfig(
     natsUrl,
     redisUrl: nonEmpty(env.REDIS_URL),
     dataDir: nonEmpty(env.SB_DATA_DIR) ?? "./data",
-    httpPort: port(env.SB_HTTP_PORT ?? (role === "node" ? "0" : "8080")),
+    httpPort: port(nonEmpty(env.SB_HTTP_PORT) ?? (role === "node" ? "0" : "8080")),
     jwtSecret,
     nodeId: subjectToken(
       "NODE_ID",

@@ -5,7 +5,8 @@ import { TextLineStream } from "./_text_lines.ts";
 const root = new URL("../../", import.meta.url).pathname;
 
 export interface SpawnOptions {
-  env: Record<string, string>;
+  /** Added to the inherited environment; `undefined` leaves a variable out. */
+  env: Record<string, string | undefined>;
   /** How long to wait for "ready". */
   readyTimeoutMs?: number;
 }
@@ -29,7 +30,7 @@ export class ServiceProcess {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "main.ts"],
       cwd: root,
-      env: { SB_HTTP_PORT: "0", ...options.env },
+      env: definedEntries({ SB_HTTP_PORT: "0", ...options.env }),
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -101,4 +102,10 @@ export class ServiceProcess {
   logText(): string {
     return this.logs.map((entry) => JSON.stringify(entry)).join("\n");
   }
+}
+
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
