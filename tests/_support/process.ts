@@ -7,11 +7,14 @@ const root = new URL("../../", import.meta.url).pathname;
 export interface SpawnOptions {
   /** Added to the inherited environment; `undefined` leaves a variable out. */
   env: Record<string, string | undefined>;
+  /** What to run, in `cwd`; `deno run -A main.ts` in this checkout by default. */
+  command?: [string, ...string[]];
+  cwd?: string;
   /** How long to wait for "ready". */
   readyTimeoutMs?: number;
 }
 
-/** A running `main.ts`. */
+/** A running `main.ts` (or a command that runs it). */
 export class ServiceProcess {
   readonly logs: Record<string, unknown>[] = [];
   #child: Deno.ChildProcess;
@@ -27,9 +30,10 @@ export class ServiceProcess {
 
   /** Start `main.ts` and resolve once it logs "ready". */
   static async start(options: SpawnOptions): Promise<ServiceProcess> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: root,
+    const [program, ...args] = options.command ?? [Deno.execPath(), "run", "-A", "main.ts"];
+    const child = new Deno.Command(program, {
+      args,
+      cwd: options.cwd ?? root,
       env: definedEntries({ SB_HTTP_PORT: "0", ...options.env }),
       stdin: "null",
       stdout: "null",
