@@ -105,7 +105,7 @@ async function standaloneSecret(config: Config, log: Logger): Promise<string> {
   const { secret, created } = await loadOrCreateSecret(config.dataDir);
   log.info(created ? "generated a JWT secret" : "using the stored JWT secret", {
     file: `${config.dataDir}/jwt-secret`,
-    hint: "deno task token --tenant demo --role agent --sub alice",
+    hint: "./sb token --tenant demo --role agent --sub alice",
   });
   return secret;
 }
