@@ -1,6 +1,6 @@
 // Real Switchboard processes for multi-process tests: spawn `main.ts` with an
 // environment, wait for its "ready" log line, read its logs, kill it.
-import { TextLineStream } from "./_text_lines.ts";
+import { TextLineStream } from "../../cluster/process/text_line_stream.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
