@@ -17,10 +17,18 @@ const usage = "usage: deno task cluster [--nodes N (3)] [--edges M (2)]";
 // Past this a draining child is killed: a drain takes well under it.
 const STOP_TIMEOUT_MS = 15_000;
 
+interface Member {
+  id: string;
+  role: "node" | "edge";
+  /** The port it is told to take (0: any). */
+  port: number;
+}
+
 interface Child {
   id: string;
   role: "node" | "edge";
   process: Deno.ChildProcess;
+  /** The port it took, once it is ready. */
   port?: number;
 }
 
@@ -41,22 +49,25 @@ if (problem) {
   console.error(`cluster: ${problem}`);
   Deno.exit(2);
 }
+// Edges on consecutive ports from SB_HTTP_PORT (0: each any free port);
+// nodes on any free port.
 const edgePort = Number(environment.SB_HTTP_PORT || "8080");
-const ids = [
+const members: Member[] = [
   ...Array.from(
     { length: counts.nodes },
-    (_, i) => ({ id: `node-${i + 1}`, role: "node" as const }),
+    (_, i) => ({ id: `node-${i + 1}`, role: "node" as const, port: 0 }),
   ),
-  ...Array.from(
-    { length: counts.edges },
-    (_, i) => ({ id: `edge-${i + 1}`, role: "edge" as const }),
-  ),
+  ...Array.from({ length: counts.edges }, (_, i) => ({
+    id: `edge-${i + 1}`,
+    role: "edge" as const,
+    port: edgePort && edgePort + i,
+  })),
 ];
-const width = Math.max("cluster".length, ...ids.map(({ id }) => id.length));
+const width = Math.max("cluster".length, ...members.map(({ id }) => id.length));
 const label = (id: string) => id.padEnd(width);
 
 let stopping = false;
-const children = ids.map(({ id, role }, i) => spawn(id, role, i - counts.nodes));
+const children = members.map(spawn);
 for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
 await Promise.all(children.map((child) => child.process.status));
 if (!stopping) {
@@ -64,16 +75,14 @@ if (!stopping) {
   Deno.exit(1);
 }
 
-function spawn(id: string, role: "node" | "edge", edgeIndex: number): Child {
+function spawn({ id, role, port }: Member): Child {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
     cwd: new URL("../../", import.meta.url).pathname,
     env: {
       SB_ROLE: role,
       NODE_ID: id,
-      // Edges on consecutive ports from SB_HTTP_PORT (0: each any free port);
-      // nodes on any free port.
-      SB_HTTP_PORT: String(role === "edge" && edgePort ? edgePort + edgeIndex : 0),
+      SB_HTTP_PORT: String(port),
     },
     stdin: "null",
     stdout: "piped",
