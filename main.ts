@@ -4,10 +4,14 @@
  * and serves the API too) or `edge` (serves the API, forwards over NATS).
  * Configuration is environment variables only: see the README.
  *
+ * Start order (DESIGN §4): signal handlers, stores, the HTTP port, and only
+ * then the cluster's view; a start that fails before that never joins, and
+ * exits 1 with one line on stderr.
+ *
  * @module
  */
-import { joinCluster } from "./cluster/process/cluster_process.ts";
-import { type Config, ConfigError, loadConfig } from "./cluster/process/config.ts";
+import { createClusterMember } from "./cluster/process/cluster_process.ts";
+import { type Config, loadConfig } from "./cluster/process/config.ts";
 import { InProcessBus } from "./cluster/transport/in_process_transport.ts";
 import { LocalBackend } from "./cluster/process/local_backend.ts";
 import { createLogger, type Logger } from "./cluster/telemetry/log.ts";
@@ -23,9 +27,6 @@ const started = performance.now();
 let config: Config;
 try {
   config = loadConfig();
-  if (config.role !== "standalone" && !config.natsUrl) {
-    throw new ConfigError(`SB_ROLE=${config.role} needs NATS_URL`);
-  }
 } catch (error) {
   console.error(`switchboard: ${(error as Error).message}`);
   Deno.exit(2);
@@ -33,47 +34,8 @@ try {
 const log = createLogger({ role: config.role, node: config.nodeId });
 const metrics = new MetricsRegistry();
 
-const bus: Transport = config.natsUrl
-  ? await connectNatsTransport({ url: config.natsUrl, name: config.nodeId, logger: log })
-  : new InProcessBus().connect({ name: config.nodeId, logger: log });
+// What to stop on a signal, last started first; filled in as the start goes.
 const stops: (() => Promise<void>)[] = [];
-let backend: Backend;
-if (config.role === "edge") {
-  const cluster = await joinCluster({ config, log, metrics, transport: bus });
-  stops.push(cluster.stop);
-  backend = cluster.backend;
-} else {
-  const runtime = await startNodeRuntime({ config, metrics, log, bus });
-  if (config.role === "node") {
-    const cluster = await joinCluster({ config, log, metrics, transport: bus, runtime });
-    stops.push(cluster.stop);
-    backend = cluster.backend;
-  } else {
-    runtime.startDelivery();
-    stops.push(runtime.close);
-    backend = new LocalBackend(runtime.host, runtime.store, config.nodeId);
-  }
-}
-stops.push(() => bus.close());
-
-const edge = createEdge({
-  config,
-  backend,
-  bus,
-  metrics,
-  log,
-  jwtSecret: await jwtSecret(config, log),
-});
-const server = Deno.serve(
-  { port: config.httpPort, hostname: "0.0.0.0", onListen: () => {} },
-  edge.handler,
-);
-stops.unshift(async () => {
-  await edge.close();
-  await server.shutdown();
-});
-log.info("ready", { port: server.addr.port, ms: Math.round(performance.now() - started) });
-
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.addSignalListener(signal, async () => {
@@ -88,16 +50,62 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-async function jwtSecret(config: Config, log: Logger): Promise<string> {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.role !== "standalone") {
-    console.error(`switchboard: SB_ROLE=${config.role} needs SB_JWT_SECRET`);
-    Deno.exit(2);
-  }
+try {
+  const bus: Transport = config.natsUrl
+    ? await connectNatsTransport({ url: config.natsUrl, name: config.nodeId, logger: log })
+    : new InProcessBus().connect({ name: config.nodeId, logger: log });
+  stops.unshift(() => bus.close());
+  const runtime = config.role === "edge"
+    ? undefined
+    : await startNodeRuntime({ config, metrics, log, bus });
+  const member = config.role === "standalone"
+    ? undefined
+    : createClusterMember({ config, log, metrics, transport: bus, runtime });
+  stops.unshift(member?.stop ?? runtime!.close);
+  const backend: Backend = member?.backend ??
+    new LocalBackend(runtime!.host, runtime!.store, config.nodeId);
+
+  const edge = createEdge({
+    config,
+    backend,
+    bus,
+    metrics,
+    log,
+    jwtSecret: config.jwtSecret ?? await standaloneSecret(config, log),
+  });
+  // Bound now, so a taken port fails the start before the process joins; it
+  // answers 503 until the view is known.
+  let handler: Deno.ServeHandler = starting;
+  const server = Deno.serve(
+    { port: config.httpPort, hostname: "0.0.0.0", onListen: () => {} },
+    (request, info) => handler(request, info),
+  );
+  stops.unshift(async () => {
+    await edge.close();
+    await server.shutdown();
+  });
+
+  if (member) await member.join();
+  else runtime!.startDelivery();
+  handler = edge.handler;
+  log.info("ready", { port: server.addr.port, ms: Math.round(performance.now() - started) });
+} catch (error) {
+  console.error(`switchboard: cannot start: ${(error as Error).message ?? error}`);
+  Deno.exit(1);
+}
+
+function starting(): Response {
+  return Response.json(
+    { error: { code: "unavailable", message: "starting" } },
+    { status: 503, headers: { "retry-after": "1" } },
+  );
+}
+
+async function standaloneSecret(config: Config, log: Logger): Promise<string> {
   const { secret, created } = await loadOrCreateSecret(config.dataDir);
   log.info(created ? "generated a JWT secret" : "using the stored JWT secret", {
     file: `${config.dataDir}/jwt-secret`,
-    hint: "deno task token --tenant demo --role agent --sub alice",
+    hint: "./sb token --tenant demo --role agent --sub alice",
   });
   return secret;
 }

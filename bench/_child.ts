@@ -1,7 +1,7 @@
 // Deno subprocesses of the benchmarks, each raised to the open-file limit the
 // socket counts need: a process cannot raise its own limit, a shell can
 // before it execs.
-import { TextLineStream } from "../tests/_support/_text_lines.ts";
+import { TextLineStream } from "../cluster/process/text_line_stream.ts";
 
 /** The machine's hard limit; 15,000 sockets and their server fit under it. */
 export const fileLimit = 20_000;

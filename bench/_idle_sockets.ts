@@ -3,7 +3,7 @@
 // token, or any frame to the echo floor), answers heartbeats, and idles
 // until its stdin closes.
 import { signToken } from "../edge/auth/auth.ts";
-import { TextLineStream } from "../tests/_support/_text_lines.ts";
+import { TextLineStream } from "../cluster/process/text_line_stream.ts";
 import { denoCommand } from "./_child.ts";
 import { pooled } from "./_pool.ts";
 

@@ -15,7 +15,7 @@ import { startNodeService } from "./node_service.ts";
 import { ClusterRouter } from "../placement/request_router.ts";
 import type { Transport } from "../transport/transport.ts";
 
-/** Options of {@linkcode joinCluster}. */
+/** Options of {@linkcode createClusterMember}. */
 export interface JoinOptions {
   config: Config;
   log: Logger;
@@ -26,17 +26,27 @@ export interface JoinOptions {
   runtime?: NodeRuntime;
 }
 
-/** A process's membership in the cluster. */
+/** A process's membership in the cluster, built before it joins. */
 export interface ClusterMember {
   backend: ClusterBackend;
   router: ClusterRouter;
   membership: Membership;
+  /**
+   * Join the view and wait until it is known (DESIGN §4: only after the
+   * process has bound its ports and opened its stores); then a node starts
+   * firing timers and relaying its outbox, so it never acts on a view that
+   * lacks its peers.
+   */
+  join(): Promise<void>;
   /** Leave the view, then (for a node) finish in-flight work, then stop serving. */
   stop(): Promise<void>;
 }
 
-/** Take part in the cluster as a node (with `runtime`) or an edge. */
-export async function joinCluster(options: JoinOptions): Promise<ClusterMember> {
+/**
+ * Everything a node (with `runtime`) or an edge needs to take part in the
+ * cluster; nothing is announced until {@linkcode ClusterMember.join}.
+ */
+export function createClusterMember(options: JoinOptions): ClusterMember {
   const { config, log, metrics, runtime, transport } = options;
   const membership = new Membership({
     transport,
@@ -72,21 +82,21 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterMember> 
     host: runtime.host,
     store: runtime.store,
   });
-  if (runtime) {
-    // Timers fire and outboxes drain where their actor lives; delivery goes
-    // through the router, so one caught in a view change still reaches the owner.
-    runtime.startDelivery({
-      deliver: (request) => router.request(request),
-      isLocal: (key) => router.ownerOf(key) === config.nodeId,
-    });
-  }
-  membership.start();
-  await membership.ready;
 
   return {
     backend: new ClusterBackend({ cluster: config.cluster, transport, membership, router }),
     router,
     membership,
+    async join() {
+      membership.start();
+      await membership.ready;
+      // Timers fire and outboxes drain where their actor lives; delivery goes
+      // through the router, so one caught in a view change still reaches the owner.
+      runtime?.startDelivery({
+        deliver: (request) => router.request(request),
+        isLocal: (key) => router.ownerOf(key) === config.nodeId,
+      });
+    },
     async stop() {
       await membership.leave();
       if (runtime) await runtime.close();

@@ -66,6 +66,9 @@ export const configVariables = [
   "SB_IDEMPOTENCY_HOURS",
 ] as const;
 
+// HS256 keys shorter than the hash's output weaken it (RFC 7518 §3.2).
+const MIN_SECRET_BYTES = 32;
+
 /** Thrown for an environment variable that is set but invalid. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -79,17 +82,31 @@ export function loadConfig(
   if (!["standalone", "node", "edge"].includes(role)) {
     throw new ConfigError(`SB_ROLE must be standalone, node or edge, not "${role}"`);
   }
+  const natsUrl = nonEmpty(env.NATS_URL);
+  const jwtSecret = nonEmpty(env.SB_JWT_SECRET);
+  if (role !== "standalone") {
+    if (!natsUrl) throw new ConfigError(`SB_ROLE=${role} needs NATS_URL`);
+    if (!jwtSecret) throw new ConfigError(`SB_ROLE=${role} needs SB_JWT_SECRET`);
+    if (new TextEncoder().encode(jwtSecret).length < MIN_SECRET_BYTES) {
+      throw new ConfigError(
+        `SB_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a key as long as its hash); generate one with: openssl rand -base64 32`,
+      );
+    }
+  }
   return {
     role,
     databaseUrl: nonEmpty(env.DATABASE_URL),
-    natsUrl: nonEmpty(env.NATS_URL),
+    natsUrl,
     redisUrl: nonEmpty(env.REDIS_URL),
     dataDir: nonEmpty(env.SB_DATA_DIR) ?? "./data",
-    httpPort: port(env.SB_HTTP_PORT ?? "8080"),
-    jwtSecret: nonEmpty(env.SB_JWT_SECRET),
-    nodeId: nonEmpty(env.NODE_ID) ?? `node-${crypto.randomUUID().slice(0, 8)}`,
-    cluster: name("SB_CLUSTER", env.SB_CLUSTER ?? "sb"),
-    dbSchema: name("SB_DB_SCHEMA", env.SB_DB_SCHEMA ?? "switchboard"),
+    httpPort: port(nonEmpty(env.SB_HTTP_PORT) ?? (role === "node" ? "0" : "8080")),
+    jwtSecret,
+    nodeId: subjectToken(
+      "NODE_ID",
+      nonEmpty(env.NODE_ID) ?? `node-${crypto.randomUUID().slice(0, 8)}`,
+    ),
+    cluster: subjectToken("SB_CLUSTER", env.SB_CLUSTER ?? "sb"),
+    dbSchema: schemaName(env.SB_DB_SCHEMA ?? "switchboard"),
     tenantRatePerSecond: positive("SB_TENANT_RATE", env.SB_TENANT_RATE ?? "5000"),
     callerRatePerSecond: positive("SB_CALLER_RATE", env.SB_CALLER_RATE ?? "50"),
     connectionRatePerSecond: positive("SB_CONNECTION_RATE", env.SB_CONNECTION_RATE ?? "20"),
@@ -127,11 +144,23 @@ function port(value: string): number {
   return n;
 }
 
-// Used in NATS subjects and as a Postgres identifier, so keep it to a safe alphabet.
-function name(variable: string, value: string): string {
-  if (!/^[a-z][a-z0-9_]{0,47}$/.test(value)) {
+// One token of a NATS subject (and a Redis key prefix): a `.` would split it,
+// `*`, `>` or a space would make it a wildcard or break it.
+function subjectToken(variable: string, value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
     throw new ConfigError(
-      `${variable} must be lowercase letters, digits and _ (starting with a letter), not "${value}"`,
+      `${variable} must be 1 to 64 letters, digits, _ or - (it goes into NATS subjects), not "${value}"`,
+    );
+  }
+  return value;
+}
+
+// Quoted wherever it is used, so a reserved word such as `user` works; kept to
+// the alphabet of unquoted names so it is typed the same way in psql.
+function schemaName(value: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value) || value.startsWith("pg_")) {
+    throw new ConfigError(
+      `SB_DB_SCHEMA must be lowercase letters, digits and _ (not starting with a digit or pg_), not "${value}"`,
     );
   }
   return value;

@@ -71,7 +71,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       statementTimeoutMs: config.pgStatementTimeoutMs,
       idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
     })
-    : await openPgliteStore(`${config.dataDir}/pg`, config.dbSchema);
+    : await openPgliteStore(await dataDirectory(config.dataDir, "pg"), config.dbSchema);
 
   const batchSize = metrics.histogram({
     name: "sb_commit_batch_size",
@@ -162,6 +162,13 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       await store.close();
     },
   };
+}
+
+// PGlite creates only the last level of its path, and a fresh clone has no
+// data directory yet.
+async function dataDirectory(dataDir: string, name: string): Promise<string> {
+  await Deno.mkdir(dataDir, { recursive: true });
+  return `${dataDir}/${name}`;
 }
 
 // Each committed event on its conversation's subject, in order, then, when

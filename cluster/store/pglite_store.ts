@@ -6,7 +6,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import type { Query, SqlClient } from "./_sql_client.ts";
-import { migrate, SqlEventStore } from "./sql_event_store.ts";
+import { migrate, quoteIdentifier, SqlEventStore } from "./sql_event_store.ts";
 
 /** Open (creating if needed) a PGlite database in `dataDir`, migrate, return the store. */
 export async function openPgliteStore(dataDir: string, schema: string): Promise<SqlEventStore> {
@@ -20,6 +20,6 @@ export async function openPgliteStore(dataDir: string, schema: string): Promise<
     close: () => db.close(),
   };
   await migrate(client, schema);
-  await db.exec(`set search_path to ${schema}`);
+  await db.exec(`set search_path to ${quoteIdentifier(schema)}`);
   return new SqlEventStore(client);
 }

@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import type { Query, SqlClient } from "./_sql_client.ts";
-import { migrate, SqlEventStore } from "./sql_event_store.ts";
+import { migrate, quoteIdentifier, SqlEventStore } from "./sql_event_store.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -38,7 +38,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     onnotice: () => {},
     connect_timeout: 5,
     connection: {
-      search_path: options.schema,
+      search_path: quoteIdentifier(options.schema),
       application_name: "switchboard",
       statement_timeout: options.statementTimeoutMs ?? 5000,
       idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,

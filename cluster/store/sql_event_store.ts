@@ -31,12 +31,17 @@ import {
 // Any integer both drivers agree on; it only serialises concurrent migrations.
 const MIGRATION_LOCK = 7_305_411;
 
+/** `name` as a quoted SQL identifier: a reserved word such as `user` stays a name. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
 /** Apply pending migrations, serialised across processes by an advisory lock. */
 export async function migrate(client: SqlClient, schema: string): Promise<void> {
   await client.transaction(async (query) => {
     await query(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-    await query(`create schema if not exists ${schema}`);
-    await query(`set local search_path to ${schema}`);
+    await query(`create schema if not exists ${quoteIdentifier(schema)}`);
+    await query(`set local search_path to ${quoteIdentifier(schema)}`);
     await query(
       `create table if not exists schema_migrations (version int primary key, applied_at bigint not null)`,
     );

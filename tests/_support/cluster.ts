@@ -21,26 +21,27 @@ export class TestCluster {
 
   /** Start processes by id; ids starting with "e" are edges, the rest nodes. */
   async start(...ids: string[]): Promise<ServiceProcess[]> {
-    const started = await Promise.all(ids.map((id) =>
-      ServiceProcess.start({
-        env: {
-          SB_ROLE: id.startsWith("e") ? "edge" : "node",
-          NODE_ID: id,
-          NATS_URL: this.natsUrl,
-          DATABASE_URL: this.databaseUrl,
-          REDIS_URL: "",
-          SB_CLUSTER: this.cluster,
-          SB_DB_SCHEMA: this.schema,
-          SB_JWT_SECRET: CLUSTER_SECRET,
-          SB_TENANT_RATE: "1000000",
-          SB_CALLER_RATE: "1000000",
-          SB_CONNECTION_RATE: "10000",
-          SB_BOOTSTRAP_RATE: "1000",
-        },
-      })
-    ));
+    const started = await Promise.all(ids.map((id) => ServiceProcess.start({ env: this.env(id) })));
     ids.forEach((id, i) => this.processes.set(id, started[i]));
     return started;
+  }
+
+  /** The environment of process `id` in this cluster. */
+  env(id: string): Record<string, string> {
+    return {
+      SB_ROLE: id.startsWith("e") ? "edge" : "node",
+      NODE_ID: id,
+      NATS_URL: this.natsUrl,
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: "",
+      SB_CLUSTER: this.cluster,
+      SB_DB_SCHEMA: this.schema,
+      SB_JWT_SECRET: CLUSTER_SECRET,
+      SB_TENANT_RATE: "1000000",
+      SB_CALLER_RATE: "1000000",
+      SB_CONNECTION_RATE: "10000",
+      SB_BOOTSTRAP_RATE: "1000",
+    };
   }
 
   get(id: string): ServiceProcess {

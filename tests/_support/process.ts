@@ -1,16 +1,20 @@
 // Real Switchboard processes for multi-process tests: spawn `main.ts` with an
 // environment, wait for its "ready" log line, read its logs, kill it.
-import { TextLineStream } from "./_text_lines.ts";
+import { TextLineStream } from "../../cluster/process/text_line_stream.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
 export interface SpawnOptions {
-  env: Record<string, string>;
+  /** Added to the inherited environment; `undefined` leaves a variable out. */
+  env: Record<string, string | undefined>;
+  /** What to run, in `cwd`; `deno run -A main.ts` in this checkout by default. */
+  command?: [string, ...string[]];
+  cwd?: string;
   /** How long to wait for "ready". */
   readyTimeoutMs?: number;
 }
 
-/** A running `main.ts`. */
+/** A running `main.ts` (or a command that runs it). */
 export class ServiceProcess {
   readonly logs: Record<string, unknown>[] = [];
   #child: Deno.ChildProcess;
@@ -26,10 +30,11 @@ export class ServiceProcess {
 
   /** Start `main.ts` and resolve once it logs "ready". */
   static async start(options: SpawnOptions): Promise<ServiceProcess> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: root,
-      env: { SB_HTTP_PORT: "0", ...options.env },
+    const [program, ...args] = options.command ?? [Deno.execPath(), "run", "-A", "main.ts"];
+    const child = new Deno.Command(program, {
+      args,
+      cwd: options.cwd ?? root,
+      env: definedEntries({ SB_HTTP_PORT: "0", ...options.env }),
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -101,4 +106,10 @@ export class ServiceProcess {
   logText(): string {
     return this.logs.map((entry) => JSON.stringify(entry)).join("\n");
   }
+}
+
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

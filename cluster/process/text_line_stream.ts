@@ -1,5 +1,11 @@
-// Splits a text stream into lines, like std's TextLineStream (JSR is out of
-// reach here, so this keeps the same name and behaviour for the one use).
+/**
+ * Splits a text stream into lines, like std's `TextLineStream` (JSR is out
+ * of reach here, so this keeps its name and behaviour).
+ *
+ * @module
+ */
+
+/** A stream of text chunks in, one line (without its line break) per chunk out. */
 export class TextLineStream extends TransformStream<string, string> {
   constructor() {
     let buffer = "";
