@@ -50,7 +50,7 @@ export function decide(
   state: QueueState,
   command: QueueCommand | TimerCommand,
   ctx: DecideContext,
-) {
+): Outcome {
   switch (command.type) {
     case "timer":
       return onTimer(state, command, ctx);
@@ -120,7 +120,8 @@ function arrival(raw: unknown, ctx: DecideContext): Omit<QueueItem, "holder"> | 
     team,
     arrivedAt: ctx.now,
     previousAgent,
-    relaxation: settings(ctx).relaxation.map((step) => ({ ...step })),
+    relaxation: settings(ctx).relaxation.map((step) => ({ ...step }))
+      .sort((a, b) => a.afterMs - b.afterMs),
     relaxed: 0,
     passed: [],
     escalated: null,
