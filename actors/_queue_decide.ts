@@ -58,6 +58,8 @@ export function decide(
       return arrive(state, command, ctx);
     case "leave":
       return leave(state, command, ctx);
+    case "requeue":
+      return requeue(state, command, ctx);
     case "availability":
       return availability(state, command, ctx);
     case "agent_gone":
@@ -144,6 +146,26 @@ function leave(state: QueueState, cmd: CommandOf<"leave">, ctx: DecideContext): 
   if (isRefusal(agent)) return agent;
   if (known?.holder === agent) return { events: [] };
   return { events: [{ type: "left", at: ctx.now, item: ref, reason: cmd.reason, agent }] };
+}
+
+function requeue(state: QueueState, cmd: CommandOf<"requeue">, ctx: DecideContext): Outcome {
+  const ref = input.itemRef(cmd.item, "item");
+  if (isRefusal(ref)) return ref;
+  const team = cmd.team === undefined ? undefined : input.optionalId(cmd.team, "team");
+  if (isRefusal(team)) return team;
+  const known = state.items[itemKey(ref)];
+  // An item the queue does not know arrives instead; the caller sends `arrive` too.
+  if (!known || (known.holder === null && (team === undefined || team === known.team))) {
+    return { events: [] };
+  }
+  const event: QueueEvent = {
+    type: "requeued",
+    at: ctx.now,
+    item: ref,
+    from: known.holder,
+    team: team === undefined ? known.team : team,
+  };
+  return { events: [event] };
 }
 
 function availability(

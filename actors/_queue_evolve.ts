@@ -14,6 +14,18 @@ export function evolve(state: QueueState, event: QueueEvent): QueueState {
       return event.agent === null
         ? withoutItem(next, event.item)
         : handedTo(next, event.item, event.agent, event.at);
+    case "requeued": {
+      const requeued = patchItem(next, event.item, {
+        holder: null,
+        team: event.team,
+        arrivedAt: event.at,
+        relaxed: 0,
+        passed: [],
+        escalated: null,
+        previousAgent: event.from ?? state.items[itemKey(event.item)]?.previousAgent ?? null,
+      });
+      return withoutOffer(requeued, event.item);
+    }
     case "availability_changed": {
       const { type: _, at: __, ...profile } = event;
       const agent: AgentState = {

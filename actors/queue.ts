@@ -61,6 +61,8 @@ export type RouteOutcome =
 export type QueueCommand =
   | { type: "arrive"; item: ItemInput }
   | { type: "leave"; item: ItemRef; reason: LeaveReason; agent?: string }
+  /** Back to waiting: unassigned, or transferred to a team (`team` is then the new one). */
+  | { type: "requeue"; item: ItemRef; team?: string | null }
   | {
     type: "availability";
     agent: string;
@@ -175,6 +177,7 @@ export interface QueueState {
 export type QueueEvent =
   | { type: "arrived"; at: number; item: Omit<QueueItem, "holder"> }
   | { type: "left"; at: number; item: ItemRef; reason: LeaveReason; agent: string | null }
+  | { type: "requeued"; at: number; item: ItemRef; from: string | null; team: string | null }
   | ({ type: "availability_changed"; at: number } & Omit<AgentState, "lastAssignedAt">)
   | { type: "agent_gone"; at: number; agent: string; releaseAt: number }
   | { type: "agent_away"; at: number; agent: string; reason: "offer_timeout" }
@@ -234,6 +237,30 @@ export interface QueuePosition {
   estimatedWaitMs: number | null;
 }
 
+/** What visitors and agents are shown of a queue; see {@linkcode queueView}. */
+export interface QueueView {
+  waiting: {
+    kind: ItemKind;
+    id: string;
+    priority: Priority;
+    waitedMs: number;
+    position: number;
+    estimatedWaitMs: number | null;
+    offeredTo: string | null;
+    escalated: string | null;
+  }[];
+  agents: {
+    id: string;
+    status: AgentStatus;
+    capacity: PerKind;
+    load: PerKind;
+    /** What it holds beyond its capacity, by hand. */
+    excess: PerKind;
+    lastAssignedAt: number | null;
+    releaseAt: number | null;
+  }[];
+}
+
 /**
  * The queue decider.
  *
@@ -241,6 +268,8 @@ export interface QueuePosition {
  *   nothing); past the tenant's `maxWaiting` it is refused with `queue_full`.
  * - `leave` records a fact from the item's own actor: an agent took it by
  *   hand (beyond capacity if need be: that shows as excess), or it closed.
+ *   `requeue` puts a held item back to waiting, as a new wait (an
+ *   unassigned ticket, or one transferred to a team).
  * - `availability` and `agent_gone` keep each agent's profile; only
  *   `online` agents are routed to; a gone (or offline) agent's offers are
  *   withdrawn at once and what it holds returns to the queue after the
@@ -270,15 +299,16 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   decide,
   evolve,
   timers: (state) => wantedTimers(state).map(({ name, at }) => ({ name, at })),
+  // As of the last event: a view is pure, so it has no clock of its own.
   view: (state) => queueView(state, state.updatedAt),
 };
 
 /**
  * What visitors and agents are shown of a queue at `now`: waiting items in
- * order with their positions and estimates, and each agent's load, with
- * what it holds beyond its capacity as `excess`.
+ * order with their positions and estimates, and each known agent's load,
+ * with what it holds beyond its capacity as `excess`.
  */
-export function queueView(state: QueueState, now: number) {
+export function queueView(state: QueueState, now: number): QueueView {
   const positions = new Map(queuePositions(state, now).map((p) => [itemKey(p.item), p]));
   const load = loads(state);
   return {

@@ -322,6 +322,32 @@ Deno.test("queue: closing, resolving or converting an item frees its holder", ()
   assertLimit(after, leave(chat("c1"), "claimed"), "agent");
 });
 
+Deno.test("queue: a requeued item waits afresh and frees its holder", () => {
+  const run = given([
+    online("alice", { teams: ["support"] }),
+    online("bob", { teams: ["billing"] }),
+    arrive(ticket("t1"), { team: "support" }),
+    assign(ticket("t1"), "alice"),
+  ]);
+  const { decision, run: back } = when(run, at(60 * SEC, { type: "requeue", item: ticket("t1") }));
+  assertEquals(events(decision), [
+    { type: "requeued", at: T0 + 60 * SEC, item: ticket("t1"), from: "alice", team: "support" },
+  ]);
+  assertEquals(heldBy(back.state, "alice"), []);
+  assertObjectMatch(back.state.items["ticket:t1"], {
+    holder: null,
+    previousAgent: "alice",
+    arrivedAt: T0 + 60 * SEC,
+  });
+  assertEquals(routableIds(back), [{ item: "t1", candidates: ["alice"] }]);
+  // Transferred to another team while it waits: the team changes, and so do its candidates.
+  const moved = given([{ type: "requeue", item: ticket("t1"), team: "billing" }], back);
+  assertEquals(routableIds(moved), [{ item: "t1", candidates: ["bob"] }]);
+  assertEquals(events(when(moved, { type: "requeue", item: ticket("t1") }).decision), []);
+  assertEquals(events(when(moved, { type: "requeue", item: ticket("t9") }).decision), []);
+  assertLimit(moved, { type: "requeue", item: ticket("t1"), team: "" }, "team");
+});
+
 Deno.test("queue: availability takes the tenant's capacity first, then keeps what is not restated", () => {
   const run = given([
     at(
@@ -746,6 +772,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
         skills: fc.subarray(SKILLS),
       }),
       fc.record({ type: fc.constant("agent_gone" as const), agent: agentArb }),
+      fc.record({ type: fc.constant("requeue" as const), item: itemArb }),
       fc.tuple(itemArb, agentArb).map(([item, agent]) => assign(item, agent)),
       fc.tuple(itemArb, agentArb).map(([item, agent]): Command =>
         accept(item, { sub: agent, role: "agent" })
