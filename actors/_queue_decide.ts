@@ -14,6 +14,7 @@ import {
   type ItemInput,
   type ItemRef,
   type LeaveReason,
+  leaveReasons,
   type Offer,
   type QueueCommand,
   type QueueEvent,
@@ -32,14 +33,6 @@ const TIMER = { offer: "offer:", relax: "relax:", release: "release:" } as const
 
 /** Reasons that hand the item to an agent, named by `agent`. */
 const TO_AGENT: ReadonlySet<LeaveReason> = new Set(["claimed", "assigned", "transferred"]);
-const LEAVE_REASONS: readonly LeaveReason[] = [
-  "claimed",
-  "assigned",
-  "transferred",
-  "closed",
-  "resolved",
-  "converted",
-];
 
 function settings(ctx: DecideContext): RoutingSettings {
   return ctx.tenant.routing ?? defaultRoutingSettings;
@@ -133,8 +126,8 @@ function arrival(raw: unknown, ctx: DecideContext): Omit<QueueItem, "holder"> | 
 function leave(state: QueueState, cmd: CommandOf<"leave">, ctx: DecideContext): Outcome {
   const ref = input.itemRef(cmd.item, "item");
   if (isRefusal(ref)) return ref;
-  if (!LEAVE_REASONS.includes(cmd.reason)) {
-    return validation("reason", `reason must be one of ${LEAVE_REASONS.join(", ")}`);
+  if (!(leaveReasons as readonly string[]).includes(cmd.reason)) {
+    return validation("reason", `reason must be one of ${leaveReasons.join(", ")}`);
   }
   const known = state.items[itemKey(ref)];
   if (!TO_AGENT.has(cmd.reason)) {

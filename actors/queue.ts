@@ -42,14 +42,21 @@ export interface ItemInput extends ItemRef {
   previousAgent?: string | null;
 }
 
-/** How a chat or ticket left the queue's hands, or reached an agent's by hand. */
-export type LeaveReason =
-  | "claimed"
-  | "assigned"
-  | "transferred"
-  | "closed"
-  | "resolved"
-  | "converted";
+/**
+ * How a chat or ticket left the queue's hands: the first three hand it to an
+ * agent by hand (the `agent` of the command), the rest end it.
+ */
+export const leaveReasons = [
+  "claimed",
+  "assigned",
+  "transferred",
+  "closed",
+  "resolved",
+  "converted",
+] as const;
+
+/** One of {@linkcode leaveReasons}. */
+export type LeaveReason = typeof leaveReasons[number];
 
 /** What a router decided for one item; the shape of the plugin SDK's decision. */
 export type RouteOutcome =

@@ -11,6 +11,7 @@ import {
   heldBy,
   type ItemInput,
   type ItemRef,
+  leaveReasons,
   type QueueCommand,
   queueDecider as queue,
   type QueueEvent,
@@ -22,7 +23,7 @@ import {
   routingInput,
 } from "../actors/queue.ts";
 import { deciderHarness, T0, timer } from "./_support/decider_harness.ts";
-import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
+import type { DeciderInput, DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
 import { alice, bob } from "./_support/decider_harness.ts";
 
 const address = { kind: "queue", tenant: "acme", id: "main" };
@@ -100,6 +101,15 @@ const routableIds = (run: Run, now = run.now) =>
     candidates: candidates.map((agent) => agent.id),
   }));
 const types = (list: QueueEvent[]) => list.map((event) => event.type);
+/** Why a route decision was refused. */
+const refusalReason = (run: Run, command: DeciderInput<QueueCommand>) => {
+  const refused = rejection(when(run, command).decision);
+  assertEquals(refused.code, "route_refused");
+  return (refused.details as { reason: string }).reason;
+};
+/** Alice and Bob online, chat c1 offered to Alice. */
+const offeredToAlice = () =>
+  given([online("alice"), online("bob"), arrive(chat("c1")), offered(assign(chat("c1"), "alice"))]);
 
 Deno.test("queue: an arrival waits; arriving again changes nothing", () => {
   const run = given([arrive(chat("c1"), { priority: "high", tags: ["vip"] })]);
@@ -219,11 +229,7 @@ Deno.test("queue: a route decision the state no longer allows is refused, so the
     arrive(chat("c3")),
     assign(chat("c1"), "alice"),
   ]);
-  const reasonOf = (command: Command) => {
-    const refused = rejection(when(run, command).decision);
-    assertEquals(refused.code, "route_refused");
-    return (refused.details as { reason: string }).reason;
-  };
+  const reasonOf = (command: Command) => refusalReason(run, command);
   assertEquals(reasonOf(assign(chat("c3"), "alice")), "no_room");
   assertEquals(reasonOf(assign(chat("c2"), "bob")), "requirements");
   assertEquals(reasonOf(assign(chat("c3"), "carol")), "agent_unavailable");
@@ -489,21 +495,11 @@ Deno.test("queue: an offer holds its slot, so offers never overbook an agent", (
 });
 
 Deno.test("queue: a declined offer goes to the next agent, never back to the one who declined", () => {
-  const run = given([
-    online("alice"),
-    online("bob"),
-    arrive(chat("c1")),
-    offered(assign(chat("c1"), "alice")),
-  ]);
+  const run = offeredToAlice();
   const after = given([decline(chat("c1"))], run);
   assertEquals(after.state.offers, {});
   assertEquals(routableIds(after), [{ item: "c1", candidates: ["bob"] }]);
-  assertEquals(
-    (rejection(when(after, offered(assign(chat("c1"), "alice"))).decision).details as {
-      reason: string;
-    }).reason,
-    "declined",
-  );
+  assertEquals(refusalReason(after, offered(assign(chat("c1"), "alice"))), "declined");
   assertObjectMatch(events(when(after, offered(assign(chat("c1"), "bob"))).decision)[0], {
     type: "offered",
     agent: "bob",
@@ -511,12 +507,7 @@ Deno.test("queue: a declined offer goes to the next agent, never back to the one
 });
 
 Deno.test("queue: an offer nobody answers goes to the next agent and sets the silent one away", () => {
-  const run = given([
-    online("alice"),
-    online("bob"),
-    arrive(chat("c1")),
-    offered(assign(chat("c1"), "alice")),
-  ]);
+  const run = offeredToAlice();
   const [{ name, at: deadline }] = queue.timers!(run.state);
   const { decision, run: after } = when(run, at(deadline - T0, timer(name, deadline)));
   assertEquals(events(decision), [
@@ -751,14 +742,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       fc.record({
         type: fc.constant("leave" as const),
         item: itemArb,
-        reason: fc.constantFrom(
-          "claimed",
-          "assigned",
-          "transferred",
-          "closed",
-          "resolved",
-          "converted",
-        ),
+        reason: fc.constantFrom(...leaveReasons),
         agent: agentArb,
       }),
       fc.record({
