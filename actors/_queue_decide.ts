@@ -138,7 +138,19 @@ function leave(state: QueueState, cmd: CommandOf<"leave">, ctx: DecideContext): 
   const agent = input.id(cmd.agent, "agent");
   if (isRefusal(agent)) return agent;
   if (known?.holder === agent) return { events: [] };
-  return { events: [{ type: "left", at: ctx.now, item: ref, reason: cmd.reason, agent }] };
+  const events: QueueEvent[] = [{
+    type: "left",
+    at: ctx.now,
+    item: ref,
+    reason: cmd.reason,
+    agent,
+  }];
+  // Work handed to a gone agent gets the same grace as what it held when it went.
+  if (state.agents[agent]?.status === "offline") {
+    const releaseAt = ctx.now + settings(ctx).releaseAfterSeconds * 1000;
+    events.push({ type: "agent_gone", at: ctx.now, agent, releaseAt });
+  }
+  return { events };
 }
 
 function requeue(state: QueueState, cmd: CommandOf<"requeue">, ctx: DecideContext): Outcome {
@@ -264,7 +276,7 @@ function routeDecision(
   if (state.offers[key]) return refused(ref, agentId, "offer_outstanding");
   const agent = state.agents[agentId];
   if (!agent) return refused(ref, agentId, "unknown_agent");
-  const unfit = unfitReason(state, item, agent, loads(state).get(agentId), ctx.now);
+  const unfit = unfitReason(item, agent, loads(state).get(agentId), ctx.now);
   if (unfit !== null) return refused(ref, agentId, unfit);
   const explanation = { ...explained, reason };
   const { offerSeconds } = settings(ctx);

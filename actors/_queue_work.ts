@@ -85,7 +85,6 @@ export function effectiveRequirements(
 
 /** Why `agent` may not take `item` now, or null when it may. */
 export function unfitReason(
-  state: QueueState,
   item: QueueItem,
   agent: AgentState,
   load: Load | undefined,
@@ -98,7 +97,7 @@ export function unfitReason(
   const wants = effectiveRequirements(item, now - item.arrivedAt);
   if (!wants.required.every((skill) => agent.skills.includes(skill))) return "requirements";
   if (wants.language !== null && !agent.languages.includes(wants.language)) return "requirements";
-  return state.offers[itemKey(item)] ? "offer_outstanding" : null;
+  return null;
 }
 
 /**
@@ -113,7 +112,7 @@ export function routable(state: QueueState, now: number): RoutableWork[] {
   for (const item of waitingInOrder(state)) {
     if (item.escalated !== null || state.offers[itemKey(item)]) continue;
     const candidates = agents.filter((agent) =>
-      unfitReason(state, item, agent, load.get(agent.id), now) === null
+      unfitReason(item, agent, load.get(agent.id), now) === null
     );
     if (candidates.length > 0) work.push({ item, candidates });
   }

@@ -425,6 +425,28 @@ Deno.test("queue: a gone agent stops getting work at once and keeps its work unt
   assertEquals(events(when(released, timer("release:alice", releaseAt)).decision), []);
 });
 
+Deno.test("queue: work handed by hand to a gone agent gets a fresh grace period", () => {
+  const run = given([
+    online("alice"),
+    arrive(chat("c1")),
+    assign(chat("c1"), "alice"),
+    gone("alice"),
+    leave(chat("c1"), "closed"),
+  ]);
+  // Nothing held, so no timer, though the old deadline is still on record.
+  assertEquals(queue.timers!(run.state), []);
+  const later = T0 + 10 * 60 * SEC;
+  const { decision, run: after } = when(
+    run,
+    at(later - T0, leave(chat("c2"), "assigned", "alice")),
+  );
+  assertEquals(types(events(decision)), ["left", "agent_gone"]);
+  assertEquals(queue.timers!(after.state), [{
+    name: "release:alice",
+    at: later + defaultRoutingSettings.releaseAfterSeconds * SEC,
+  }]);
+});
+
 Deno.test("queue: an agent back before the release timer keeps its work", () => {
   const run = given([
     online("alice"),
