@@ -42,7 +42,45 @@ export interface TenantSettings {
   };
   /** The tenant's chat widget, when it has one. */
   widget?: WidgetSettings;
+  /** How the tenant's queue routes work; {@linkcode defaultRoutingSettings} when absent. */
+  routing?: RoutingSettings;
 }
+
+/** How a tenant's queue actor hands out work. */
+export interface RoutingSettings {
+  /** Seconds an agent has to accept an offer; 0 assigns directly, without offers. */
+  offerSeconds: number;
+  /** What an agent takes at once unless its availability says otherwise. */
+  capacity: { chats: number; tickets: number };
+  /** Steps that relax an item's requirements the longer it waits, earliest first. */
+  relaxation: RelaxationStep[];
+  /** Seconds a gone agent keeps its work before it returns to the queue. */
+  releaseAfterSeconds: number;
+  /** Items that may wait at once; arrivals past it are refused. */
+  maxWaiting: number;
+}
+
+/**
+ * After `afterMs` of waiting, drop an item's optional skills, or its required
+ * skills and language as well (any agent of the item's team will do).
+ */
+export interface RelaxationStep {
+  afterMs: number;
+  drop: "optional" | "required";
+}
+
+/**
+ * Routing for a tenant that has not configured it: no offers (work is
+ * assigned directly), 3 chats and 10 tickets per agent, no relaxation, two
+ * minutes before a gone agent's work returns to the queue, 1,000 waiting.
+ */
+export const defaultRoutingSettings: RoutingSettings = {
+  offerSeconds: 0,
+  capacity: { chats: 3, tickets: 10 },
+  relaxation: [],
+  releaseAfterSeconds: 120,
+  maxWaiting: 1_000,
+};
 
 /** How a tenant's pages start chats: the key they embed and how visitors are vouched for. */
 export interface WidgetSettings {

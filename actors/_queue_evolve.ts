@@ -1,0 +1,142 @@
+// How the queue's events fold into its state. Pure and total: every event
+// copies what it changes, so earlier states stay as they were.
+import type { AgentState, ItemRef, QueueEvent, QueueItem, QueueState } from "./queue.ts";
+import { queueLimits } from "./queue.ts";
+import { itemKey } from "./_queue_work.ts";
+
+/** Fold one queue event into the state. */
+export function evolve(state: QueueState, event: QueueEvent): QueueState {
+  const next = { ...state, updatedAt: event.at };
+  switch (event.type) {
+    case "arrived":
+      return withItem(next, { ...structuredClone(event.item), holder: null });
+    case "left":
+      return event.agent === null
+        ? withoutItem(next, event.item)
+        : handedTo(next, event.item, event.agent, event.at);
+    case "requeued": {
+      const requeued = patchItem(next, event.item, {
+        holder: null,
+        team: event.team,
+        arrivedAt: event.at,
+        relaxed: 0,
+        passed: [],
+        escalated: null,
+        previousAgent: event.from ?? state.items[itemKey(event.item)]?.previousAgent ?? null,
+      });
+      return withoutOffer(requeued, event.item);
+    }
+    case "availability_changed": {
+      const { type: _, at: __, ...profile } = event;
+      const agent: AgentState = {
+        ...structuredClone(profile),
+        lastAssignedAt: state.agents[event.id]?.lastAssignedAt ?? null,
+      };
+      const withAgent = { ...next, agents: { ...next.agents, [event.id]: agent } };
+      return event.status === "offline" ? withoutOffersTo(withAgent, event.id) : withAgent;
+    }
+    case "agent_gone":
+      return withoutOffersTo(
+        withAgent(next, event.agent, { status: "offline", releaseAt: event.releaseAt }),
+        event.agent,
+      );
+    case "agent_away":
+      return withAgent(next, event.agent, { status: "away" });
+    case "offered": {
+      const { item, agent, deadline, explanation } = structuredClone(event);
+      return {
+        ...next,
+        offers: { ...next.offers, [itemKey(item)]: { item, agent, deadline, explanation } },
+      };
+    }
+    case "assigned":
+      return handedTo(next, event.item, event.agent, event.at);
+    case "declined":
+    case "offer_expired": {
+      const cleared = withoutOffer(next, event.item);
+      const item = cleared.items[itemKey(event.item)];
+      if (!item) return cleared;
+      const passed = [...item.passed.filter((id) => id !== event.agent), event.agent];
+      return withItem(cleared, { ...item, passed: passed.slice(-queueLimits.passed) });
+    }
+    case "escalated":
+      return patchItem(next, event.item, { escalated: event.reason });
+    case "relaxed":
+      return patchItem(next, event.item, { relaxed: event.step + 1 });
+    case "released": {
+      let released = withAgent(next, event.agent, { releaseAt: null });
+      for (const ref of event.items) {
+        released = patchItem(released, ref, { holder: null, previousAgent: event.agent });
+      }
+      return released;
+    }
+    default:
+      // Events of a newer version replay as no-ops rather than breaking the fold.
+      return state;
+  }
+}
+
+function withItem(state: QueueState, item: QueueItem): QueueState {
+  return { ...state, items: { ...state.items, [itemKey(item)]: item } };
+}
+
+function patchItem(state: QueueState, ref: ItemRef, patch: Partial<QueueItem>): QueueState {
+  const item = state.items[itemKey(ref)];
+  return item ? withItem(state, { ...item, ...patch }) : state;
+}
+
+function withoutItem(state: QueueState, ref: ItemRef): QueueState {
+  const key = itemKey(ref);
+  const { [key]: _, ...items } = state.items;
+  return withoutOffer({ ...state, items }, ref);
+}
+
+function withoutOffer(state: QueueState, ref: ItemRef): QueueState {
+  const key = itemKey(ref);
+  if (!state.offers[key]) return state;
+  const { [key]: _, ...offers } = state.offers;
+  return { ...state, offers };
+}
+
+function withoutOffersTo(state: QueueState, agent: string): QueueState {
+  const offers = Object.fromEntries(
+    Object.entries(state.offers).filter(([, offer]) => offer.agent !== agent),
+  );
+  return { ...state, offers };
+}
+
+function withAgent(state: QueueState, id: string, patch: Partial<AgentState>): QueueState {
+  const agent = state.agents[id];
+  return agent ? { ...state, agents: { ...state.agents, [id]: { ...agent, ...patch } } } : state;
+}
+
+/**
+ * The item is now `agent`'s, whoever held it or was offered it before. An
+ * item the queue never saw (created already assigned) is recorded bare, so
+ * its load counts and it can be released.
+ */
+function handedTo(state: QueueState, ref: ItemRef, agent: string, at: number): QueueState {
+  const known = state.items[itemKey(ref)];
+  const item: QueueItem = known ?? {
+    kind: ref.kind,
+    id: ref.id,
+    priority: "normal",
+    tags: [],
+    skills: { required: [], optional: [] },
+    language: null,
+    team: null,
+    arrivedAt: at,
+    previousAgent: null,
+    relaxation: [],
+    relaxed: 0,
+    passed: [],
+    escalated: null,
+    holder: null,
+  };
+  let next = withoutOffer(withItem(state, { ...item, holder: agent }), ref);
+  if (item.holder === null && known) {
+    const times = [...next.recentAssignments[ref.kind], at].slice(-queueLimits.recentAssignments);
+    next = { ...next, recentAssignments: { ...next.recentAssignments, [ref.kind]: times } };
+  }
+  return withAgent(next, agent, { lastAssignedAt: at });
+}

@@ -1,0 +1,187 @@
+// Pure queries over a queue's state: the queue order, who has room, what an
+// item requires after its wait, which work the router should be asked about,
+// and the positions and estimated waits shown to visitors and agents.
+import type { Priority } from "./decider.ts";
+import type {
+  AgentState,
+  ItemKind,
+  ItemRef,
+  QueueItem,
+  QueuePosition,
+  QueueState,
+  RoutableWork,
+  RoutingInput,
+} from "./queue.ts";
+
+const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
+
+/** The state's key for an item: kinds have separate id spaces. */
+export function itemKey(item: ItemRef): string {
+  return `${item.kind}:${item.id}`;
+}
+
+/** The capacity and load field of a kind of work. */
+export function slot(kind: ItemKind): "chats" | "tickets" {
+  return kind === "chat" ? "chats" : "tickets";
+}
+
+/** Waiting items in queue order: priority, then time waited, then id for a stable order. */
+export function waitingInOrder(state: QueueState): QueueItem[] {
+  return Object.values(state.items)
+    .filter((item) => item.holder === null)
+    .sort((a, b) =>
+      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+      a.arrivedAt - b.arrivedAt ||
+      (itemKey(a) < itemKey(b) ? -1 : 1)
+    );
+}
+
+/** What each agent holds and has on offer, by kind: what its capacity is measured against. */
+export interface Load {
+  held: { chats: number; tickets: number };
+  offered: { chats: number; tickets: number };
+}
+
+/** The load of every agent that holds or is offered something. */
+export function loads(state: QueueState): Map<string, Load> {
+  const result = new Map<string, Load>();
+  const of = (agent: string) => {
+    let load = result.get(agent);
+    if (!load) {
+      load = { held: { chats: 0, tickets: 0 }, offered: { chats: 0, tickets: 0 } };
+      result.set(agent, load);
+    }
+    return load;
+  };
+  for (const item of Object.values(state.items)) {
+    if (item.holder !== null) of(item.holder).held[slot(item.kind)]++;
+  }
+  for (const offer of Object.values(state.offers)) of(offer.agent).offered[slot(offer.item.kind)]++;
+  return result;
+}
+
+/** Whether `agent` may take one more item of `kind`: offers reserve their slot. */
+export function hasRoom(agent: AgentState, load: Load | undefined, kind: ItemKind): boolean {
+  const field = slot(kind);
+  const used = (load?.held[field] ?? 0) + (load?.offered[field] ?? 0);
+  return used < agent.capacity[field];
+}
+
+/** An item's requirements after waiting `waitedMs`: each relaxation step passed drops some. */
+export function effectiveRequirements(
+  item: QueueItem,
+  waitedMs: number,
+): { required: string[]; optional: string[]; language: string | null } {
+  const passed = item.relaxation.filter((step) => step.afterMs <= waitedMs);
+  if (passed.some((step) => step.drop === "required")) {
+    return { required: [], optional: [], language: null };
+  }
+  return {
+    required: item.skills.required,
+    optional: passed.length > 0 ? [] : item.skills.optional,
+    language: item.language,
+  };
+}
+
+/** Why `agent` may not take `item` now, or null when it may. */
+export function unfitReason(
+  item: QueueItem,
+  agent: AgentState,
+  load: Load | undefined,
+  now: number,
+): string | null {
+  if (agent.status !== "online") return "agent_unavailable";
+  if (!hasRoom(agent, load, item.kind)) return "no_room";
+  if (item.passed.includes(agent.id)) return "declined";
+  if (item.team !== null && !agent.teams.includes(item.team)) return "requirements";
+  const wants = effectiveRequirements(item, now - item.arrivedAt);
+  if (!wants.required.every((skill) => agent.skills.includes(skill))) return "requirements";
+  if (wants.language !== null && !agent.languages.includes(wants.language)) return "requirements";
+  return null;
+}
+
+/**
+ * The work to ask the router about, in queue order: waiting items that are
+ * not escalated and have no offer out, each with the agents that may take it
+ * now. Items no agent may take are left out until something changes.
+ */
+export function routable(state: QueueState, now: number): RoutableWork[] {
+  const load = loads(state);
+  const agents = Object.values(state.agents);
+  const work: RoutableWork[] = [];
+  for (const item of waitingInOrder(state)) {
+    if (item.escalated !== null || state.offers[itemKey(item)]) continue;
+    const candidates = agents.filter((agent) =>
+      unfitReason(item, agent, load.get(agent.id), now) === null
+    );
+    if (candidates.length > 0) work.push({ item, candidates });
+  }
+  return work;
+}
+
+/**
+ * What the router is given for one piece of routable work. A candidate's
+ * load counts what it is offered as well as what it holds, so capacity minus
+ * load is the room it has.
+ */
+export function routingInput(state: QueueState, work: RoutableWork, now: number): RoutingInput {
+  const { item } = work;
+  const wants = effectiveRequirements(item, now - item.arrivedAt);
+  const load = loads(state);
+  return {
+    item: {
+      tenant: state.tenant,
+      kind: item.kind,
+      id: item.id,
+      priority: item.priority,
+      tags: [...item.tags],
+      skills: { required: [...wants.required], optional: [...wants.optional] },
+      language: wants.language,
+      team: item.team,
+      waitedMs: now - item.arrivedAt,
+      previousAgent: item.previousAgent,
+    },
+    candidates: work.candidates.map((agent) => {
+      const used = load.get(agent.id);
+      return {
+        id: agent.id,
+        status: agent.status,
+        skills: [...agent.skills],
+        languages: [...agent.languages],
+        teams: [...agent.teams],
+        load: {
+          chats: (used?.held.chats ?? 0) + (used?.offered.chats ?? 0),
+          tickets: (used?.held.tickets ?? 0) + (used?.offered.tickets ?? 0),
+        },
+        capacity: { ...agent.capacity },
+        lastAssignedAt: agent.lastAssignedAt,
+      };
+    }),
+  };
+}
+
+/**
+ * Each waiting item's place in the queue of its kind (1 is next) and an
+ * estimate of its wait: its position times the mean gap between the recent
+ * assignments of that kind, counting the time since the last one, so a
+ * queue that stopped moving shows its estimates growing. Null until two
+ * assignments of the kind are known.
+ */
+export function queuePositions(state: QueueState, now: number): QueuePosition[] {
+  const next = { chat: 0, ticket: 0 };
+  return waitingInOrder(state).map((item) => {
+    const position = ++next[item.kind];
+    const times = state.recentAssignments[item.kind];
+    const estimatedWaitMs = times.length < 2
+      ? null
+      : Math.round(position * Math.max(0, now - times[0]) / (times.length - 1));
+    return { item: { kind: item.kind, id: item.id }, position, estimatedWaitMs };
+  });
+}
+
+/** The items an agent holds, in no particular order. */
+export function heldBy(state: QueueState, agent: string): ItemRef[] {
+  return Object.values(state.items)
+    .filter((item) => item.holder === agent)
+    .map((item) => ({ kind: item.kind, id: item.id }));
+}

@@ -1,0 +1,352 @@
+/**
+ * The queue actor: a pure decider, one per tenant (or team), and the single
+ * writer of who holds which chat or ticket. Routers run outside the turn;
+ * their decisions come back as commands that this decider validates.
+ *
+ * @module
+ */
+import type { Decider, Priority, RelaxationStep } from "./decider.ts";
+import type { Caller } from "./ticket.ts";
+import { decide, wantedTimers } from "./_queue_decide.ts";
+import { evolve } from "./_queue_evolve.ts";
+import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
+
+export { heldBy, itemKey, queuePositions, routable, routingInput } from "./_queue_work.ts";
+
+/** The kinds of work a queue hands out. */
+export type ItemKind = "chat" | "ticket";
+
+/** Names one chat (by session id) or ticket. */
+export interface ItemRef {
+  kind: ItemKind;
+  id: string;
+}
+
+/** Whether an agent takes work: only `online` agents are routed to. */
+export type AgentStatus = "online" | "away" | "offline";
+
+/** Capacities or loads, by kind of work. */
+export interface PerKind {
+  chats: number;
+  tickets: number;
+}
+
+/** What an item arrives with. */
+export interface ItemInput extends ItemRef {
+  priority?: Priority;
+  tags?: string[];
+  skills?: { required?: string[]; optional?: string[] };
+  language?: string | null;
+  team?: string | null;
+  /** The agent who served this visitor or ticket before, for sticky routers. */
+  previousAgent?: string | null;
+}
+
+/**
+ * How a chat or ticket left the queue's hands: the first three hand it to an
+ * agent by hand (the `agent` of the command), the rest end it.
+ */
+export const leaveReasons = [
+  "claimed",
+  "assigned",
+  "transferred",
+  "closed",
+  "resolved",
+  "converted",
+] as const;
+
+/** One of {@linkcode leaveReasons}. */
+export type LeaveReason = typeof leaveReasons[number];
+
+/** What a router decided for one item; the shape of the plugin SDK's decision. */
+export type RouteOutcome =
+  | { assign: string; reason?: string }
+  | { wait: Record<string, unknown>; reason?: string }
+  | { escalate: Record<string, unknown>; reason?: string };
+
+/** Commands a queue accepts. They come from the runtime and the edges, never from clients directly. */
+export type QueueCommand =
+  | { type: "arrive"; item: ItemInput }
+  | { type: "leave"; item: ItemRef; reason: LeaveReason; agent?: string }
+  /** Back to waiting: unassigned, or transferred to a team (`team` is then the new one). */
+  | { type: "requeue"; item: ItemRef; team?: string | null }
+  | {
+    type: "availability";
+    agent: string;
+    status: AgentStatus;
+    capacity?: Partial<PerKind>;
+    skills?: string[];
+    languages?: string[];
+    teams?: string[];
+  }
+  | { type: "agent_gone"; agent: string }
+  | {
+    type: "route_decision";
+    item: ItemRef;
+    decision: RouteOutcome;
+    router: string;
+    version: string;
+    candidates: { id: string; score: number }[];
+    rule: string;
+  }
+  | { type: "accept"; item: ItemRef; by: Caller }
+  | { type: "decline"; item: ItemRef; by: Caller };
+
+/** The bounds the queue enforces, for validators that want to agree. */
+export const queueLimits = {
+  idChars: 200,
+  /** Skills, tags, languages, teams, router names and versions. */
+  nameChars: 80,
+  ruleChars: 200,
+  tags: 20,
+  skills: 50,
+  languages: 20,
+  teams: 20,
+  capacity: 1_000,
+  agents: 2_000,
+  /** Candidates a route decision may list. */
+  candidates: 500,
+  /** Candidates kept in an assignment's explanation, the best scored. */
+  explainedCandidates: 10,
+  /** Agents an item remembers having passed on it. */
+  passed: 20,
+  /** Assignment times kept per kind for the wait estimate. */
+  recentAssignments: 20,
+} as const;
+
+/** Why a chat or ticket went where it went. */
+export interface Explanation {
+  router: string;
+  version: string;
+  rule: string;
+  /** The best scored candidates, best first. */
+  candidates: { id: string; score: number }[];
+  reason: string | null;
+}
+
+/** A chat or ticket the queue knows of: waiting while `holder` is null. */
+export interface QueueItem extends ItemRef {
+  priority: Priority;
+  tags: string[];
+  skills: { required: string[]; optional: string[] };
+  language: string | null;
+  team: string | null;
+  /** When it arrived; its wait, and so its relaxation, runs from here. */
+  arrivedAt: number;
+  previousAgent: string | null;
+  /** The tenant's relaxation steps as of arrival, so later edits move no deadline. */
+  relaxation: RelaxationStep[];
+  /** How many relaxation steps have fired. */
+  relaxed: number;
+  /** Agents who declined it or let its offer lapse; not offered it again. */
+  passed: string[];
+  /** Why a router escalated it; escalated items wait for a person, not a router. */
+  escalated: string | null;
+  holder: string | null;
+}
+
+/** What the queue knows of one agent. */
+export interface AgentState {
+  id: string;
+  status: AgentStatus;
+  capacity: PerKind;
+  skills: string[];
+  languages: string[];
+  teams: string[];
+  lastAssignedAt: number | null;
+  /** While gone: when what it holds returns to the queue. */
+  releaseAt: number | null;
+}
+
+/** An offer waiting for the agent's answer. */
+export interface Offer {
+  item: ItemRef;
+  agent: string;
+  deadline: number;
+  explanation: Explanation;
+}
+
+/** The state of one queue. */
+export interface QueueState {
+  tenant: string;
+  id: string;
+  /** Every item waiting or held, by {@linkcode itemKey}; one holder each by construction. */
+  items: Record<string, QueueItem>;
+  agents: Record<string, AgentState>;
+  /** Outstanding offers by item key. */
+  offers: Record<string, Offer>;
+  /** The latest times items of each kind left the queue for an agent, oldest first. */
+  recentAssignments: Record<ItemKind, number[]>;
+  updatedAt: number;
+}
+
+/** Events of a queue; each names what it touched and when. */
+export type QueueEvent =
+  | { type: "arrived"; at: number; item: Omit<QueueItem, "holder"> }
+  | { type: "left"; at: number; item: ItemRef; reason: LeaveReason; agent: string | null }
+  | { type: "requeued"; at: number; item: ItemRef; from: string | null; team: string | null }
+  | ({ type: "availability_changed"; at: number } & Omit<AgentState, "lastAssignedAt">)
+  | { type: "agent_gone"; at: number; agent: string; releaseAt: number }
+  | { type: "agent_away"; at: number; agent: string; reason: "offer_timeout" }
+  | { type: "offered"; at: number; item: ItemRef; agent: string; deadline: number } & {
+    explanation: Explanation;
+  }
+  | {
+    type: "assigned";
+    at: number;
+    item: ItemRef;
+    agent: string;
+    via: "router" | "offer";
+    explanation: Explanation;
+  }
+  | { type: "declined"; at: number; item: ItemRef; agent: string }
+  | { type: "offer_expired"; at: number; item: ItemRef; agent: string }
+  | { type: "escalated"; at: number; item: ItemRef; reason: string }
+  | { type: "relaxed"; at: number; item: ItemRef; step: number }
+  | { type: "released"; at: number; agent: string; items: ItemRef[] };
+
+/** Work the router may be asked about: a waiting item and the agents that may take it. */
+export interface RoutableWork {
+  item: QueueItem;
+  candidates: AgentState[];
+}
+
+/** What a router is given; the same fields as the plugin SDK's input. */
+export interface RoutingInput {
+  item: {
+    tenant: string;
+    kind: ItemKind;
+    id: string;
+    priority: Priority;
+    tags: string[];
+    skills: { required: string[]; optional: string[] };
+    language: string | null;
+    team: string | null;
+    waitedMs: number;
+    previousAgent: string | null;
+  };
+  candidates: {
+    id: string;
+    status: AgentStatus;
+    skills: string[];
+    languages: string[];
+    teams: string[];
+    load: PerKind;
+    capacity: PerKind;
+    lastAssignedAt: number | null;
+  }[];
+}
+
+/** A waiting item's place in its kind's queue (1 is next) and estimated wait. */
+export interface QueuePosition {
+  item: ItemRef;
+  position: number;
+  estimatedWaitMs: number | null;
+}
+
+/** What visitors and agents are shown of a queue; see {@linkcode queueView}. */
+export interface QueueView {
+  waiting: {
+    kind: ItemKind;
+    id: string;
+    priority: Priority;
+    waitedMs: number;
+    position: number;
+    estimatedWaitMs: number | null;
+    offeredTo: string | null;
+    escalated: string | null;
+  }[];
+  agents: {
+    id: string;
+    status: AgentStatus;
+    capacity: PerKind;
+    load: PerKind;
+    /** What it holds beyond its capacity, by hand. */
+    excess: PerKind;
+    lastAssignedAt: number | null;
+    releaseAt: number | null;
+  }[];
+}
+
+/**
+ * The queue decider.
+ *
+ * - `arrive` queues an item (a second arrival of a known item changes
+ *   nothing); past the tenant's `maxWaiting` it is refused with `queue_full`.
+ * - `leave` records a fact from the item's own actor: an agent took it by
+ *   hand (beyond capacity if need be: that shows as excess), or it closed.
+ *   `requeue` puts a held item back to waiting, as a new wait (an
+ *   unassigned ticket, or one transferred to a team).
+ * - `availability` and `agent_gone` keep each agent's profile; only
+ *   `online` agents are routed to; a gone (or offline) agent's offers are
+ *   withdrawn at once and what it holds returns to the queue after the
+ *   tenant's `releaseAfterSeconds`, unless it comes back first.
+ * - `route_decision` assigns (or, with `offerSeconds`, offers) only if the
+ *   item still waits with no offer out and the agent is online, has room for
+ *   that kind, fits the item's requirements and did not pass on it before;
+ *   otherwise it is refused with `route_refused` (`details.reason`), so the
+ *   runtime asks again. A decision for an item no longer waiting is stale
+ *   and changes nothing, as does `wait`.
+ * - An offer is accepted or declined by its agent; a lapsed offer marks the
+ *   agent away. Either way the item may go to the next agent, not this one.
+ * - Relaxation timers fire at each step of an item's wait, so it is routed
+ *   again with fewer requirements.
+ */
+export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
+  kind: "queue",
+  initial: (address) => ({
+    tenant: address.tenant,
+    id: address.id,
+    items: {},
+    agents: {},
+    offers: {},
+    recentAssignments: { chat: [], ticket: [] },
+    updatedAt: 0,
+  }),
+  decide,
+  evolve,
+  timers: (state) => wantedTimers(state).map(({ name, at }) => ({ name, at })),
+  // As of the last event: a view is pure, so it has no clock of its own.
+  view: (state) => queueView(state, state.updatedAt),
+};
+
+/**
+ * What visitors and agents are shown of a queue at `now`: waiting items in
+ * order with their positions and estimates, and each known agent's load,
+ * with what it holds beyond its capacity as `excess`.
+ */
+export function queueView(state: QueueState, now: number): QueueView {
+  const positions = new Map(queuePositions(state, now).map((p) => [itemKey(p.item), p]));
+  const load = loads(state);
+  return {
+    waiting: waitingInOrder(state).map((item) => {
+      const key = itemKey(item);
+      const { position, estimatedWaitMs } = positions.get(key)!;
+      return {
+        kind: item.kind,
+        id: item.id,
+        priority: item.priority,
+        waitedMs: now - item.arrivedAt,
+        position,
+        estimatedWaitMs,
+        offeredTo: state.offers[key]?.agent ?? null,
+        escalated: item.escalated,
+      };
+    }),
+    agents: Object.values(state.agents).map((agent) => {
+      const held = load.get(agent.id)?.held ?? { chats: 0, tickets: 0 };
+      return {
+        id: agent.id,
+        status: agent.status,
+        capacity: { ...agent.capacity },
+        load: { ...held },
+        excess: {
+          chats: Math.max(0, held.chats - agent.capacity.chats),
+          tickets: Math.max(0, held.tickets - agent.capacity.tickets),
+        },
+        lastAssignedAt: agent.lastAssignedAt,
+        releaseAt: agent.releaseAt,
+      };
+    }),
+  };
+}
