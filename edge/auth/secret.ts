@@ -32,15 +32,20 @@ export async function loadOrCreateSecret(
   if (existing) return { secret: existing, created: false };
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   await Deno.mkdir(dataDir, { recursive: true });
+  // Written whole under a private name, then linked into place: the link
+  // fails if the file exists, so when two processes start at once only one
+  // secret wins, and the other never reads a file that is still empty.
+  const draft = `${secretPath(dataDir)}.${crypto.randomUUID()}`;
+  await Deno.writeTextFile(draft, secret + "\n", { createNew: true, mode: 0o600 });
   try {
-    // createNew: when two processes start at once, only one secret wins and the
-    // other reads it, rather than each signing with its own.
-    await Deno.writeTextFile(secretPath(dataDir), secret + "\n", { createNew: true, mode: 0o600 });
+    await Deno.link(draft, secretPath(dataDir));
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     const winner = await readSecret(dataDir);
     if (!winner) throw new Error(`${secretPath(dataDir)} is empty: delete it or set SB_JWT_SECRET`);
     return { secret: winner, created: false };
+  } finally {
+    await Deno.remove(draft);
   }
   return { secret, created: true };
 }

@@ -53,16 +53,14 @@ export class PrivatePostgres {
       stderr: "null",
     }).spawn();
     const server = new PrivatePostgres(dir, port, process);
+    // A bare TCP connect succeeds while the server still answers "starting
+    // up"; pg_isready waits until it accepts sessions.
     const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return server;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    while (!(await accepting(port))) {
+      if (Date.now() > deadline) throw new Error(`private Postgres on ${port} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    return server;
   }
 
   /** Freeze the server and all its backends, as a stuck disk or a paused VM would. */
@@ -112,4 +110,11 @@ async function run(command: string, args: string[]): Promise<void> {
   if (!success) {
     throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
   }
+}
+
+async function accepting(port: number): Promise<boolean> {
+  const args = ["-q", "-h", "127.0.0.1", "-p", String(port), "-t", "1"];
+  const { success } = await new Deno.Command("pg_isready", { args, stdout: "null", stderr: "null" })
+    .output();
+  return success;
 }
