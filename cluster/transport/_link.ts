@@ -1,6 +1,7 @@
 // The connected/disconnected state of one transport, shared by both
 // implementations: status listeners, and requests that live only as long as
 // the link does, so callers fail fast instead of waiting out a NATS outage.
+import { abortable } from "../abortable.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { TransportUnavailableError } from "./transport.ts";
 
@@ -54,35 +55,10 @@ export class TransportLink {
       watched.push(signal);
     }
     if (!this.#connected) throw unavailable();
-    return await settleFirst(send(), watched);
+    return await abortable(send(), watched);
   }
 }
 
 function unavailable(): TransportUnavailableError {
   return new TransportUnavailableError("not connected to the bus");
-}
-
-// Unlike a bare Promise.race, removes its listeners from long-lived signals
-// once settled, and keeps a late rejection of `work` from going unhandled.
-function settleFirst<T>(work: Promise<T>, signals: AbortSignal[]): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = function (this: AbortSignal) {
-      done();
-      reject(this.reason);
-    };
-    const done = () => {
-      for (const signal of signals) signal.removeEventListener("abort", onAbort);
-    };
-    for (const signal of signals) signal.addEventListener("abort", onAbort);
-    work.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error) => {
-        done();
-        reject(error);
-      },
-    );
-  });
 }

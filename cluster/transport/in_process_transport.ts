@@ -10,6 +10,7 @@
  * @module
  */
 import { type Answer, answer, decodePayload, deliver, encodePayload } from "./_messages.ts";
+import { abortedBy } from "../abortable.ts";
 import { TransportLink } from "./_link.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import {
@@ -152,22 +153,16 @@ class InProcessTransport implements Transport {
 
   async request(subject: string, payload: unknown, options: RequestOptions): Promise<unknown> {
     const data = encodePayload(payload);
-    const expired = new AbortController();
-    const timer = setTimeout(
-      () =>
-        expired.abort(
-          new TransportTimeoutError(`no reply on ${subject} within ${options.timeoutMs} ms`),
-        ),
-      options.timeoutMs,
-    );
+    const expired = AbortSignal.timeout(options.timeoutMs);
     try {
       return await this.#link.guard(
         () => this.#send(subject, data, options.headers ?? {}),
         options.signal,
-        expired.signal,
+        expired,
       );
-    } finally {
-      clearTimeout(timer);
+    } catch (error) {
+      if (!abortedBy(error, expired)) throw error;
+      throw new TransportTimeoutError(`no reply on ${subject} within ${options.timeoutMs} ms`);
     }
   }
 

@@ -21,6 +21,7 @@ import {
   type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
+import { abortable, abortedBy } from "../../cluster/abortable.ts";
 import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
@@ -112,15 +113,14 @@ export function createHttpHandler(
 
   // The runtime skips work past the deadline; this bounds the wait even when
   // the answer is lost on the way back.
-  function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(retryLater("timeout", `the runtime did not answer within ${timeoutMs} ms`)),
-        Math.max(0, deadline - now()),
-      );
-    });
-    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  async function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+    const expired = AbortSignal.timeout(Math.max(0, deadline - now()));
+    try {
+      return await abortable(work, [expired]);
+    } catch (error) {
+      if (!abortedBy(error, expired)) throw error;
+      throw retryLater("timeout", `the runtime did not answer within ${timeoutMs} ms`);
+    }
   }
 
   async function authenticate<P>(

@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
+import { abortable, abortedBy } from "../../cluster/abortable.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import type { RateDecision, RateLimiter } from "./rate_limit.ts";
 
@@ -99,15 +100,14 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  #withinTimeout<T>(work: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  async #withinTimeout<T>(work: Promise<T>): Promise<T> {
+    const expired = AbortSignal.timeout(this.#timeoutMs);
+    try {
+      return await abortable(work, [expired]);
+    } catch (error) {
+      if (!abortedBy(error, expired)) throw error;
+      throw new Error(`Redis did not answer within ${this.#timeoutMs} ms`);
+    }
   }
 }
 
