@@ -8,6 +8,15 @@
  * @module
  */
 
+/** Who issues a command, taken from the caller's verified token. */
+export interface Caller {
+  sub: string;
+  role: "visitor" | "agent" | "supervisor" | "admin";
+}
+
+/** The `by` of events an actor emits on its own, e.g. on an SLA breach. */
+export const systemSub = "system";
+
 /** Identity of one actor: its kind, the tenant that owns it and its id. */
 export interface ActorAddress {
   kind: string;

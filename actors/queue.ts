@@ -6,7 +6,7 @@
  * @module
  */
 import type { Decider, Priority, RelaxationStep } from "./decider.ts";
-import type { Caller } from "./ticket.ts";
+import type { Caller } from "./decider.ts";
 import { decide, wantedTimers } from "./_queue_decide.ts";
 import { evolve } from "./_queue_evolve.ts";
 import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";

@@ -7,16 +7,18 @@
 import { projectionOf } from "./_projection.ts";
 import {
   type ActorAddress,
+  type Caller,
   type DecideContext,
   type Decider,
   type Decision,
   type Effect,
   reject,
+  systemSub,
   type TenantSettings,
   type TimerCommand,
   type TimerSpec,
 } from "./decider.ts";
-import { type Caller, systemSub, type TicketCommand, ticketLimits } from "./ticket.ts";
+import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import {
   charCount,
   forbidden,

@@ -5,11 +5,13 @@
  */
 import { projectionOf } from "./_projection.ts";
 import {
+  type Caller,
   type DecideContext,
   type Decider,
   type Decision,
   type Priority,
   reject,
+  systemSub,
   type TimerCommand,
   type TimerSpec,
 } from "./decider.ts";
@@ -23,12 +25,6 @@ import {
   text,
   validation,
 } from "./_validation.ts";
-
-/** Who issues a command, taken from the caller's verified token. */
-export interface Caller {
-  sub: string;
-  role: "visitor" | "agent" | "supervisor" | "admin";
-}
 
 /** Ticket life-cycle states. */
 export type TicketStatus = "new" | "assigned" | "in_progress" | "pending" | "resolved" | "closed";
@@ -78,9 +74,6 @@ export const ticketLimits = {
   idChars: 200,
   maxEscalationLevel: 5,
 } as const;
-
-/** The `by` of events the ticket emits on its own, e.g. on an SLA breach. */
-export const systemSub = "system";
 
 /** The two SLA clocks a ticket runs. */
 export type SlaClock = "first_response" | "resolution";

@@ -2,7 +2,9 @@ import { assert, assertEquals, assertMatch, assertObjectMatch, fail } from "@std
 import fc from "fast-check";
 import {
   type ActorAddress,
+  type Caller,
   defaultTenantSettings,
+  systemSub,
   type TenantSettings,
   type TimerCommand,
 } from "../actors/decider.ts";
@@ -16,13 +18,7 @@ import {
   type SessionState,
   type SessionStatus,
 } from "../actors/session.ts";
-import {
-  type Caller,
-  systemSub,
-  type TicketCommand,
-  ticketDecider,
-  type TicketEvent,
-} from "../actors/ticket.ts";
+import { type TicketCommand, ticketDecider, type TicketEvent } from "../actors/ticket.ts";
 import { charCount } from "../actors/_validation.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";

@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertObjectMatch } from "@std/assert";
 import {
+  type Caller,
   defaultTenantSettings,
+  systemSub,
   type TenantSettings,
   type TimerCommand,
 } from "../actors/decider.ts";
 import {
-  type Caller,
-  systemSub,
   type TicketCommand,
   ticketDecider as ticket,
   type TicketEvent,

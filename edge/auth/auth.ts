@@ -11,7 +11,7 @@
  * @module
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import type { Caller } from "../../actors/ticket.ts";
+import type { Caller } from "../../actors/decider.ts";
 import { isAddressPart } from "../ids.ts";
 import { isAnonymousId } from "./visitor_identity.ts";
 

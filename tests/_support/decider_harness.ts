@@ -14,7 +14,7 @@ import type {
   TenantSettings,
   TimerCommand,
 } from "../../actors/decider.ts";
-import type { Caller } from "../../actors/ticket.ts";
+import type { Caller } from "../../actors/decider.ts";
 
 /** One minute in milliseconds. */
 export const MIN = 60_000;
