@@ -165,6 +165,11 @@ export interface Backend {
   putSettings(tenant: string, settings: StoredTenantSettings): Promise<TenantSettings>;
   /** The tenant whose widget has `key`, with its effective settings, or null. */
   widgetTenant(key: string): Promise<WidgetTenant | null>;
+  /**
+   * Outbox commands their target refused for good, newest first: kept for
+   * ops (a chat→ticket conversion the visitor was promised), never dropped.
+   */
+  deadLetters(limit: number): Promise<Record<string, unknown>[]>;
 }
 
 /** A tenant found by its widget key. */

@@ -6,6 +6,7 @@ import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
 import { OutboxRelay } from "../cluster/runtime/outbox_relay.ts";
 import { TimerScheduler } from "../cluster/runtime/timer_scheduler.ts";
 import type { AppendRequest, OutboxEntry } from "../cluster/store/event_store.ts";
+import { queryStore, unwrapQuery } from "../cluster/store/store_query.ts";
 import { withPostgresStore } from "./_support/postgres_store.ts";
 import { until } from "./_support/until.ts";
 
@@ -99,5 +100,8 @@ Deno.test("outbox: a node relays its own leftovers behind more foreign ones than
     const [dead, ...more] = await store.outboxDeadLetters(10);
     assertEquals(more, []);
     assertObjectMatch(dead, { ...entry("counter/t/own-1", 2000), error: refusal });
+    // What the ops route reads, through the same store query an edge sends.
+    const shown = unwrapQuery(await queryStore(store, { op: "deadLetters", limit: 10 }));
+    assertEquals(shown, [dead]);
   });
 });

@@ -388,6 +388,21 @@ Deno.test("GET /v1/admin/cluster answers the ops credential only, never a tenant
   });
 });
 
+Deno.test("GET /v1/admin/dead-letters shows parked outbox commands to the ops credential only", async () => {
+  const { call, backend } = harness();
+  const parked = { actorKey: "session/acme/c1", commandId: "s:convert:c1", failedAt: 5 };
+  backend.deadLetters = () => Promise.resolve([parked]);
+  const ops = await signOpsToken(secret, "oncall", 60, { now });
+  const response = await call("GET", "/v1/admin/dead-letters", { token: ops });
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), { items: [parked] });
+  await expectError(
+    await call("GET", "/v1/admin/dead-letters", { token: { role: "admin" } }),
+    403,
+    { code: "forbidden" },
+  );
+});
+
 Deno.test("tenant settings: admins replace them for their own tenant, bad values are refused", async () => {
   const { call, backend } = harness();
   const sla = { urgent: { firstResponseMinutes: 5, resolutionMinutes: 60 } };

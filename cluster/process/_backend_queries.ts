@@ -37,6 +37,10 @@ export abstract class StoreQueries {
     return this.#ask({ op: "widgetTenant", key });
   }
 
+  deadLetters(limit: number): Promise<Record<string, unknown>[]> {
+    return this.#ask({ op: "deadLetters", limit });
+  }
+
   async #ask<T>(request: QueryRequest): Promise<T> {
     return unwrapQuery<T>(await this.query(request));
   }

@@ -7,7 +7,7 @@
 import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../../actors/decider.ts";
 import { effectiveSettings } from "./tenant_directory.ts";
 import { actorKey } from "../actor_key.ts";
-import { type EventStore, WidgetKeyTakenError } from "./event_store.ts";
+import { type DeadLetter, type EventStore, WidgetKeyTakenError } from "./event_store.ts";
 import type { Page, ProjectionQuery, WidgetTenant } from "../protocol.ts";
 import { InvalidCursorError } from "./sql_event_store.ts";
 
@@ -24,13 +24,15 @@ export type QueryRequest =
   }
   | { op: "settings"; tenant: string }
   | { op: "putSettings"; tenant: string; settings: StoredTenantSettings }
-  | { op: "widgetTenant"; key: string };
+  | { op: "widgetTenant"; key: string }
+  | { op: "deadLetters"; limit: number };
 
 /** The answer to a {@linkcode QueryRequest}. */
 export type QueryResponse =
   | { ok: true; page: Page<unknown> }
   | { ok: true; settings: TenantSettings }
   | { ok: true; widgetTenant: WidgetTenant | null }
+  | { ok: true; deadLetters: DeadLetter[] }
   | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /** Run a query against the store. */
@@ -58,6 +60,9 @@ export async function queryStore(store: EventStore, request: QueryRequest): Prom
       const found = await store.tenantByWidgetKey(request.key);
       const widgetTenant = found && { ...found, settings: effectiveSettings(found.settings) };
       return { ok: true, widgetTenant };
+    }
+    if (request?.op === "deadLetters") {
+      return { ok: true, deadLetters: await store.outboxDeadLetters(request.limit) };
     }
     return { ok: false, error: { code: "validation", message: "unknown query", retryable: false } };
   } catch (error) {
@@ -99,5 +104,6 @@ export function unwrapQuery<T>(response: QueryResponse): T {
   }
   if ("page" in response) return response.page as T;
   if ("settings" in response) return response.settings as T;
+  if ("deadLetters" in response) return response.deadLetters as T;
   return response.widgetTenant as T;
 }

@@ -146,7 +146,10 @@ export function createHttpHandler(
     await authenticate(request, at, verifyOpsToken);
     const deadline = at + timeoutMs;
     return await route.handle({
-      backend: { status: () => withinDeadline(backend.status(), deadline) },
+      backend: {
+        status: () => withinDeadline(backend.status(), deadline),
+        deadLetters: (limit) => withinDeadline(backend.deadLetters(limit), deadline),
+      },
     });
   }
 

@@ -288,6 +288,28 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
       edges: { type: "array", items: { type: "string" } },
     },
   },
+  DeadLetters: {
+    type: "object",
+    required: ["items"],
+    properties: {
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["actorKey", "address", "command", "commandId", "failedAt", "error"],
+          properties: {
+            actorKey: { type: "string", description: "The actor whose event sent the command." },
+            address: { type: "object", description: "The actor the command was for." },
+            command: { type: "object" },
+            commandId: { type: "string" },
+            createdAt: { type: "integer", description: "Epoch ms the command was stored." },
+            failedAt: { type: "integer", description: "Epoch ms the target refused it." },
+            error: { type: "object", description: "The refusal, as the target answered it." },
+          },
+        },
+      },
+    },
+  },
   TenantSettings: {
     type: "object",
     required: ["sla", "reopenWindowMinutes"],

@@ -80,6 +80,7 @@ export type ResponseSchema =
   | "ConversationPage"
   | "MessagePage"
   | "ClusterStatus"
+  | "DeadLetters"
   | "TenantSettings"
   | "WidgetSession";
 
@@ -156,7 +157,7 @@ export interface OpsRoute {
 /** What a cluster route's handler is given. */
 export interface ClusterCall {
   /** The runtime's view of the cluster; bounded by the request's deadline. */
-  backend: Pick<Backend, "status">;
+  backend: Pick<Backend, "status" | "deadLetters">;
 }
 
 /**
@@ -489,6 +490,17 @@ export const routes: readonly Route[] = [
     status: 200,
     response: "ClusterStatus",
     handle: (call) => call.backend.status(),
+  } satisfies ClusterRoute,
+  {
+    kind: "cluster",
+    method: "GET",
+    path: "/v1/admin/dead-letters",
+    operationId: "deadLetters",
+    summary:
+      "The newest 100 outbox commands their target refused for good (kept, never dropped), for its operators: the ops credential only.",
+    status: 200,
+    response: "DeadLetters",
+    handle: async (call) => ({ items: await call.backend.deadLetters(100) }),
   } satisfies ClusterRoute,
   api({
     method: "GET",

@@ -60,6 +60,10 @@ export class ScriptedBackend implements Backend {
     return this.isReady;
   }
 
+  deadLetters(): Promise<Record<string, unknown>[]> {
+    return Promise.resolve([]);
+  }
+
   status(): Promise<ClusterStatus> {
     return Promise.resolve({ epoch: 3, viewId: "v3", nodes: [], edges: ["e1"] });
   }
