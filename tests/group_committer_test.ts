@@ -13,7 +13,7 @@ import {
 import { appendFailure, GroupCommitter } from "../cluster/store/group_committer.ts";
 import type { SqlEventStore } from "../cluster/store/sql_event_store.ts";
 import type { TenantSettings } from "../actors/decider.ts";
-import type { ActorRequest } from "../cluster/protocol.ts";
+import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
 import { ActorHost } from "../cluster/runtime/host.ts";
 import { counterDecider } from "./_support/counter_decider.ts";
 import { withPostgresStore } from "./_support/postgres_store.ts";
@@ -165,7 +165,12 @@ Deno.test("committer: with Postgres frozen, appends past the queue bound are ove
   }
 });
 
-Deno.test("host: a turn whose events the store refuses is answered invalid; its batch and its actor go on", async () => {
+// A host over the real store whose counter actors take commands by id and number.
+async function withCounterHost(
+  run: (
+    send: (id: string, command: ActorRequest["command"], n: number) => Promise<ActorResponse>,
+  ) => Promise<void>,
+): Promise<void> {
   await withPostgresStore(async (store) => {
     const host = new ActorHost({
       store,
@@ -173,69 +178,57 @@ Deno.test("host: a turn whose events the store refuses is answered invalid; its 
       deciders: [counterDecider],
       tenantSettings: () => Promise.resolve({} as TenantSettings),
     });
-    const send = (id: string, command: ActorRequest["command"], n: number) =>
-      host.dispatch({
-        address: { kind: "counter", tenant: "t", id },
-        op: "command",
-        command,
-        commandId: `${id}:${n}`,
-        deadline: Date.now() + 5000,
-      });
     try {
-      const [poisoned, ...others] = await Promise.all([
-        send("p", { type: "poke", target: "x\u0000" }, 1),
-        ...Array.from({ length: 20 }, (_, i) => send(`ok-${i}`, { type: "add" }, 1)),
-      ]);
-      assertEquals(poisoned, {
-        ok: false,
-        error: {
-          code: "invalid",
-          message: "the event store refused this command's data",
-          retryable: false,
-        },
-      });
-      assert(others.every((response) => response.ok), JSON.stringify(others));
-      const again = await send("p", { type: "add" }, 2);
-      assertEquals(again.ok && again.seq, 1, "the actor reloads from the log and serves");
+      await run((id, command, n) =>
+        host.dispatch({
+          address: { kind: "counter", tenant: "t", id },
+          op: "command",
+          command,
+          commandId: `${id}:${n}`,
+          deadline: Date.now() + 5000,
+        })
+      );
     } finally {
       host.close();
     }
   });
+}
+
+Deno.test("host: a turn whose events the store refuses is answered invalid; its batch and its actor go on", async () => {
+  await withCounterHost(async (send) => {
+    const [poisoned, ...others] = await Promise.all([
+      send("p", { type: "poke", target: "x\u0000" }, 1),
+      ...Array.from({ length: 20 }, (_, i) => send(`ok-${i}`, { type: "add" }, 1)),
+    ]);
+    assertEquals(poisoned, {
+      ok: false,
+      error: {
+        code: "invalid",
+        message: "the event store refused this command's data",
+        retryable: false,
+      },
+    });
+    assert(others.every((response) => response.ok), JSON.stringify(others));
+    const again = await send("p", { type: "add" }, 2);
+    assertEquals(again.ok && again.seq, 1, "the actor reloads from the log and serves");
+  });
 });
 
 Deno.test("host: the good turns of an actor around its refused one are told to retry, not invalid", async () => {
-  await withPostgresStore(async (store) => {
-    const host = new ActorHost({
-      store,
-      committer: new GroupCommitter(store),
-      deciders: [counterDecider],
-      tenantSettings: () => Promise.resolve({} as TenantSettings),
-    });
-    const send = (command: ActorRequest["command"], n: number) =>
-      host.dispatch({
-        address: { kind: "counter", tenant: "t", id: "mixed" },
-        op: "command",
-        command,
-        commandId: `mixed:${n}`,
-        deadline: Date.now() + 5000,
-      });
-    try {
-      assert((await send({ type: "add" }, 0)).ok);
-      // Pipelined behind one another on one activation: the refused turn and
-      // the turns decided after it, on a state that holds its events.
-      const answers = await Promise.all([
-        send({ type: "poke", target: "x\u0000" }, 1),
-        send({ type: "add" }, 2),
-        send({ type: "add" }, 3),
-      ]);
-      assertEquals(answers[0].ok ? "ok" : answers[0].error.code, "invalid");
-      for (const answer of answers.slice(1)) {
-        if (answer.ok) continue;
-        assertEquals(answer.error.code, "stale_owner", JSON.stringify(answer));
-        assert(answer.error.retryable, "a good command is never answered for good");
-      }
-    } finally {
-      host.close();
+  await withCounterHost(async (send) => {
+    assert((await send("mixed", { type: "add" }, 0)).ok);
+    // Pipelined behind one another on one activation: the refused turn and
+    // the turns decided after it, on a state that holds its events.
+    const answers = await Promise.all([
+      send("mixed", { type: "poke", target: "x\u0000" }, 1),
+      send("mixed", { type: "add" }, 2),
+      send("mixed", { type: "add" }, 3),
+    ]);
+    assertEquals(answers[0].ok ? "ok" : answers[0].error.code, "invalid");
+    for (const answer of answers.slice(1)) {
+      if (answer.ok) continue;
+      assertEquals(answer.error.code, "stale_owner", JSON.stringify(answer));
+      assert(answer.error.retryable, "a good command is never answered for good");
     }
   });
 });
