@@ -1,0 +1,143 @@
+// The children of one plugin version: each takes one call at a time; a call
+// waits for a free one; a dead one is replaced.
+import { ChildFailure, type ChildOptions, SandboxChild } from "./_child.ts";
+
+/** How many children a version keeps, and how they are started. */
+export interface PoolOptions extends ChildOptions {
+  size: number;
+}
+
+interface Waiter {
+  resolve(child: SandboxChild): void;
+  reject(error: unknown): void;
+}
+
+/** A pool of {@linkcode SandboxChild}ren of one source. */
+export class ChildPool {
+  #source: string;
+  #options: PoolOptions;
+  #idle: SandboxChild[] = [];
+  #all = new Set<SandboxChild>();
+  #starting = 0;
+  /** Every start and exit not yet settled, so that close can wait for all of them. */
+  #unsettled = new Set<Promise<unknown>>();
+  #waiters: Waiter[] = [];
+  #warm = false;
+  #retired = false;
+  #closed = false;
+
+  constructor(source: string, options: PoolOptions) {
+    this.#source = source;
+    this.#options = options;
+  }
+
+  /** Children running or starting. */
+  get size(): number {
+    return this.#all.size + this.#starting;
+  }
+
+  /**
+   * A free child, started if fewer than `size` run; rejects with a
+   * `timeout` {@linkcode ChildFailure} if `signal` aborts first, or with the
+   * start's failure.
+   */
+  acquire(signal: AbortSignal): Promise<SandboxChild> {
+    if (this.#closed) return Promise.reject(new ChildFailure("crashed", "the pool is closed"));
+    const idle = this.#idle.pop();
+    if (idle) return Promise.resolve(idle);
+    const { promise, resolve, reject } = Promise.withResolvers<SandboxChild>();
+    const waiter = { resolve, reject };
+    this.#waiters.push(waiter);
+    const onAbort = () => {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      reject(new ChildFailure("timeout", "no free child before the deadline"));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    if (this.size < this.#options.size) this.#start();
+    return promise.finally(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  /** Give back a child after a call; a dead one is dropped and replaced. */
+  release(child: SandboxChild): void {
+    if (!child.alive || this.#closed || this.#retired) {
+      this.#drop(child);
+      return;
+    }
+    this.#offer(child);
+  }
+
+  /**
+   * Keep `size` children running from now on (the active or shadow
+   * version), so that calls find one started.
+   */
+  warm(): void {
+    this.#warm = true;
+    this.#retired = false;
+    while (this.size < this.#options.size) this.#start();
+  }
+
+  /**
+   * Stop idle children now and busy ones when their call ends; a later
+   * call still gets a child (a call in flight when its version was replaced).
+   */
+  retire(): void {
+    this.#warm = false;
+    this.#retired = true;
+    for (const child of this.#idle.splice(0)) this.#drop(child);
+  }
+
+  /** Kill every child and wait until they have exited. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.reject(new ChildFailure("crashed", "the pool is closed"));
+    }
+    for (const child of this.#all) child.kill();
+    while (this.#unsettled.size > 0) await Promise.all(this.#unsettled);
+  }
+
+  #start(): void {
+    this.#starting++;
+    const start = SandboxChild.start(this.#source, this.#options).then(
+      (child) => {
+        this.#starting--;
+        this.#all.add(child);
+        this.#track(child.closed);
+        if (this.#closed) child.kill();
+        else this.#offer(child);
+      },
+      (failure) => {
+        this.#starting--;
+        this.#waiters.shift()?.reject(failure);
+      },
+    );
+    this.#track(start);
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#unsettled.add(promise);
+    const settle = () => this.#unsettled.delete(promise);
+    promise.then(settle, settle);
+  }
+
+  #offer(child: SandboxChild): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(child);
+    else if (this.#retired) this.#drop(child);
+    else this.#idle.push(child);
+  }
+
+  #drop(child: SandboxChild): void {
+    child.kill();
+    this.#all.delete(child);
+    const idle = this.#idle.indexOf(child);
+    if (idle >= 0) this.#idle.splice(idle, 1);
+    if (this.#warm && !this.#closed) {
+      while (this.size < this.#options.size) this.#start();
+    }
+    // Waiters left without a child (their start failed, or a child died)
+    // get a fresh one.
+    if (this.#waiters.length > 0 && this.size < this.#options.size && !this.#closed) this.#start();
+  }
+}
