@@ -72,6 +72,7 @@ export class ChildPool {
    * version), so that calls find one started.
    */
   warm(): void {
+    if (this.#closed) return;
     this.#warm = true;
     this.#retired = false;
     while (this.size < this.#options.size) this.#start();

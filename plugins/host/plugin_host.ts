@@ -255,13 +255,13 @@ export class PluginHost {
     return [...(this.#versions.get(name)?.values() ?? [])].map((v) => this.#info(v));
   }
 
-  /** Stop every child, once the shadow calls under way have been compared. */
+  /**
+   * Stop every child, once the shadow calls under way have been compared;
+   * the counters stay readable through {@linkcode versions}.
+   */
   async close(): Promise<void> {
     while (this.#comparisons.size > 0) await Promise.all(this.#comparisons);
     const versions = [...this.#versions.values()].flatMap((byVersion) => [...byVersion.values()]);
-    this.#versions.clear();
-    this.#active.clear();
-    this.#shadows.clear();
     await Promise.all(versions.map((version) => version.pool.close()));
   }
 
@@ -332,7 +332,8 @@ export class PluginHost {
   }
 
   async #probe(pool: ChildPool, options: RouteInput["options"]): Promise<void> {
-    const child = await pool.acquire(AbortSignal.timeout(this.#options.loadTimeoutMs)).catch(
+    // The child's start has its own timeout, whose failure this gets.
+    const child = await pool.acquire(new AbortController().signal).catch(
       (failure: ChildFailure) => {
         throw new PluginError("load_failed", `the plugin does not load: ${failure.message}`);
       },
