@@ -131,6 +131,18 @@ const attacks: {
     detail: "remote",
   },
   {
+    name: "answers with a huge reason",
+    code: 'return { assign: "b", reason: "x".repeat(5_000) };',
+    causes: ["invalid"],
+    detail: "at most 1000 characters",
+  },
+  {
+    name: "answers with megabytes",
+    code: 'return { assign: "b", reason: "x".repeat(4e6) };',
+    causes: ["crashed"],
+    detail: "answer too large",
+  },
+  {
     name: "writes junk to stdout",
     code: 'Deno.stdout.writeSync(new TextEncoder().encode("junk\\n"));',
     causes: ["crashed"],

@@ -186,6 +186,8 @@ export class PluginHost {
       stats: new VersionStats(name, version, this.#metrics),
       breaker: new CircuitBreaker(this.#breaker),
     };
+    // Its children start when it is activated or shadowed, not before.
+    pool.retire();
     if (!this.#versions.has(name)) this.#versions.set(name, new Map());
     this.#versions.get(name)!.set(version, loaded);
     return this.#info(loaded);
@@ -203,7 +205,9 @@ export class PluginHost {
     this.#active.set(name, next);
     if (this.#shadows.get(name) === next) this.#shadows.delete(name);
     next.pool.warm();
-    if (previous && previous !== next) previous.pool.retire();
+    if (previous && previous !== next && previous !== this.#shadows.get(name)) {
+      previous.pool.retire();
+    }
   }
 
   /**
