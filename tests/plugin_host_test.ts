@@ -187,40 +187,37 @@ Deno.test("a plugin that misbehaves falls back to least-loaded, and the host kee
 
 Deno.test("load refuses a version that does not import, is no plugin or fails its probe", async () => {
   const host = new PluginHost({ poolSize: 1, loadTimeoutMs: 3_000 });
-  const refused = async (code: string, source: string, message: string, options = {}) => {
-    const error = await assertRejects(() => host.load("p", "1", source, options), PluginError);
+  const refused = async (code: string, source: string, message: string, options: unknown = {}) => {
+    // Options reach the host from JSON, so anything may come: they are given untyped.
+    const error = await assertRejects(
+      () => host.load("p", "1", source, options as Record<string, never>),
+      PluginError,
+    );
     assertEquals(error.code, code);
     assertStringIncludes(error.message, message);
   };
   try {
-    await refused("load_failed", "export default {", "does not load");
-    await refused("load_failed", "export const x = 1;", "no default export");
-    await refused("load_failed", 'export default { name: "p" };', "no `route` function");
-    await refused("load_failed", "export default { route() {} };", "no string `name`");
-    await refused(
-      "load_failed",
-      'await Deno.readFile("/etc/hostname"); export default {};',
-      "NotCapable",
-    );
-    await refused("load_failed", 'import pad from "npm:left-pad"; export default pad;', "npm");
-    await refused("load_failed", "while (true) {} export default {};", "no answer within 3000 ms");
-    await refused(
-      "probe_failed",
-      'export default { name: "p", route: () => "yes" };',
-      "not an object",
-    );
-    await refused(
-      "probe_failed",
-      'export default { name: "p", route() { while (true) {} } };',
-      "deadline",
-    );
-    await refused(
-      "probe_failed",
-      'export default { name: "p", route() { throw new TypeError("no"); } };',
-      "TypeError: no",
-    );
-    await refused("source_too_large", `/*${"x".repeat(maxSourceBytes)}*/`, "over 262144 bytes");
-    await refused("bad_options", plugin(""), "JSON object", [1, 2]);
+    const refusals: [code: string, source: string, message: string, options?: unknown][] = [
+      ["load_failed", "export default {", "does not load"],
+      ["load_failed", "export const x = 1;", "no default export"],
+      ["load_failed", 'export default { name: "p" };', "no `route` function"],
+      ["load_failed", "export default { route() {} };", "no string `name`"],
+      ["load_failed", 'await Deno.readFile("/etc/hostname"); export default {};', "NotCapable"],
+      ["load_failed", 'import pad from "npm:left-pad"; export default pad;', "npm"],
+      ["load_failed", "while (true) {} export default {};", "no answer within 3000 ms"],
+      ["probe_failed", 'export default { name: "p", route: () => "yes" };', "not an object"],
+      ["probe_failed", 'export default { name: "p", route() { while (true) {} } };', "deadline"],
+      [
+        "probe_failed",
+        'export default { name: "p", route() { throw new TypeError("no"); } };',
+        "TypeError: no",
+      ],
+      ["source_too_large", `/*${"x".repeat(maxSourceBytes)}*/`, "over 262144 bytes"],
+      ["bad_options", plugin(""), "JSON object", [1, 2]],
+    ];
+    for (const [code, source, message, options] of refusals) {
+      await refused(code, source, message, options);
+    }
     const badName = await assertRejects(() => host.load("../p", "1", plugin("")), PluginError);
     assertEquals(badName.code, "bad_name");
     assertEquals(host.versions("p"), []);
