@@ -185,6 +185,26 @@ Deno.test("a plugin that misbehaves falls back to least-loaded, and the host kee
   }
 });
 
+Deno.test("a child left spinning in a timer after its answer is replaced before the next call", async () => {
+  const host = new PluginHost({ poolSize: 1, idleCheckMs: 100 });
+  try {
+    await host.load(
+      "timer",
+      "1",
+      plugin('setTimeout(() => { while (true) {} }, 0); return { assign: "b" };'),
+    );
+    host.activate("timer", "1");
+    assertEquals((await host.route("timer", request(["attack"]), slack)).decision, { assign: "b" });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Had the spinning child been kept, this call would time out and fall back.
+    const outcome = await host.route("timer", request(), slack);
+    assertEquals(outcome.router, { name: "timer", version: "1" });
+    assertEquals(host.versions("timer")[0].stats.timeouts, 0);
+  } finally {
+    await host.close();
+  }
+});
+
 Deno.test("load refuses a version that does not import, is no plugin or fails its probe", async () => {
   const host = new PluginHost({ poolSize: 1, loadTimeoutMs: 3_000 });
   const refused = async (code: string, source: string, message: string, options: unknown = {}) => {

@@ -23,12 +23,6 @@ export interface ChildOptions {
   loadTimeoutMs: number;
 }
 
-/** What the plugin says of itself once imported. */
-export interface LoadedPlugin {
-  name: string;
-  version?: string;
-}
-
 const entry = import.meta.resolve("./_child_entry.ts");
 // An answer past this is no decision: the child is killed before it can
 // grow the host's memory.
@@ -42,7 +36,6 @@ interface Pending {
 
 /** A child process with no permissions that imports one plugin and answers calls one at a time. */
 export class SandboxChild {
-  readonly plugin: LoadedPlugin;
   #process: Deno.ChildProcess;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #pending: Pending | undefined;
@@ -51,10 +44,9 @@ export class SandboxChild {
   /** Settles once the process has exited and its pipes are closed. */
   readonly closed: Promise<void>;
 
-  private constructor(process: Deno.ChildProcess, plugin: LoadedPlugin) {
+  private constructor(process: Deno.ChildProcess) {
     this.#process = process;
     this.#stdin = process.stdin.getWriter();
-    this.plugin = plugin;
     this.closed = Promise.all([this.#read(), process.status]).then(() => {});
   }
 
@@ -85,7 +77,7 @@ export class SandboxChild {
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const child = new SandboxChild(process, { name: "" });
+    const child = new SandboxChild(process);
     const reply = await child.#request({ load: source }, AbortSignal.timeout(options.loadTimeoutMs))
       .catch(async (failure: ChildFailure) => {
         child.kill();
@@ -94,14 +86,12 @@ export class SandboxChild {
           ? new ChildFailure("timeout", `no answer within ${options.loadTimeoutMs} ms of starting`)
           : failure;
       });
-    const loaded = reply.loaded as LoadedPlugin | undefined;
-    if (!loaded) {
+    if (!reply.loaded) {
       child.kill();
       await child.closed;
       const error = reply.loadError as { name: string; message: string } | undefined;
       throw new ChildFailure("error", error ? `${error.name}: ${error.message}` : "bad load reply");
     }
-    Object.assign(child.plugin, loaded);
     return child;
   }
 
@@ -127,6 +117,18 @@ export class SandboxChild {
       throw new ChildFailure("error", `${error?.name}: ${error?.message}`);
     }
     return reply.decision;
+  }
+
+  /**
+   * Check that the child, between calls, still answers; one that does not
+   * (a plugin left a loop running in a timer) is killed.
+   *
+   * @throws {ChildFailure} as {@linkcode route} does
+   */
+  async ping(signal: AbortSignal): Promise<void> {
+    const id = this.#nextId++;
+    const reply = await this.#request({ id, ping: true }, signal);
+    if (reply.id !== id || !reply.pong) throw this.#die("crashed", "answered a ping wrongly");
   }
 
   /** Kill the process (SIGKILL); pending calls fail as `crashed`. */

@@ -6,8 +6,10 @@
 //
 // Protocol, one JSON object per line each way:
 //   host → child  {"load": source}                  then {"id": n, "input": RouteInput}
+//                                                   or   {"id": n, "ping": true}
 //   child → host  {"loaded": {name, version}} | {"loadError": {name, message}}
 //                 {"id": n, "decision": …}    | {"id": n, "error": {name, message}}
+//                 {"id": n, "pong": true}
 
 // Taken before the plugin runs, so that a plugin replacing or locking
 // `Deno.stdout`, or logging with `console.log`, cannot break the protocol.
@@ -54,7 +56,9 @@ async function load(source: string): Promise<void> {
   plugin = candidate;
 }
 
-async function handle(message: { load?: string; id?: number; input?: unknown }): Promise<void> {
+async function handle(
+  message: { load?: string; id?: number; input?: unknown; ping?: boolean },
+): Promise<void> {
   if (typeof message.load === "string") {
     try {
       await load(message.load);
@@ -62,6 +66,10 @@ async function handle(message: { load?: string; id?: number; input?: unknown }):
     } catch (error) {
       await send({ loadError: describe(error) });
     }
+    return;
+  }
+  if (message.ping) {
+    await send({ id: message.id, pong: true });
     return;
   }
   try {

@@ -2,9 +2,12 @@
 // waits for a free one; a dead one is replaced.
 import { ChildFailure, type ChildOptions, SandboxChild } from "./_child.ts";
 
-/** How many children a version keeps, and how they are started. */
+/** How many children a version keeps, and how they are started and watched. */
 export interface PoolOptions extends ChildOptions {
   size: number;
+  /** How often idle children are pinged; one that misses `pingDeadlineMs` is replaced. */
+  idleCheckMs: number;
+  pingDeadlineMs: number;
 }
 
 interface Waiter {
@@ -25,10 +28,14 @@ export class ChildPool {
   #warm = false;
   #retired = false;
   #closed = false;
+  #idleCheck: ReturnType<typeof setInterval>;
 
   constructor(source: string, options: PoolOptions) {
     this.#source = source;
     this.#options = options;
+    this.#idleCheck = setInterval(() => this.#checkIdle(), options.idleCheckMs);
+    // Pinging alone is no reason to keep a process running.
+    Deno.unrefTimer(Number(this.#idleCheck));
   }
 
   /** Children running or starting. */
@@ -91,11 +98,26 @@ export class ChildPool {
   /** Kill every child and wait until they have exited. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#idleCheck);
     for (const waiter of this.#waiters.splice(0)) {
       waiter.reject(new ChildFailure("crashed", "the pool is closed"));
     }
     for (const child of this.#all) child.kill();
     while (this.#unsettled.size > 0) await Promise.all(this.#unsettled);
+  }
+
+  // A plugin may leave work running in a timer after it answered, a loop
+  // that would burn a core until the next call; an idle child that does
+  // not answer a ping is replaced before a call finds it so.
+  #checkIdle(): void {
+    for (const child of this.#idle.splice(0)) {
+      this.#track(
+        child.ping(AbortSignal.timeout(this.#options.pingDeadlineMs)).then(
+          () => this.release(child),
+          () => this.release(child),
+        ),
+      );
+    }
   }
 
   #start(): void {

@@ -100,6 +100,8 @@ export interface PluginHostOptions {
   heapMb?: number;
   /** The most a child's start (spawn and import) may take. @default {10_000} */
   loadTimeoutMs?: number;
+  /** How often idle children must answer a ping (or be replaced). @default {1_000} */
+  idleCheckMs?: number;
   breaker?: BreakerOptions;
   /** The process's registry, to show the counters in /metrics. */
   metrics?: MetricsRegistry;
@@ -119,6 +121,9 @@ type Answer = { decision: Decision } | { cause: FallbackCause; detail: string };
 // A first call runs cold (nothing compiled yet), so the probe gets longer
 // than a call's deadline, but not so long that a hung plugin holds up its load.
 const probeDeadlineMs = 1_000;
+// Generous: an idle child that misses it is only replaced, but a busy
+// machine should not make that happen to healthy ones.
+const pingDeadlineMs = 500;
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
 const fallbackRouter = { name: leastLoaded.name, version: leastLoaded.version ?? "builtin" };
 
@@ -139,6 +144,7 @@ export class PluginHost {
       poolSize: options.poolSize ?? 2,
       heapMb: options.heapMb ?? 64,
       loadTimeoutMs: options.loadTimeoutMs ?? 10_000,
+      idleCheckMs: options.idleCheckMs ?? 1_000,
     };
     this.#breaker = options.breaker;
     this.#metrics = options.metrics && pluginMetrics(options.metrics);
@@ -169,7 +175,11 @@ export class PluginHost {
       throw new PluginError("already_loaded", `${name}@${version} is already loaded`);
     }
     this.#loading.add(key);
-    const pool = new ChildPool(source, { ...this.#options, size: this.#options.poolSize });
+    const pool = new ChildPool(source, {
+      ...this.#options,
+      size: this.#options.poolSize,
+      pingDeadlineMs,
+    });
     try {
       await this.#probe(pool, plainOptions);
     } catch (error) {
