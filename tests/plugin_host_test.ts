@@ -1,7 +1,13 @@
 // The sandboxed plugin host with real child processes: hostile plugins fall
 // back and leave the host serving, loads are validated, swaps are atomic,
 // the breaker rests a failing plugin, shadows count agreement.
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import {
   maxSourceBytes,
@@ -243,14 +249,13 @@ Deno.test("load refuses a version that does not import, is no plugin or fails it
     assertEquals(host.versions("p"), []);
     await host.load("p", "1", plugin(""));
     await refused("already_loaded", plugin(""), "already loaded");
-    const unknown = (() => {
-      try {
-        host.activate("p", "2");
-      } catch (error) {
-        return error;
-      }
-    })();
-    assert(unknown instanceof PluginError && unknown.code === "unknown_version");
+    // A version being validated cannot serve yet: nothing ever runs on a half-loaded one.
+    const loading = host.load("p", "2", plugin(""));
+    const early = assertThrows(() => host.activate("p", "2"), PluginError, "p@2 is not loaded");
+    assertEquals(early.code, "unknown_version");
+    await loading;
+    host.activate("p", "2");
+    assertEquals(host.versions("p").map((v) => v.role), ["loaded", "active"]);
   } finally {
     await host.close();
   }
