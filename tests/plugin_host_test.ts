@@ -211,6 +211,24 @@ Deno.test("a child left spinning in a timer after its answer is replaced before 
   }
 });
 
+Deno.test("a call that finds every child busy past its deadline falls back, leaving the busy one be", async () => {
+  const host = new PluginHost({ poolSize: 1 });
+  try {
+    const busyWait = "const until = performance.now() + 300; while (performance.now() < until) {}";
+    await host.load("slow", "1", plugin(busyWait));
+    host.activate("slow", "1");
+    await host.route("slow", request(), slack);
+    const slow = host.route("slow", request(["attack"]), slack);
+    const hurried = await host.route("slow", request(), { deadlineMs: 50 });
+    assertFellBack(hurried, ["timeout"], "no free child before the deadline");
+    assertEquals((await slow).decision, { assign: "a", reason: "first" });
+    const stats = host.versions("slow")[0].stats;
+    assertEquals([stats.calls, stats.timeouts, stats.fallbacks], [3, 1, 1]);
+  } finally {
+    await host.close();
+  }
+});
+
 Deno.test("load refuses a version that does not import, is no plugin or fails its probe", async () => {
   const host = new PluginHost({ poolSize: 1, loadTimeoutMs: 3_000 });
   const refused = async (code: string, source: string, message: string, options: unknown = {}) => {

@@ -61,7 +61,7 @@ export class ChildPool {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
-    if (this.size < this.#options.size) this.#start();
+    this.#refill();
     return promise.finally(() => signal.removeEventListener("abort", onAbort));
   }
 
@@ -82,7 +82,7 @@ export class ChildPool {
     if (this.#closed) return;
     this.#warm = true;
     this.#retired = false;
-    while (this.size < this.#options.size) this.#start();
+    this.#refill();
   }
 
   /**
@@ -133,6 +133,7 @@ export class ChildPool {
       (failure) => {
         this.#starting--;
         this.#waiters.shift()?.reject(failure);
+        this.#refill();
       },
     );
     this.#track(start);
@@ -156,11 +157,16 @@ export class ChildPool {
     this.#all.delete(child);
     const idle = this.#idle.indexOf(child);
     if (idle >= 0) this.#idle.splice(idle, 1);
-    if (this.#warm && !this.#closed) {
-      while (this.size < this.#options.size) this.#start();
-    }
-    // Waiters left without a child (their start failed, or a child died)
-    // get a fresh one.
-    if (this.#waiters.length > 0 && this.size < this.#options.size && !this.#closed) this.#start();
+    this.#refill();
+  }
+
+  // Start children up to `size` when warm; else as many as calls wait for
+  // (a version being probed, or one replaced while calls were in flight).
+  #refill(): void {
+    if (this.#closed) return;
+    const wanted = this.#warm
+      ? this.#options.size
+      : Math.min(this.#options.size, this.#all.size + this.#waiters.length);
+    while (this.size < wanted) this.#start();
   }
 }

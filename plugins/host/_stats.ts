@@ -2,14 +2,11 @@
 // listing and, when the host is given the process's registry, in /metrics.
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 
+/** How a call that reached the plugin failed. */
+export type CallFailure = "timeout" | "error" | "crashed" | "invalid";
+
 /** Why a call was answered by the fallback router instead of the plugin. */
-export type FallbackCause =
-  | "timeout"
-  | "error"
-  | "crashed"
-  | "invalid"
-  | "circuit-open"
-  | "not-loaded";
+export type FallbackCause = CallFailure | "circuit-open" | "not-loaded";
 
 /** The upper bounds of the latency buckets, in milliseconds. */
 export const latencyBucketsMs: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250];
@@ -86,7 +83,7 @@ export class VersionStats {
   }
 
   /** A call reached the plugin and ended after `ms`, failed with `failure` if it did. */
-  called(ms: number, failure?: "error" | "crashed" | "timeout" | "invalid"): void {
+  called(ms: number, failure?: CallFailure): void {
     this.#stats.calls++;
     for (const bucket of this.#stats.latencyMs) if (ms <= bucket.le) bucket.count++;
     this.#metrics?.calls.inc(this.#labels);

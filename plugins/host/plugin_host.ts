@@ -33,6 +33,7 @@ import { checkDecision, sameDecision } from "./_decision.ts";
 import { ChildPool } from "./_pool.ts";
 import { probeInput } from "./_probe.ts";
 import {
+  type CallFailure,
   type FallbackCause,
   type PluginMetrics,
   pluginMetrics,
@@ -116,7 +117,7 @@ interface Version {
   breaker: CircuitBreaker;
 }
 
-type Answer = { decision: Decision } | { cause: FallbackCause; detail: string };
+type Answer = { decision: Decision } | { cause: CallFailure | "circuit-open"; detail: string };
 
 // A first call runs cold (nothing compiled yet), so the probe gets longer
 // than a call's deadline, but not so long that a hung plugin holds up its load.
@@ -133,7 +134,8 @@ export class PluginHost {
   #breaker: BreakerOptions | undefined;
   #metrics: PluginMetrics | undefined;
   #versions = new Map<string, Map<string, Version>>();
-  #loading = new Set<string>();
+  /** Pools of versions under validation, by `name\nversion`. */
+  #loading = new Map<string, ChildPool>();
   #active = new Map<string, Version>();
   #shadows = new Map<string, Version>();
   #comparisons = new Set<Promise<void>>();
@@ -174,12 +176,12 @@ export class PluginHost {
     if (this.#versions.get(name)?.has(version) || this.#loading.has(key)) {
       throw new PluginError("already_loaded", `${name}@${version} is already loaded`);
     }
-    this.#loading.add(key);
     const pool = new ChildPool(source, {
       ...this.#options,
       size: this.#options.poolSize,
       pingDeadlineMs,
     });
+    this.#loading.set(key, pool);
     try {
       await this.#probe(pool, plainOptions);
     } catch (error) {
@@ -275,8 +277,12 @@ export class PluginHost {
    */
   async close(): Promise<void> {
     while (this.#comparisons.size > 0) await Promise.all(this.#comparisons);
-    const versions = [...this.#versions.values()].flatMap((byVersion) => [...byVersion.values()]);
-    await Promise.all(versions.map((version) => version.pool.close()));
+    const pools = [
+      ...this.#loading.values(),
+      ...[...this.#versions.values()].flatMap((byVersion) => [...byVersion.values()])
+        .map((version) => version.pool),
+    ];
+    await Promise.all(pools.map((pool) => pool.close()));
   }
 
   async #route(
@@ -309,7 +315,7 @@ export class PluginHost {
     }
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
-    let answer: Answer;
+    let answer: { decision: Decision } | { cause: CallFailure; detail: string };
     try {
       const child = await version.pool.acquire(signal);
       let raw: unknown;
@@ -324,7 +330,7 @@ export class PluginHost {
       if (!(error instanceof ChildFailure)) throw error;
       answer = { cause: error.kind, detail: error.message };
     }
-    const failure = "cause" in answer ? answer.cause as "error" | "crashed" | "timeout" : undefined;
+    const failure = "cause" in answer ? answer.cause : undefined;
     version.stats.called(performance.now() - started, failure);
     if (failure) version.breaker.failed();
     else version.breaker.succeeded();
@@ -335,7 +341,9 @@ export class PluginHost {
     const comparison = Promise.all([this.#ask(shadow, input, deadlineMs), primary]).then(
       ([theirs, ours]) => {
         const decided = "decision" in ours ? ours.decision : undefined;
-        if (decided) {
+        // A resting shadow gave no answer to compare.
+        const rested = "cause" in theirs && theirs.cause === "circuit-open";
+        if (decided && !rested) {
           shadow.stats.compared("decision" in theirs && sameDecision(theirs.decision, decided));
         }
       },
