@@ -31,6 +31,12 @@ import { type BreakerOptions, type BreakerState, CircuitBreaker } from "./_break
 import { ChildFailure } from "./_child.ts";
 import { checkDecision, sameDecision } from "./_decision.ts";
 import { ChildPool } from "./_pool.ts";
+import {
+  checkRegistration,
+  maxSourceBytes,
+  PluginError,
+  type PluginErrorCode,
+} from "./_registration.ts";
 import { probeInput } from "./_probe.ts";
 import {
   type CallFailure,
@@ -41,10 +47,8 @@ import {
   VersionStats,
 } from "./_stats.ts";
 
-export type { BreakerOptions, BreakerState, FallbackCause, PluginStats };
-
-/** The largest plugin source accepted, in bytes. */
-export const maxSourceBytes = 256 * 1024;
+export type { BreakerOptions, BreakerState, FallbackCause, PluginErrorCode, PluginStats };
+export { maxSourceBytes, PluginError };
 
 /** What the queue asks with; the host adds the version's registered options. */
 export type RouteRequest = Omit<RouteInput, "options">;
@@ -68,27 +72,6 @@ export interface VersionInfo {
   role: VersionRole;
   breaker: BreakerState;
   stats: PluginStats;
-}
-
-/** Codes of {@linkcode PluginError}. */
-export type PluginErrorCode =
-  | "bad_name"
-  | "bad_options"
-  | "source_too_large"
-  | "already_loaded"
-  | "load_failed"
-  | "probe_failed"
-  | "unknown_version";
-
-/** A refused load, activation or shadow registration, with a code for the API. */
-export class PluginError extends Error {
-  readonly code: PluginErrorCode;
-
-  constructor(code: PluginErrorCode, message: string) {
-    super(message);
-    this.name = "PluginError";
-    this.code = code;
-  }
 }
 
 /** How a host runs its plugins. */
@@ -125,7 +108,6 @@ const probeDeadlineMs = 1_000;
 // Generous: an idle child that misses it is only replaced, but a busy
 // machine should not make that happen to healthy ones.
 const pingDeadlineMs = 500;
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
 const fallbackRouter = { name: leastLoaded.name, version: leastLoaded.version ?? "builtin" };
 
 /** Runs routing plugin versions in sandboxed child processes. */
@@ -165,13 +147,7 @@ export class PluginHost {
     source: string,
     options: RouteInput["options"] = {},
   ): Promise<VersionInfo> {
-    if (!namePattern.test(name) || !namePattern.test(version)) {
-      throw new PluginError("bad_name", "name and version are 1-100 letters, digits, ._@+-");
-    }
-    if (new TextEncoder().encode(source).length > maxSourceBytes) {
-      throw new PluginError("source_too_large", `the source is over ${maxSourceBytes} bytes`);
-    }
-    const plainOptions = plainJsonObject(options);
+    const plainOptions = checkRegistration(name, version, source, options);
     const key = `${name}\n${version}`;
     if (this.#versions.get(name)?.has(version) || this.#loading.has(key)) {
       throw new PluginError("already_loaded", `${name}@${version} is already loaded`);
@@ -401,17 +377,4 @@ export class PluginHost {
 function fallback(input: RouteInput, cause: FallbackCause, detail: string): RouteOutcome {
   const decision = routeLeastLoaded({ ...input, options: {} });
   return { decision, router: fallbackRouter, fallback: { cause, detail } };
-}
-
-function plainJsonObject(options: unknown): RouteInput["options"] {
-  let copy: unknown;
-  try {
-    copy = JSON.parse(JSON.stringify(options));
-  } catch {
-    copy = undefined;
-  }
-  if (typeof copy !== "object" || copy === null || Array.isArray(copy)) {
-    throw new PluginError("bad_options", "options must be a JSON object");
-  }
-  return copy as RouteInput["options"];
 }
