@@ -13,10 +13,17 @@
  *
  * @example
  * ```ts
+ * import { PluginHost, type RouteRequest } from "./plugin_host.ts";
+ *
+ * declare const request: RouteRequest; // the queue's waiting item and its candidates
+ * const source = `export default {
+ *   name: "first-online",
+ *   route: ({ candidates }) => ({ assign: candidates.find((c) => c.status === "online").id }),
+ * };`;
  * const host = new PluginHost({ deadlineMs: 50 });
- * await host.load("vip-first", "1.0.0", source, { experienced: ["alice"] });
- * host.activate("vip-first", "1.0.0");
- * const { decision, fallback } = await host.route("vip-first", { item, candidates });
+ * await host.load("first-online", "1.0.0", source);
+ * host.activate("first-online", "1.0.0");
+ * const { decision, router, fallback } = await host.route("first-online", request);
  * await host.close();
  * ```
  *
