@@ -10,10 +10,12 @@ import type { Logger } from "../cluster/telemetry/log.ts";
 import type { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import type { Transport } from "../cluster/transport/transport.ts";
+import type { SharedState } from "../cluster/process/shared_state.ts";
 import { AuthError, verifyToken } from "./auth/auth.ts";
 import { ConversationHub } from "./live/conversation_hub.ts";
 import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
+import { agentSummaries } from "./live/agents.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
@@ -26,6 +28,8 @@ export interface EdgeOptions {
   config: Config;
   backend: Backend;
   bus: Transport;
+  /** The process's replicated state (presence, load, read markers). */
+  shared: SharedState;
   metrics: MetricsRegistry;
   log: Logger;
   jwtSecret: string;
@@ -59,7 +63,7 @@ const bearerPrefix = "bearer.";
 /** Build the edge's request handler. */
 export function createEdge(options: EdgeOptions): Edge {
   const { config, backend, bus, metrics, log, jwtSecret } = options;
-  const presence = new Presence({ bus, cluster: config.cluster, edge: config.nodeId });
+  const presence = new Presence({ shared: options.shared, edge: config.nodeId });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, { log }) : undefined;
   // Shared by every edge when Redis is there, so a tenant's limit is cluster-wide.
   const limiter = (prefix: string, ratePerSecond: number, burst: number): RateLimiter =>
@@ -87,6 +91,7 @@ export function createEdge(options: EdgeOptions): Edge {
       config.bootstrapRatePerSecond * 4,
     ),
     presence,
+    agents: (tenant) => agentSummaries(presence, options.shared, tenant),
   });
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);

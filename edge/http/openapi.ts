@@ -318,9 +318,53 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
       },
     },
   },
+  AgentList: {
+    type: "object",
+    required: ["items"],
+    properties: {
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          required: [
+            "agent",
+            "status",
+            "capacity",
+            "skills",
+            "languages",
+            "teams",
+            "edges",
+            "load",
+          ],
+          properties: {
+            agent: { type: "string" },
+            status: {
+              enum: ["online", "away", "offline"],
+              description: "The best status among its edges' unexpired leases; offline with none.",
+            },
+            capacity: { type: "integer" },
+            skills: { type: "array", items: { type: "string" } },
+            languages: { type: "array", items: { type: "string" } },
+            teams: { type: "array", items: { type: "string" } },
+            edges: {
+              type: "array",
+              items: { type: "string" },
+              description: "Edges holding a socket of the agent.",
+            },
+            load: {
+              type: "object",
+              required: ["chats", "tickets"],
+              properties: { chats: { type: "integer" }, tickets: { type: "integer" } },
+              description: "Open work held, from committed events (replicated counters).",
+            },
+          },
+        },
+      },
+    },
+  },
   WidgetSession: {
     type: "object",
-    required: ["token", "conversationId", "visitorId", "expiresAt"],
+    required: ["token", "conversationId", "visitorId", "expiresAt", "agentsOnline"],
     properties: {
       token: { type: "string", description: "Bearer token of the visitor (role visitor)." },
       conversationId: { type: "string" },
@@ -330,6 +374,11 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
           "The signed visitorId, or the anonymous id (anon:…) the widget keeps and sends next time.",
       },
       expiresAt: { type: "integer", description: "When the token expires, epoch milliseconds." },
+      agentsOnline: {
+        type: "integer",
+        description:
+          "The tenant's agents online when the conversation opened; with 0 it became a ticket.",
+      },
     },
   },
 };

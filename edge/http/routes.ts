@@ -12,6 +12,7 @@
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
+import type { AgentSummary } from "../live/agents.ts";
 import { visitorTicketView } from "../../actors/ticket.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
@@ -66,6 +67,8 @@ export interface ApiCall<B, Q> {
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
   backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
+  /** The caller's tenant's agents: presence and load, as this process's replicas know them. */
+  agents(): Promise<AgentSummary[]>;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -81,7 +84,8 @@ export type ResponseSchema =
   | "MessagePage"
   | "ClusterStatus"
   | "TenantSettings"
-  | "WidgetSession";
+  | "WidgetSession"
+  | "AgentList";
 
 /** A route that serves the API to a verified caller. */
 export interface ApiRoute<B = unknown, Q = unknown> {
@@ -119,8 +123,8 @@ export interface PublicCall<B> {
     /** True when `id` was minted for `tenant` by this cluster. */
     minted(tenant: string, id: string): Promise<boolean>;
   };
-  /** How many of the tenant's agents are online. */
-  agentsOnline(tenant: string): number;
+  /** How many of the tenant's agents are online, as this edge's replica of presence says. */
+  agentsOnline(tenant: string): Promise<number>;
 }
 
 /** A route that serves the API to anyone; it finds its tenant from its input. */
@@ -490,6 +494,17 @@ export const routes: readonly Route[] = [
     response: "ClusterStatus",
     handle: (call) => call.backend.status(),
   } satisfies ClusterRoute,
+  api({
+    method: "GET",
+    path: "/v1/agents",
+    operationId: "listAgents",
+    summary:
+      "The tenant's agents that are present (a live presence lease on some edge) or hold open chats: status, capacity, skills, languages, teams, edges and load. Replicated state, for dashboards: it may lag a moment behind.",
+    roles: staff,
+    status: 200,
+    response: "AgentList",
+    handle: async (call) => ({ items: await call.agents() }),
+  }),
   api({
     method: "GET",
     path: "/v1/admin/settings",

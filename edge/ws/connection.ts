@@ -182,12 +182,12 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         if (principal.role === "visitor") {
           return this.error({ code: "forbidden", message: "only agents have a status" });
         }
-        return this.#ctx.presence.set(
-          principal.tenant,
-          principal.sub,
-          frame.status,
-          frame.capacity,
-        );
+        return this.#ctx.presence.set(principal.tenant, principal.sub, frame.status, {
+          capacity: frame.capacity,
+          skills: frame.skills,
+          languages: frame.languages,
+          teams: frame.teams,
+        });
     }
     if (isCommand(frame)) return await runCommand(this, frame, principal);
   }
@@ -220,6 +220,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       heartbeatMs: this.#ctx.heartbeatMs,
     });
     this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
+    this.#ctx.presence.open(principal.tenant);
     if (principal.role !== "visitor") {
       this.#ctx.presence.connect(principal.tenant, principal.sub);
       this.#watchAssigned(principal).catch(() => {});
@@ -437,6 +438,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
+      this.#ctx.presence.closed(principal.tenant);
       if (principal.role !== "visitor") this.#ctx.presence.release(principal.tenant, principal.sub);
     }
   }

@@ -19,6 +19,10 @@ const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const conversation = v.pipe(v.string(), v.regex(addressPartPattern));
 const seq = v.pipe(v.number(), v.integer(), v.minValue(0));
 const resume = v.record(conversation, seq);
+const names = v.pipe(
+  v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  v.maxLength(50),
+);
 
 /** Frames a client may send. */
 export const clientFrame = v.variant("t", [
@@ -42,6 +46,9 @@ export const clientFrame = v.variant("t", [
     t: v.literal("status"),
     status: v.picklist(["online", "away", "offline"]),
     capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100))),
+    skills: v.optional(names),
+    languages: v.optional(names),
+    teams: v.optional(names),
   }),
   v.strictObject({ t: v.literal("claim"), id, conversation }),
   v.strictObject({
