@@ -16,6 +16,7 @@ import { ConversationHub } from "./live/conversation_hub.ts";
 import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
 import { agentSummaries } from "./live/agents.ts";
+import { ReadMarkers } from "./live/read_markers.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
@@ -79,6 +80,20 @@ export function createEdge(options: EdgeOptions): Edge {
     tenantRatePerSecond: config.tenantRatePerSecond,
     callerRatePerSecond: config.callerRatePerSecond,
   });
+  const readMarkers = new ReadMarkers({
+    shared: options.shared,
+    checkpoint: async (tenant, conversation, by, seq) => {
+      const answer = await backend.request({
+        address: { kind: "session", tenant, id: conversation },
+        op: "command",
+        command: { type: "mark_read", by: { sub: by.sub, role: by.role }, seq },
+        commandId: crypto.randomUUID(),
+        deadline: Date.now() + 5000,
+      });
+      if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+    },
+    onError: (message, fields) => log.warn(message, fields),
+  });
   const http = createHttpHandler({
     backend,
     jwtSecret,
@@ -92,6 +107,7 @@ export function createEdge(options: EdgeOptions): Edge {
     ),
     presence,
     agents: (tenant) => agentSummaries(presence, options.shared, tenant),
+    readMarkers,
   });
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);
@@ -126,6 +142,7 @@ export function createEdge(options: EdgeOptions): Edge {
     hub,
     feed,
     presence,
+    readMarkers,
     jwtSecret,
     log,
     callerLimiter: callers,
@@ -210,6 +227,7 @@ export function createEdge(options: EdgeOptions): Edge {
         }
       }
       presence.close();
+      readMarkers.close();
       hub.close();
       feed.close();
       redis?.disconnect();

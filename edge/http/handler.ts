@@ -26,6 +26,7 @@ import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import type { AgentSummary } from "../live/agents.ts";
+import type { ReadMarkers } from "../live/read_markers.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import { AuthError, bearerToken, signToken, verifyOpsToken, verifyToken } from "../auth/auth.ts";
 import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
@@ -77,6 +78,8 @@ export interface HttpHandlerOptions {
   presence?: { onlineAgents(tenant: string): Promise<number> };
   /** The tenant's agents with presence and load; none known without it. */
   agents?: (tenant: string) => Promise<AgentSummary[]>;
+  /** Replicated read markers; without them only the checkpointed ones count. */
+  readMarkers?: Pick<ReadMarkers, "marker">;
   /** Where failures are reported; JSON lines on stderr by default. */
   log?: Logger;
 }
@@ -89,6 +92,7 @@ export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const { backend, jwtSecret, metrics, rateLimiter, bootstrapLimiter, presence, agents } = options;
+  const readMarkers = options.readMarkers;
   const now = options.now ?? Date.now;
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const log = options.log ?? createLogger({ role: "edge" });
@@ -267,6 +271,8 @@ export function createHttpHandler(
         });
       },
       agents: () => agents?.(principal.tenant) ?? Promise.resolve([]),
+      readMarker: (conversation) =>
+        readMarkers?.marker(principal.tenant, conversation, principal) ?? 0,
       backend: {
         events: (...args) => asked(backend.events(...args), deadline),
         messages: (...args) => asked(backend.messages(...args), deadline),

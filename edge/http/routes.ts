@@ -14,6 +14,7 @@ import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
 import type { AgentSummary } from "../live/agents.ts";
 import { visitorTicketView } from "../../actors/ticket.ts";
+import { participantKey } from "../../actors/session.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
 import { type Claims, type Principal, type Role, roles } from "../auth/auth.ts";
@@ -69,6 +70,8 @@ export interface ApiCall<B, Q> {
   backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
   /** The caller's tenant's agents: presence and load, as this process's replicas know them. */
   agents(): Promise<AgentSummary[]>;
+  /** The highest seq the caller read in a conversation, as this process's replica knows it. */
+  readMarker(conversation: string): number;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -177,6 +180,16 @@ export interface ClusterRoute
 /** Any route of the table. */
 export type Route = ApiRoute | PublicRoute | ClusterRoute | OpsRoute;
 
+// A conversation's messages the caller has not read: the newer of its
+// checkpointed and its replicated marker counts.
+function unreadOf(call: ApiCall<unknown, unknown>, doc: Record<string, unknown>): number {
+  const checkpointed = (doc.readMarkers as Record<string, number> | undefined)?.[
+    participantKey(call.principal)
+  ] ?? 0;
+  const marker = Math.max(checkpointed, call.readMarker(String(doc.id)));
+  return Math.max(0, (typeof doc.messages === "number" ? doc.messages : 0) - marker);
+}
+
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
 
@@ -209,6 +222,8 @@ interface ActorResource {
   commandRoles: readonly Role[];
   /** What a visitor's command is answered with, from the staff view; the latter by default. */
   visitorView?: (view: Record<string, unknown>) => unknown;
+  /** A listed item as the caller sees it; as stored by default. */
+  listedItem?: (call: ApiCall<unknown, unknown>, doc: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -272,7 +287,16 @@ function actorResource(resource: ActorResource) {
         roles: staff,
         status: 200,
         response: page,
-        handle: (call) => call.backend.list({ kind, tenant: call.principal.tenant, ...call.query }),
+        handle: async (call) => {
+          const listed = await call.backend.list({
+            kind,
+            tenant: call.principal.tenant,
+            ...call.query,
+          });
+          const { listedItem } = resource;
+          if (!listedItem) return listed;
+          return { ...listed, items: listed.items.map((doc) => listedItem(call, doc)) };
+        },
       }),
     /** `GET <collection>/{id}`: the actor's view. */
     read: (spec: Described): ApiRoute =>
@@ -335,6 +359,7 @@ const conversations = actorResource({
   response: "Conversation",
   page: "ConversationPage",
   commandRoles: staff,
+  listedItem: (call, doc) => ({ ...doc, unread: unreadOf(call, doc) }),
 });
 
 /** The HTTP API, in the order the OpenAPI document lists it. */

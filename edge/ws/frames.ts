@@ -76,7 +76,17 @@ export type ClientFrame = v.InferOutput<typeof clientFrame>;
 
 /** A frame the server sends. */
 export type ServerFrame =
-  | { t: "welcome"; sub: string; role: string; tenant: string; heartbeatMs: number }
+  | {
+    t: "welcome";
+    sub: string;
+    role: string;
+    tenant: string;
+    heartbeatMs: number;
+    /** An agent's unread messages per assigned conversation. */
+    unread?: Record<string, number>;
+  }
+  /** Messages of a watched conversation this participant has not read, on any device. */
+  | { t: "unread"; conversation: string; count: number }
   | { t: "ack"; id: string; conversation: string; seq: number }
   | {
     t: "msg";
