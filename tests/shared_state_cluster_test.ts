@@ -152,6 +152,19 @@ Deno.test("read state: one agent's sockets on two edges converge to the highest 
       .find((each) => each.id === conversation);
     assertEquals(item?.unread, 2);
 
+    // The claim was counted once, by the node that committed it, and replicated to the edges.
+    for (const edge of ["e1", "e2"]) {
+      await waitFor(
+        async () => {
+          const agents = await call(`${cluster.get(edge).url}/v1/agents`, alice, "GET");
+          const items = agents.body.items as { agent: string; load: { chats: number } }[];
+          return items.find((each) => each.agent === "alice")?.load.chats === 1;
+        },
+        10_000,
+        `load on ${edge}`,
+      );
+    }
+
     // Closing the sockets checkpoints the markers into the session actor.
     await Promise.all(clients.splice(0).map((client) => client.close()));
     const supervisor = await cluster.token("sup", "supervisor");
