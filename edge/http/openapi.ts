@@ -217,10 +217,27 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
   EventPage: page({ $ref: "#/components/schemas/StoredEvent" }),
   Conversation: {
     type: "object",
-    description: "A live conversation as its actor shows it.",
+    description:
+      "A live conversation as its actor shows it; readMarkers are the checkpointed read markers by participant (visitor:<sub>, agent:<sub>).",
+    properties: {
+      messages: { type: "integer", description: "The newest message number (seq)." },
+      readMarkers: { type: "object", additionalProperties: { type: "integer" } },
+    },
     additionalProperties: true,
   },
-  ConversationPage: page(ref("Conversation")),
+  // Listed conversations carry the caller's unread count.
+  ConversationPage: page({
+    allOf: [ref("Conversation"), {
+      type: "object",
+      required: ["unread"],
+      properties: {
+        unread: {
+          type: "integer",
+          description: "Messages the caller has not read, on any device.",
+        },
+      },
+    }],
+  }),
   Message: {
     type: "object",
     required: [
