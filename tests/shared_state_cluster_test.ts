@@ -2,23 +2,11 @@
 // and 2 edges on loopback with the real NATS and Postgres.
 import { assert, assertEquals } from "@std/assert";
 import { call } from "./_support/api_server.ts";
-import { TestCluster } from "./_support/cluster.ts";
+import { WIDGET_KEY, widgetCluster } from "./_support/cluster.ts";
 import { WsClient } from "./_support/ws_client.ts";
 
-const widgetKey = "widget-key-0123456789";
+const widgetKey = WIDGET_KEY;
 
-async function sharedCluster(): Promise<TestCluster> {
-  const cluster = new TestCluster();
-  await cluster.start("n1", "n2", "n3", "e1", "e2");
-  const admin = await cluster.token("root", "admin");
-  const settings = await call(`${cluster.get("e1").url}/v1/admin/settings`, admin, "POST", {
-    widget: { key: widgetKey },
-  });
-  assertEquals(settings.status, 200, JSON.stringify(settings.body));
-  return cluster;
-}
-
-/** The agents online a visitor bootstrap on `url` is told. */
 async function agentsOnline(url: string): Promise<number> {
   const response = await call(`${url}/v1/widget/sessions`, null, "POST", { widgetKey });
   assertEquals(response.status, 201, JSON.stringify(response.body));
@@ -39,7 +27,7 @@ async function waitFor(
 }
 
 Deno.test("presence: an agent online on edge 2 is seen by a bootstrap on edge 1 within 500 ms; kill -9 of its edge takes it offline everywhere within the lease", async () => {
-  const cluster = await sharedCluster();
+  const cluster = await widgetCluster();
   const clients: WsClient[] = [];
   try {
     const e1 = cluster.get("e1").url;
@@ -90,7 +78,7 @@ function lastUnread(client: WsClient, conversation: string): number | undefined 
 }
 
 Deno.test("read state: one agent's sockets on two edges converge to the highest marker, unread agrees on every edge, and survives a restart of every process", async () => {
-  const cluster = await sharedCluster();
+  const cluster = await widgetCluster();
   const clients: WsClient[] = [];
   const hello = async (edge: string, token: string, resume?: Record<string, number>) => {
     const client = await WsClient.hello(cluster.get(edge).url, token, resume);

@@ -7,7 +7,6 @@
  * @module
  */
 import type { ActorRequest } from "../../cluster/protocol.ts";
-import { participantKey } from "../../actors/session.ts";
 import { AuthError, type Principal, verifyToken } from "../auth/auth.ts";
 import type { ConversationUpdate } from "../live/conversation_hub.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
@@ -18,17 +17,15 @@ import type { MessageData, Numbering, StreamPort } from "./conversation_stream.t
 import { waitingList, Watch } from "./_watch.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import { relaySignal, type TypingSent } from "./_relay.ts";
+import { type ReadView, UnreadCounts } from "./_unread.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
 
 /** What a socket reads of a conversation before watching it. */
-interface WatchedView {
+interface WatchedView extends ReadView {
   visitor?: { id: string; verified: boolean };
-  seq?: number;
-  publicSeq?: number;
-  readMarkers?: Record<string, number>;
 }
 
 // Each resumed conversation costs a read at its owner: a frame asks for a few.
@@ -71,11 +68,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   #preAuthenticated?: Principal;
   /** Conversations asked for and not yet watched (or refused). */
   #asked = 0;
-  #stopReads?: () => void;
-  /** Unread counts the welcome told, until the conversation is watched. */
-  #unreadWelcomed?: Map<string, number>;
-  /** Watches whose unread count may have changed, told together. */
-  #unreadDirty = new Set<Watch>();
+  #unread?: UnreadCounts;
 
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
     this.#socket = socket;
@@ -227,8 +220,11 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#principal = principal;
     this.#ctx.observe.socket(principal.role, 1);
     this.#ctx.presence.open(principal.tenant);
-    this.#stopReads = this.#ctx.readMarkers.listen(principal.tenant, () => {
-      for (const watch of this.#watches.values()) this.#unreadMayChange(watch);
+    this.#unread = new UnreadCounts(this.#ctx.readMarkers, principal, {
+      numbering: this.numbering,
+      send: (frame) => this.send(frame),
+      watches: () => this.#watches.values(),
+      current: (watch) => this.#watches.get(watch.conversation) === watch,
     });
     this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
     if (principal.role === "visitor") {
@@ -265,16 +261,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       limit: 200,
     }).catch(() => ({ items: [] as Record<string, unknown>[] }));
     if (this.#closed) return;
-    const markers = this.#ctx.readMarkers;
-    const unread: Record<string, number> = {};
-    for (const doc of page.items) {
-      const id = doc.id as string;
-      markers.seed(principal.tenant, id, (doc.readMarkers ?? {}) as Record<string, number>);
-      const newest = typeof doc.messages === "number" ? doc.messages : 0;
-      unread[id] = Math.max(0, newest - markers.marker(principal.tenant, id, principal));
-    }
-    this.#unreadWelcomed = new Map(Object.entries(unread));
-    this.#welcome(principal, unread);
+    this.#welcome(principal, this.#unread!.welcome(page.items));
     if (resume) await this.#resume(resume).catch(() => {});
     for (const doc of page.items) await this.follow(doc.id as string);
   }
@@ -338,11 +325,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#watches.has(conversation) || this.#closed) return;
     const watch = new Watch(conversation, from, this.numbering, this);
     this.#watches.set(conversation, watch);
-    this.#ctx.readMarkers.seed(principal.tenant, conversation, view.readMarkers ?? {});
-    watch.newest = view[this.numbering] ?? 0;
-    watch.unreadShown = this.#unreadWelcomed?.get(conversation);
-    this.#unreadWelcomed?.delete(conversation);
-    this.#unreadMayChange(watch);
+    this.#unread!.watched(watch, view);
     watch.unsubscribe = this.#ctx.hub.watch(
       principal.tenant,
       conversation,
@@ -383,19 +366,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   deliver(conversation: string, seq: number, data: MessageData): void {
     const watch = this.#watches.get(conversation);
-    if (watch) {
-      watch.newest = Math.max(watch.newest, seq);
-      // What one writes, one has read.
-      const author = data.author as { sub?: unknown; role?: unknown } | undefined;
-      const principal = this.#principal!;
-      if (
-        author?.sub === principal.sub && typeof author.role === "string" &&
-        participantKey({ sub: principal.sub, role: author.role }) === participantKey(principal)
-      ) {
-        this.#ctx.readMarkers.mark(principal.tenant, conversation, principal, seq);
-      }
-      this.#unreadMayChange(watch);
-    }
+    if (watch) this.#unread!.delivered(watch, seq, data.author);
     this.send({
       t: "msg",
       conversation,
@@ -406,25 +377,6 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       at: data.at as number,
       ...(typeof data.clientMessageId === "string" && { clientMessageId: data.clientMessageId }),
     });
-  }
-
-  // Unread counts are told once per burst (a backfilled page, a merge), not per message.
-  #unreadMayChange(watch: Watch): void {
-    if (this.#unreadDirty.size === 0) queueMicrotask(() => this.#tellUnread());
-    this.#unreadDirty.add(watch);
-  }
-
-  #tellUnread(): void {
-    const principal = this.#principal;
-    const dirty = [...this.#unreadDirty];
-    this.#unreadDirty.clear();
-    if (!principal || this.#closed) return;
-    for (const watch of dirty) {
-      if (this.#watches.get(watch.conversation) !== watch) continue;
-      const marker = this.#ctx.readMarkers.marker(principal.tenant, watch.conversation, principal);
-      const frame = watch.unreadChange(marker);
-      if (frame) this.send(frame);
-    }
   }
 
   stalled(): void {
@@ -506,15 +458,14 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#closed) return;
     this.#closed = true;
     this.#ctx.observe.close(code);
-    const principal = this.#principal;
+    this.#unread?.close();
     for (const watch of this.#watches.values()) {
       watch.stop();
       watch.unsubscribe();
-      if (principal) this.#ctx.readMarkers.flush(principal.tenant, watch.conversation, principal);
     }
     this.#watches.clear();
     this.#stopFeed?.();
-    this.#stopReads?.();
+    const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
       this.#ctx.presence.closed(principal.tenant);
