@@ -37,7 +37,31 @@ Deno.test("load: a claim, a transfer and a close move one open chat", () => {
   ]);
   // A queued chat that closes (or becomes a ticket) was nobody's.
   assertEquals(loadChanges(session, [event("converted"), event("closed")], row(null)), []);
-  assertEquals(loadChanges({ ...session, kind: "ticket" }, [event("assigned")], null), []);
+  assertEquals(loadChanges({ ...session, kind: "queue" }, [event("assigned")], null), []);
+});
+
+Deno.test("load: a ticket counts for its assignee until resolved or closed, and again when reopened", () => {
+  const ticket = { ...session, kind: "ticket" };
+  const status = (from: string, to: string) => event("status_changed", { from, to });
+  const claimed = [event("assigned", { agent: "ana", previous: null }), status("new", "assigned")];
+  assertEquals(loadChanges(ticket, claimed, row("ana")), [{ agent: "ana", chats: 0, tickets: 1 }]);
+  const moved = event("transferred", { from: { agent: "ana", team: null }, to: { agent: "bo" } });
+  assertEquals(loadChanges(ticket, [moved], row("bo")), [
+    { agent: "ana", chats: 0, tickets: -1 },
+    { agent: "bo", chats: 0, tickets: 1 },
+  ]);
+  const toTeam = event("transferred", { from: { agent: "bo", team: null }, to: { team: "eu" } });
+  assertEquals(loadChanges(ticket, [toTeam], row(null)), [{ agent: "bo", chats: 0, tickets: -1 }]);
+  assertEquals(loadChanges(ticket, [status("in_progress", "resolved")], row("bo")), [
+    { agent: "bo", chats: 0, tickets: -1 },
+  ]);
+  assertEquals(loadChanges(ticket, [status("resolved", "closed")], row("bo")), []);
+  assertEquals(loadChanges(ticket, [status("closed", "in_progress")], row("bo")), [
+    { agent: "bo", chats: 0, tickets: 1 },
+  ]);
+  assertEquals(loadChanges(ticket, [event("unassigned", { agent: "bo" })], row(null)), [
+    { agent: "bo", chats: 0, tickets: -1 },
+  ]);
 });
 
 Deno.test("load: two nodes' counts add up on every replica, each under its own key", async () => {

@@ -140,17 +140,23 @@ Deno.test("read state: one agent's sockets on two edges converge to the highest 
       .find((each) => each.id === conversation);
     assertEquals(item?.unread, 2);
 
-    // The claim was counted once, by the node that committed it, and replicated to the edges.
+    // Each claim was counted once, by the node that committed it, and replicated to the edges.
+    const ticket = await call(`${cluster.get("e1").url}/v1/tickets`, alice, "POST", {
+      subject: "Refund",
+      body: "Please",
+    });
+    assertEquals(ticket.status, 201, JSON.stringify(ticket.body));
+    const ticketUrl = `${cluster.get("e2").url}/v1/tickets/${ticket.body.id}`;
+    const claimed = await call(`${ticketUrl}/claim`, alice, "POST", {});
+    assertEquals(claimed.status, 200, JSON.stringify(claimed.body));
+    const loadOf = async (edge: string) => {
+      const agents = await call(`${cluster.get(edge).url}/v1/agents`, alice, "GET");
+      const items = agents.body.items as { agent: string; load: unknown }[];
+      return JSON.stringify(items.find((each) => each.agent === "alice")?.load);
+    };
     for (const edge of ["e1", "e2"]) {
-      await waitFor(
-        async () => {
-          const agents = await call(`${cluster.get(edge).url}/v1/agents`, alice, "GET");
-          const items = agents.body.items as { agent: string; load: { chats: number } }[];
-          return items.find((each) => each.agent === "alice")?.load.chats === 1;
-        },
-        10_000,
-        `load on ${edge}`,
-      );
+      const expected = JSON.stringify({ chats: 1, tickets: 1 });
+      await waitFor(async () => await loadOf(edge) === expected, 10_000, `load on ${edge}`);
     }
 
     // Closing the sockets checkpoints the markers into the session actor.

@@ -1,6 +1,6 @@
 /**
- * Agent load (open chats per agent) on the replicated `load` map, fed by the
- * events this node commits (DESIGN §6: for dashboards and estimates; exact
+ * Agent load (open chats and tickets per agent) on the replicated `load`
+ * map, fed by the events this node commits (DESIGN §6: for dashboards and estimates; exact
  * capacity is the queue actor's).
  *
  * Exactly once per event: a node counts only the events it committed itself,
@@ -23,31 +23,72 @@ export interface LoadChange {
 }
 
 /**
- * The load changes a committed batch of a conversation's events implies:
- * an assignment moves a chat to its agent (from the previous one), a close
- * takes it from the agent who held it (`row`, the state after the batch).
+ * The load changes a committed batch of one actor's events implies; `row`
+ * is the actor's projection after the batch (who holds it at the end).
  */
 export function loadChanges(
   address: ActorAddress,
   events: readonly NewEvent[],
   row: Projection | null,
 ): LoadChange[] {
-  if (address.kind !== "session") return [];
+  if (address.kind === "session") return chatChanges(events, row);
+  if (address.kind === "ticket") return ticketChanges(events, row);
+  return [];
+}
+
+// An assignment moves a chat to its agent (from the previous one); a close
+// takes it from the agent who held it.
+function chatChanges(events: readonly NewEvent[], row: Projection | null): LoadChange[] {
   const changes: LoadChange[] = [];
   let holder: string | null = null;
   for (const { type, data } of events) {
     if (type === "assigned") {
-      if (typeof data.previous === "string") {
-        changes.push({ agent: data.previous, chats: -1, tickets: 0 });
-      }
+      if (typeof data.previous === "string") changes.push(chats(data.previous, -1));
       holder = String(data.agent);
-      changes.push({ agent: holder, chats: 1, tickets: 0 });
+      changes.push(chats(holder, 1));
     } else if (type === "closed") {
-      const agent = holder ?? (typeof row?.assignee === "string" ? row.assignee : null);
-      if (agent !== null) changes.push({ agent, chats: -1, tickets: 0 });
+      const agent = holder ?? row?.assignee ?? null;
+      if (agent !== null) changes.push(chats(agent, -1));
     }
   }
   return changes;
+}
+
+const doneTickets = new Set(["resolved", "closed"]);
+
+// A ticket counts for its assignee while it is not resolved or closed; it
+// is assigned, transferred and unassigned only while open.
+function ticketChanges(events: readonly NewEvent[], row: Projection | null): LoadChange[] {
+  const changes: LoadChange[] = [];
+  let holder: string | null = null;
+  for (const { type, data } of events) {
+    if (type === "assigned") {
+      if (typeof data.previous === "string") changes.push(tickets(data.previous, -1));
+      holder = String(data.agent);
+      changes.push(tickets(holder, 1));
+    } else if (type === "transferred") {
+      const { from, to } = data as { from?: { agent?: unknown }; to?: { agent?: unknown } };
+      if (typeof from?.agent === "string") changes.push(tickets(from.agent, -1));
+      holder = typeof to?.agent === "string" ? to.agent : null;
+      if (holder !== null) changes.push(tickets(holder, 1));
+    } else if (type === "unassigned") {
+      changes.push(tickets(String(data.agent), -1));
+      holder = null;
+    } else if (type === "status_changed") {
+      const agent = holder ?? row?.assignee ?? null;
+      const [was, is] = [doneTickets.has(String(data.from)), doneTickets.has(String(data.to))];
+      if (agent !== null && was !== is) changes.push(tickets(agent, is ? -1 : 1));
+    }
+  }
+  return changes;
+}
+
+function chats(agent: string, by: number): LoadChange {
+  return { agent, chats: by, tickets: 0 };
+}
+
+function tickets(agent: string, by: number): LoadChange {
+  return { agent, chats: 0, tickets: by };
 }
 
 /** Feeds a node's committed events into the `load` map. */

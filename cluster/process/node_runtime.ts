@@ -10,7 +10,7 @@ import { ticketDecider } from "../../actors/ticket.ts";
 import type { Config } from "./config.ts";
 import type { EventStore } from "../store/event_store.ts";
 import { GroupCommitter } from "../store/group_committer.ts";
-import { ActorHost, type ActorHostOptions } from "../runtime/host.ts";
+import { ActorHost } from "../runtime/host.ts";
 import { LoadFeed } from "./load_feed.ts";
 import type { SharedState } from "./shared_state.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -104,6 +104,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     },
   });
   const tenants = new TenantDirectory(store);
+  const load = options.shared && new LoadFeed(options.shared, config.nodeId);
   const host = new ActorHost({
     store,
     committer,
@@ -113,7 +114,8 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onTurnFailed: (kind) => turnFailures.inc({ kind }),
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
-    onCommitted: committedListener(options, config.cluster, config.nodeId),
+    onCommitted: options.bus && publisher(options.bus, config.cluster),
+    onEveryCommit: load && ((address, events, row) => load.committed(address, events, row)),
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -165,21 +167,6 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       await committer.settled();
       await store.close();
     },
-  };
-}
-
-// Committed events go to the bus (pushes) and to the agents' load.
-function committedListener(
-  options: NodeRuntimeOptions,
-  cluster: string,
-  nodeId: string,
-): ActorHostOptions["onCommitted"] {
-  const publish = options.bus && publisher(options.bus, cluster);
-  const load = options.shared && new LoadFeed(options.shared, nodeId);
-  if (!publish || !load) return publish ?? load?.committed.bind(load);
-  return (address, events, row) => {
-    publish(address, events, row);
-    load.committed(address, events, row);
   };
 }
 
