@@ -8,6 +8,7 @@ import { createSharedState } from "../cluster/process/shared_state.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { Presence } from "../edge/live/presence.ts";
+import { decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
 
 const log = createLogger({ test: true }, () => {});
@@ -80,5 +81,29 @@ Deno.test("tenant feed: a waiting conversation whose close was never heard leave
     stop();
     feed.close();
     await bus.close();
+  }
+});
+
+Deno.test("status frame: skills, languages and teams are optional lists of names", () => {
+  assertEquals(decodeFrame(JSON.stringify({ t: "status", status: "online" })).ok, true);
+  const full = decodeFrame(JSON.stringify({
+    t: "status",
+    status: "away",
+    capacity: 3,
+    skills: ["billing"],
+    languages: ["de", "en"],
+    teams: ["eu"],
+  }));
+  assertEquals(full.ok && full.frame, {
+    t: "status",
+    status: "away",
+    capacity: 3,
+    skills: ["billing"],
+    languages: ["de", "en"],
+    teams: ["eu"],
+  });
+  for (const skills of ["billing", [""], [1], Array.from({ length: 51 }, (_, i) => `s${i}`)]) {
+    const refused = decodeFrame(JSON.stringify({ t: "status", status: "online", skills }));
+    assertEquals(!refused.ok && !refused.close && refused.error.code, "invalid_frame");
   }
 });
