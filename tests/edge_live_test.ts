@@ -8,7 +8,7 @@ import { createSharedState } from "../cluster/process/shared_state.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { Presence } from "../edge/live/presence.ts";
-import { decodeFrame } from "../edge/ws/frames.ts";
+import { type ClientFrame, decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
 
 const log = createLogger({ test: true }, () => {});
@@ -86,7 +86,7 @@ Deno.test("tenant feed: a waiting conversation whose close was never heard leave
 
 Deno.test("status frame: skills, languages and teams are optional lists of names", () => {
   assertEquals(decodeFrame(JSON.stringify({ t: "status", status: "online" })).ok, true);
-  const frame = {
+  const frame: ClientFrame = {
     t: "status",
     status: "away",
     capacity: 3,
