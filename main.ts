@@ -20,6 +20,7 @@ import { connectNatsTransport } from "./cluster/transport/nats_transport.ts";
 import { startNodeRuntime } from "./cluster/process/node_runtime.ts";
 import type { Backend } from "./cluster/protocol.ts";
 import type { Transport } from "./cluster/transport/transport.ts";
+import { createSharedState } from "./cluster/process/shared_state.ts";
 import { createEdge } from "./edge/edge.ts";
 import { loadOrCreateSecret } from "./edge/auth/secret.ts";
 
@@ -55,9 +56,16 @@ try {
     ? await connectNatsTransport({ url: config.natsUrl, name: config.nodeId, logger: log })
     : new InProcessBus().connect({ name: config.nodeId, logger: log });
   stops.unshift(() => bus.close());
+  const shared = createSharedState({
+    transport: bus,
+    prefix: config.cluster,
+    replica: config.nodeId,
+    watchAll: config.role !== "edge",
+  });
+  stops.unshift(() => Promise.resolve(shared.close()));
   const runtime = config.role === "edge"
     ? undefined
-    : await startNodeRuntime({ config, metrics, log, bus });
+    : await startNodeRuntime({ config, metrics, log, bus, shared });
   const member = config.role === "standalone"
     ? undefined
     : createClusterMember({ config, log, metrics, transport: bus, runtime });
@@ -69,6 +77,7 @@ try {
     config,
     backend,
     bus,
+    shared,
     metrics,
     log,
     jwtSecret: config.jwtSecret ?? await standaloneSecret(config, log),
@@ -87,6 +96,7 @@ try {
 
   if (member) await member.join();
   else runtime!.startDelivery();
+  shared.start();
   handler = edge.handler;
   log.info("ready", { port: server.addr.port, ms: Math.round(performance.now() - started) });
 } catch (error) {

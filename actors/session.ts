@@ -83,7 +83,12 @@ export type SessionCommand =
   | { type: "claim"; by: Caller }
   | { type: "transfer"; by: Caller; to: string; reason?: string }
   | { type: "close"; by: Caller }
-  | { type: "rate"; by: Caller; score: number; comment?: string };
+  | { type: "rate"; by: Caller; score: number; comment?: string }
+  /**
+   * Checkpoint the caller's read marker: the highest message number it has
+   * read, in its own numbering (`publicSeq` for the visitor, `seq` for staff).
+   */
+  | { type: "mark_read"; by: Caller; seq: number };
 
 /** The business limits a conversation enforces, for validators that want to agree. */
 export const sessionLimits = {
@@ -154,6 +159,11 @@ export interface SessionState {
   transcript: string[];
   /** Whether older lines were dropped from {@linkcode SessionState.transcript}. */
   transcriptTrimmed: boolean;
+  /**
+   * Checkpointed read markers by {@linkcode participantKey}: the highest
+   * message number each participant read (absent in states of older versions).
+   */
+  readMarkers?: Record<string, number>;
 }
 
 /**
@@ -206,7 +216,8 @@ export type SessionEvent =
   /** The idle timer fired early (messages came since): look again at `next`. */
   | SessionEventBase & { type: "idle_checked"; next: number }
   | SessionEventBase & { type: "converted"; ticketId: string; reason: ConversionReason }
-  | SessionEventBase & { type: "rated"; score: number; comment: string | null };
+  | SessionEventBase & { type: "rated"; score: number; comment: string | null }
+  | SessionEventBase & { type: "read_marked"; participant: string; seq: number };
 
 const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
 const MINUTE = 60_000;
@@ -268,6 +279,7 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
     rating: null,
     transcript: [],
     transcriptTrimmed: false,
+    readMarkers: {},
   }),
   decide,
   evolve,
@@ -288,6 +300,14 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
   pushed: true,
   effects,
 };
+
+/**
+ * The key of a participant's read marker: `visitor:` or `agent:` (any
+ * staff) and its sub, so a visitor and an agent with the same sub differ.
+ */
+export function participantKey(by: { sub: string; role: string }): string {
+  return `${isVisitor(by) ? "visitor" : "agent"}:${by.sub}`;
+}
 
 /**
  * The id of the ticket a conversation becomes: `chat-` and the session id,
@@ -323,6 +343,8 @@ function decide(
       return close(opened, command.by, ctx);
     case "rate":
       return rate(opened, command, ctx);
+    case "mark_read":
+      return markRead(opened, command, ctx);
     default:
       // Commands arrive over the wire, so the union is a hope, not a guarantee.
       return reject("invalid_command", `unknown session command "${(command as Cmd).type}"`, {
@@ -551,6 +573,22 @@ function rate(state: Opened, cmd: CommandOf<"rate">, ctx: DecideContext): Outcom
   return { events: [{ type: "rated", by: by.sub, at: ctx.now, score: cmd.score, comment }] };
 }
 
+// Monotone and idempotent: a marker at or below the checkpoint changes
+// nothing, and one past the last message is held at it.
+function markRead(state: Opened, cmd: CommandOf<"mark_read">, ctx: DecideContext): Outcome {
+  const { by } = cmd;
+  if (!Number.isSafeInteger(cmd.seq) || cmd.seq < 0) {
+    return validation("seq", "seq must be a non-negative integer");
+  }
+  if (isVisitor(by) && !isOwnVisitor(by, state.visitor)) {
+    return forbidden("visitors mark their own conversation only");
+  }
+  const participant = participantKey(by);
+  const seq = Math.min(cmd.seq, isVisitor(by) ? state.publicSeq : state.seq);
+  if (seq <= (state.readMarkers?.[participant] ?? 0)) return { events: [] };
+  return { events: [{ type: "read_marked", by: by.sub, at: ctx.now, participant, seq }] };
+}
+
 /** A due timer acts only if the current state still wants it, so stale and repeated ones do nothing. */
 function onTimer(state: SessionState, cmd: TimerCommand, ctx: DecideContext): Outcome {
   const wanted = timers(state).some((timer) => timer.name === cmd.name && timer.at === cmd.at);
@@ -627,6 +665,10 @@ function messages(state: SessionState, ctx: DecideContext): Messages {
 }
 
 function evolve(state: SessionState, event: SessionEvent): SessionState {
+  // Reading changes nothing anyone else sees of the conversation.
+  if (event.type === "read_marked") {
+    return { ...state, readMarkers: { ...state.readMarkers, [event.participant]: event.seq } };
+  }
   const next = { ...state, updatedAt: event.at };
   switch (event.type) {
     case "opened":
@@ -763,6 +805,7 @@ function summary(state: SessionState): Record<string, unknown> {
     rating: state.rating === null ? null : { ...state.rating },
     ticketId: state.ticketId,
     closeReason: state.closeReason,
+    readMarkers: { ...state.readMarkers },
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
   };

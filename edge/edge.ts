@@ -10,10 +10,13 @@ import type { Logger } from "../cluster/telemetry/log.ts";
 import type { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import type { Transport } from "../cluster/transport/transport.ts";
+import type { SharedState } from "../cluster/process/shared_state.ts";
 import { AuthError, verifyToken } from "./auth/auth.ts";
 import { ConversationHub } from "./live/conversation_hub.ts";
 import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
+import { agentSummaries } from "./live/agents.ts";
+import { ReadMarkers } from "./live/read_markers.ts";
 import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
@@ -26,6 +29,8 @@ export interface EdgeOptions {
   config: Config;
   backend: Backend;
   bus: Transport;
+  /** The process's replicated state (presence, load, read markers). */
+  shared: SharedState;
   metrics: MetricsRegistry;
   log: Logger;
   jwtSecret: string;
@@ -59,7 +64,7 @@ const bearerPrefix = "bearer.";
 /** Build the edge's request handler. */
 export function createEdge(options: EdgeOptions): Edge {
   const { config, backend, bus, metrics, log, jwtSecret } = options;
-  const presence = new Presence({ bus, cluster: config.cluster, edge: config.nodeId });
+  const presence = new Presence({ shared: options.shared, edge: config.nodeId });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, { log }) : undefined;
   // Shared by every edge when Redis is there, so a tenant's limit is cluster-wide.
   const limiter = (prefix: string, ratePerSecond: number, burst: number): RateLimiter =>
@@ -75,6 +80,20 @@ export function createEdge(options: EdgeOptions): Edge {
     tenantRatePerSecond: config.tenantRatePerSecond,
     callerRatePerSecond: config.callerRatePerSecond,
   });
+  const readMarkers = new ReadMarkers({
+    shared: options.shared,
+    checkpoint: async (tenant, conversation, by, seq) => {
+      const answer = await backend.request({
+        address: { kind: "session", tenant, id: conversation },
+        op: "command",
+        command: { type: "mark_read", by: { sub: by.sub, role: by.role }, seq },
+        commandId: crypto.randomUUID(),
+        deadline: Date.now() + 5000,
+      });
+      if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+    },
+    onError: (message, fields) => log.warn(message, fields),
+  });
   const http = createHttpHandler({
     backend,
     jwtSecret,
@@ -87,6 +106,8 @@ export function createEdge(options: EdgeOptions): Edge {
       config.bootstrapRatePerSecond * 4,
     ),
     presence,
+    agents: (tenant) => agentSummaries(presence, options.shared, tenant),
+    readMarkers,
   });
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);
@@ -121,6 +142,7 @@ export function createEdge(options: EdgeOptions): Edge {
     hub,
     feed,
     presence,
+    readMarkers,
     jwtSecret,
     log,
     callerLimiter: callers,
@@ -205,6 +227,7 @@ export function createEdge(options: EdgeOptions): Edge {
         }
       }
       presence.close();
+      readMarkers.close();
       hub.close();
       feed.close();
       redis?.disconnect();

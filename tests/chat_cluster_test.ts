@@ -5,21 +5,10 @@ import fc from "fast-check";
 import { encode } from "@msgpack/msgpack";
 import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
-import { TestCluster } from "./_support/cluster.ts";
+import { type TestCluster, WIDGET_KEY, widgetCluster } from "./_support/cluster.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
 
-const widgetKey = "widget-key-0123456789";
-
-async function chatCluster(): Promise<TestCluster> {
-  const cluster = new TestCluster();
-  await cluster.start("n1", "n2", "n3", "e1", "e2");
-  const admin = await cluster.token("root", "admin");
-  const settings = await call(`${cluster.get("e1").url}/v1/admin/settings`, admin, "POST", {
-    widget: { key: widgetKey },
-  });
-  assertEquals(settings.status, 200, JSON.stringify(settings.body));
-  return cluster;
-}
+const widgetKey = WIDGET_KEY;
 
 async function bootstrap(
   url: string,
@@ -51,7 +40,7 @@ async function agentOnline(
 }
 
 Deno.test("visitor on edge 1 and agent on edge 2 exchange 200 messages each way: each seen once, in order", async () => {
-  const cluster = await chatCluster();
+  const cluster = await widgetCluster();
   try {
     const agent = await agentOnline(cluster, "e2", "alice", true);
     const { token, conversation } = await bootstrap(cluster.get("e1").url, "vera");
@@ -94,7 +83,7 @@ Deno.test("visitor on edge 1 and agent on edge 2 exchange 200 messages each way:
 
 for (const failure of ["the socket drops", "its edge is killed"] as const) {
   Deno.test(`chat resume: ${failure} mid-stream; on the other edge nothing is missing or doubled`, async () => {
-    const cluster = await chatCluster();
+    const cluster = await widgetCluster();
     try {
       const agent = await agentOnline(cluster, "e2", "alice");
       const { token, conversation } = await bootstrap(cluster.get("e1").url, "rita");
@@ -128,7 +117,7 @@ for (const failure of ["the socket drops", "its edge is killed"] as const) {
 }
 
 Deno.test("kill -9 the conversation's node mid-conversation: every ack is delivered, nothing silently lost", async () => {
-  const cluster = await chatCluster();
+  const cluster = await widgetCluster();
   try {
     const agent = await agentOnline(cluster, "e2", "alice");
     const { token, conversation } = await bootstrap(cluster.get("e1").url, "kim");
@@ -170,7 +159,7 @@ Deno.test("kill -9 the conversation's node mid-conversation: every ack is delive
 });
 
 Deno.test("100 agents claim the same waiting conversation over two edges: exactly one wins", async () => {
-  const cluster = await chatCluster();
+  const cluster = await widgetCluster();
   try {
     const agents = await Promise.all(
       Array.from(
@@ -202,7 +191,7 @@ async function protocolCloses(url: string): Promise<number> {
 }
 
 Deno.test("fuzzing: random and malformed frames get err or 1007/1009; the edge serves the others", async () => {
-  const cluster = await chatCluster();
+  const cluster = await widgetCluster();
   try {
     const url = cluster.get("e1").url;
     const agent = await agentOnline(cluster, "e1", "fuzzer");

@@ -196,17 +196,18 @@ Deno.test("path ids are decoded, and ids that are no address part are 404", asyn
 });
 
 // Each list, the actor kind it lists, a status it filters on and one of the other's.
+// Conversations are listed with the caller's unread count.
 const lists = [
-  ["/v1/tickets", "ticket", "pending", "queued"],
-  ["/v1/conversations", "session", "queued", "pending"],
+  ["/v1/tickets", "ticket", "pending", "queued", {}],
+  ["/v1/conversations", "session", "queued", "pending", { unread: 0 }],
 ] as const;
 
-for (const [path, kind, status, otherStatus] of lists) {
+for (const [path, kind, status, otherStatus, listed] of lists) {
   Deno.test(`GET ${path} lists the token's tenant with defaults and filters`, async () => {
     const { call, backend } = harness();
     const response = await call("GET", path, { token: { tenant: "acme" } });
     assertEquals(response.status, 200);
-    assertEquals(await response.json(), { items: [{ id: "t1" }], nextCursor: "next" });
+    assertEquals(await response.json(), { items: [{ id: "t1", ...listed }], nextCursor: "next" });
     assertEquals(backend.listCalls[0], { kind, tenant: "acme", limit: 50 });
 
     await call("GET", `${path}?status=${status}&assignee=bob&limit=200&cursor=abc&tenant=x`);

@@ -3,39 +3,57 @@
 import { assertEquals } from "@std/assert";
 import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { subjects } from "../cluster/transport/subjects.ts";
+import type { Transport } from "../cluster/transport/transport.ts";
+import { createSharedState } from "../cluster/process/shared_state.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { Presence } from "../edge/live/presence.ts";
+import { type ClientFrame, decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
 
 const log = createLogger({ test: true }, () => {});
-const until = async (condition: () => boolean, what: string) => {
-  for (let waited = 0; !condition(); waited += 10) {
+const until = async (condition: () => boolean | Promise<boolean>, what: string) => {
+  for (let waited = 0; !await condition(); waited += 10) {
     if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 };
 
-Deno.test("presence: announcements of agents that vanished without offline are forgotten", async () => {
-  const bus = new InProcessBus().connect({ logger: log });
-  const presence = new Presence({ bus, cluster: "pt", edge: "here", announceMs: 20, ttlMs: 60 });
+function edgeState(bus: Transport, replica: string) {
+  const shared = createSharedState({ transport: bus, prefix: "pt", replica, watchAll: false });
+  shared.start();
+  return shared;
+}
+
+Deno.test("presence: an agent is online while any edge's lease says so; a dead edge's lease expires", async () => {
+  const hub = new InProcessBus();
+  const buses = [0, 1, 2].map(() => hub.connect({ logger: log }));
+  const states = buses.map((bus, i) => edgeState(bus, `edge-${i}`));
+  const [a, b, reader] = states.map((shared, i) =>
+    new Presence({ shared, edge: `edge-${i}`, leaseMs: 300, renewMs: 50, syncWaitMs: 50 })
+  );
   try {
-    for (let i = 0; i < 200; i++) {
-      bus.publish(subjects("pt").presence(`tenant${i}`), {
-        tenant: `tenant${i}`,
-        sub: "agent",
-        status: "online",
-        capacity: 1,
-        edge: "dead-edge",
-      });
-    }
-    await until(() => presence.heard === 200, "the announcements");
-    assertEquals(presence.onlineAgents("tenant7"), 1);
-    await until(() => presence.heard === 0, "the announcements to expire");
-    assertEquals(presence.onlineAgents("tenant7"), 0);
+    assertEquals(await reader.onlineAgents("acme.eu"), 0);
+    a.open("acme.eu");
+    a.connect("acme.eu", "ana");
+    b.open("acme.eu");
+    b.connect("acme.eu", "ana");
+    b.set("acme.eu", "ana", "away", { skills: ["billing"], teams: ["eu"] });
+    await until(async () => (await reader.agents("acme.eu"))[0]?.edges.length === 2, "both");
+    const [ana] = await reader.agents("acme.eu");
+    assertEquals([ana.agent, ana.status], ["ana", "online"]);
+    a.release("acme.eu", "ana");
+    await until(async () => (await reader.agents("acme.eu"))[0]?.status === "away", "away");
+    assertEquals((await reader.agents("acme.eu"))[0].skills, ["billing"]);
+    // Edge b dies: it renews nothing, so its lease runs out.
+    b.close();
+    states[1].close();
+    await until(async () => (await reader.agents("acme.eu")).length === 0, "the lease to expire");
+    assertEquals(await reader.onlineAgents("acme.eu"), 0);
   } finally {
-    presence.close();
-    await bus.close();
+    for (const presence of [a, b, reader]) presence.close();
+    for (const shared of states) shared.close();
+    await Promise.all(buses.map((bus) => bus.close()));
   }
 });
 
@@ -63,5 +81,23 @@ Deno.test("tenant feed: a waiting conversation whose close was never heard leave
     stop();
     feed.close();
     await bus.close();
+  }
+});
+
+Deno.test("status frame: skills, languages and teams are optional lists of names", () => {
+  assertEquals(decodeFrame(JSON.stringify({ t: "status", status: "online" })).ok, true);
+  const frame: ClientFrame = {
+    t: "status",
+    status: "away",
+    capacity: 3,
+    skills: ["billing"],
+    languages: ["de", "en"],
+    teams: ["eu"],
+  };
+  const full = decodeFrame(JSON.stringify(frame));
+  assertEquals(full.ok && full.frame, frame);
+  for (const skills of ["billing", [""], [1], Array.from({ length: 51 }, (_, i) => `s${i}`)]) {
+    const refused = decodeFrame(JSON.stringify({ t: "status", status: "online", skills }));
+    assertEquals(!refused.ok && !refused.close && refused.error.code, "invalid_frame");
   }
 });

@@ -794,6 +794,7 @@ Deno.test("session: project and view summarise without message bodies", () => {
     rating: { score: 5, comment: "great" },
     ticketId: null,
     closeReason: "visitor",
+    readMarkers: {},
     createdAt: T0,
     updatedAt: T0 + 4 * MIN,
   };
@@ -913,5 +914,60 @@ Deno.test("session: both message counters are gap-free over random conversations
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+const markRead = (by: Caller, seq: number): CommandOf<"mark_read"> => ({
+  type: "mark_read",
+  by,
+  seq,
+});
+
+Deno.test("session: mark_read checkpoints each participant's marker in its own numbering, held at the head", () => {
+  const run = given([open(), claim(alice), send(vera), send(alice, "n", "note"), send(alice)]);
+  assertEquals([run.state.seq, run.state.publicSeq], [5, 4]);
+  const read = when(run, markRead(alice, 99));
+  assertEquals(events(read.decision), [
+    { type: "read_marked", by: "alice", at: T0, participant: "agent:alice", seq: 5 },
+  ]);
+  const both = when(read.run, markRead(vera, 3)).run;
+  assertEquals(both.state.readMarkers, { "agent:alice": 5, "visitor:vera": 3 });
+  const view = session.view!(both.state) as { readMarkers: Record<string, number> };
+  assertEquals(view.readMarkers, { "agent:alice": 5, "visitor:vera": 3 });
+  // Reading is nobody else's news: the conversation did not change for them.
+  assertEquals(both.state.updatedAt, run.state.updatedAt);
+});
+
+Deno.test("session: mark_read is monotone and idempotent; visitors mark their own conversation only", () => {
+  const run = given([open(), send(vera), send(vera), markRead(vera, 2)]);
+  assertEquals(events(when(run, markRead(vera, 2)).decision), []);
+  assertEquals(events(when(run, markRead(vera, 1)).decision), []);
+  assertEquals(rejection(when(run, markRead(sam, 1)).decision).code, "forbidden");
+  for (const seq of [-1, 1.5, Number.NaN, "2" as unknown as number]) {
+    assertEquals(rejection(when(run, markRead(vera, seq)).decision).code, "validation");
+  }
+  assertEquals(rejection(fold([markRead(vera, 1)]).decisions[0]).code, "not_found");
+  // A supervisor's marker is a staff marker, next to the visitor's.
+  assertEquals(when(run, markRead(sue, 1)).run.state.readMarkers, {
+    "visitor:vera": 2,
+    "agent:sue": 1,
+  });
+});
+
+Deno.test("session: after any marks, the marker is the highest seq asked for, held at the head", () => {
+  fc.assert(
+    fc.property(fc.array(fc.nat(10), { maxLength: 12 }), (seqs) => {
+      const run = given([
+        open(),
+        send(vera),
+        send(vera),
+        send(vera),
+        ...seqs.map((seq) => markRead(vera, seq)),
+      ]);
+      const expected = Math.min(Math.max(0, ...seqs), run.state.publicSeq);
+      assertEquals(run.state.readMarkers?.["visitor:vera"] ?? 0, expected);
+      const raised = run.events.filter((event) => event.type === "read_marked");
+      assertEquals(raised.map((event) => event.seq), [...new Set(raised.map((e) => e.seq))]);
+    }),
   );
 });

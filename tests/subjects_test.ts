@@ -7,6 +7,8 @@ import { subjects, subjectToken } from "../cluster/transport/subjects.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { ConversationHub } from "../edge/live/conversation_hub.ts";
 import { Presence } from "../edge/live/presence.ts";
+import { crdtSubjects } from "../cluster/crdt/_subjects.ts";
+import { createSharedState } from "../cluster/process/shared_state.ts";
 import { NATS_URL, uniqueName } from "./_support/services.ts";
 
 Deno.test("subjectToken is injective and never yields a separator, wildcard or space", () => {
@@ -33,7 +35,8 @@ Deno.test("subjects: a dot in a tenant or id no longer aliases another actor's s
   assertNotEquals(names.conversation("acme", "eu.x"), names.conversation("acme.eu", "x"));
   assertNotEquals(names.signals("acme", "eu.x"), names.signals("acme.eu", "x"));
   assertNotEquals(names.sessions("acme.eu"), names.sessions("acme"));
-  assertEquals(names.presence("acme.eu").split(".").length, names.everyPresence.split(".").length);
+  const presence = crdtSubjects("sb", "presence");
+  assertEquals(presence.deltas("acme.eu").split(".").length, presence.allDeltas.split(".").length);
 });
 
 Deno.test("subjects on NATS: presence and pushes of tenant acme.eu reach another edge, unaliased", async () => {
@@ -44,8 +47,18 @@ Deno.test("subjects on NATS: presence and pushes of tenant acme.eu reach another
       connectNatsTransport({ url: NATS_URL, name: `${cluster}-${edge}`, logger })
     ),
   );
-  const presenceA = new Presence({ bus: busA, cluster, edge: "edge-a", announceMs: 20 });
-  const presenceB = new Presence({ bus: busB, cluster, edge: "edge-b", announceMs: 20 });
+  const [sharedA, sharedB] = [busA, busB].map((transport, i) => {
+    const shared = createSharedState({
+      transport,
+      prefix: cluster,
+      replica: `e${i}`,
+      watchAll: false,
+    });
+    shared.start();
+    return shared;
+  });
+  const presenceA = new Presence({ shared: sharedA, edge: "edge-a" });
+  const presenceB = new Presence({ shared: sharedB, edge: "edge-b" });
   const hubB = new ConversationHub(busB, cluster);
   const names = subjects(cluster);
   const pushes: { seq?: number; alias?: boolean }[] = [];
@@ -68,16 +81,20 @@ Deno.test("subjects on NATS: presence and pushes of tenant acme.eu reach another
     assertEquals(pushes.filter((push) => push.alias), []);
     assert(arrived(2));
 
+    assertEquals(await presenceB.onlineAgents("acme.eu"), 0);
+    presenceA.open("acme.eu");
     presenceA.connect("acme.eu", "alice");
-    while (presenceB.onlineAgents("acme.eu") === 0) {
+    while (await presenceB.onlineAgents("acme.eu") === 0) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    assertEquals(presenceB.onlineAgents("acme.eu"), 1);
-    assertEquals(presenceB.onlineAgents("acme"), 0);
+    assertEquals(await presenceB.onlineAgents("acme.eu"), 1);
+    assertEquals(await presenceB.onlineAgents("acme"), 0);
   } finally {
     stop();
     presenceA.close();
     presenceB.close();
+    sharedA.close();
+    sharedB.close();
     await Promise.all([busA.close(), busB.close()]);
   }
 });

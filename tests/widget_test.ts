@@ -39,7 +39,14 @@ Deno.test("widget: an anonymous visitor gets a new id, a visitor token and an op
   const response = await bootstrap({ widgetKey });
   assertEquals(response.status, 201);
   const session = await response.json();
-  assertEquals(Object.keys(session).sort(), ["conversationId", "expiresAt", "token", "visitorId"]);
+  assertEquals(Object.keys(session).sort(), [
+    "agentsOnline",
+    "conversationId",
+    "expiresAt",
+    "token",
+    "visitorId",
+  ]);
+  assertEquals(session.agentsOnline, 1);
   const { conversationId, visitorId } = session;
   assertMatch(visitorId, /^anon:[0-9a-hjkmnp-tv-z]{42}$/);
   assertMatch(conversationId, /^[0-7][0-9a-hjkmnp-tv-z]{25}$/);
@@ -78,7 +85,7 @@ Deno.test("widget: every bootstrap opens its own conversation, and anonymous vis
 
 Deno.test("widget: a signed visitor is verified, with name, email and the agents online", async () => {
   const { bootstrap, backend } = widgetHarness(undefined, {
-    presence: { onlineAgents: (tenant) => (tenant === "acme" ? 3 : 0) },
+    presence: { onlineAgents: (tenant) => Promise.resolve(tenant === "acme" ? 3 : 0) },
   });
   const body = {
     widgetKey,
@@ -352,7 +359,7 @@ Deno.test("widget: the OpenAPI document lists the bootstrap as public", async ()
   assertEquals(operation.responses["403"], undefined);
   assertEquals(
     doc.components.schemas.WidgetSession.required,
-    ["token", "conversationId", "visitorId", "expiresAt"],
+    ["token", "conversationId", "visitorId", "expiresAt", "agentsOnline"],
   );
 });
 

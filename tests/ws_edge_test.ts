@@ -6,6 +6,7 @@ import { createLogger } from "../cluster/telemetry/log.ts";
 import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { type Claims, signToken } from "../edge/auth/auth.ts";
+import { createSharedState } from "../cluster/process/shared_state.ts";
 import { createEdge } from "../edge/edge.ts";
 import { testConfig } from "./_support/api_server.ts";
 import { ScriptedBackend, secret } from "./_support/scripted_backend.ts";
@@ -22,10 +23,18 @@ async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({}, (line) => lines.push(JSON.parse(line)));
   const bus = new InProcessBus().connect({ logger: log });
+  const shared = createSharedState({
+    transport: bus,
+    prefix: "ws",
+    replica: "edge",
+    watchAll: false,
+  });
+  shared.start();
   const edge = createEdge({
     config: testConfig(config),
     backend,
     bus,
+    shared,
     metrics: new MetricsRegistry(),
     log,
     jwtSecret: secret,
@@ -47,6 +56,7 @@ async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise
     await Promise.all(clients.map((client) => client.close()));
     await edge.close();
     await server.shutdown();
+    shared.close();
     await bus.close();
   }
 }

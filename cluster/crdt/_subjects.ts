@@ -1,5 +1,6 @@
-// The NATS subjects of one replicated data set. Kept apart from
-// cluster/transport/subjects.ts until the subject encoding settles there.
+// The NATS subjects of one replicated data set. Tenants go through
+// subjectToken, as everywhere else: `acme.eu` is one token, unaliased.
+import { subjectToken } from "../transport/subjects.ts";
 
 /** The subjects data set `dataSet` of cluster `prefix` replicates on. */
 export interface CrdtSubjects {
@@ -17,7 +18,7 @@ export interface CrdtSubjects {
 export function crdtSubjects(prefix: string, dataSet: string): CrdtSubjects {
   const base = `${prefix}.crdt.${token(dataSet, "data set")}`;
   return {
-    deltas: (tenant) => `${base}.delta.${token(tenant, "tenant")}`,
+    deltas: (tenant) => `${base}.delta.${subjectToken(tenant)}`,
     allDeltas: `${base}.delta.*`,
     digests: `${base}.digests`,
     state: (replica) => `${base}.state.${token(replica, "replica")}`,

@@ -11,6 +11,8 @@ import type { Config } from "./config.ts";
 import type { EventStore } from "../store/event_store.ts";
 import { GroupCommitter } from "../store/group_committer.ts";
 import { ActorHost } from "../runtime/host.ts";
+import { LoadFeed } from "./load_feed.ts";
+import type { SharedState } from "./shared_state.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { MetricsRegistry } from "../telemetry/metrics.ts";
 import { openPgliteStore } from "../store/pglite_store.ts";
@@ -35,6 +37,8 @@ export interface NodeRuntimeOptions {
   log: Logger;
   /** Where committed events of pushed actors (conversations) are published. */
   bus?: Transport;
+  /** The process's replicated state, whose agent load the committed events feed. */
+  shared?: SharedState;
 }
 
 /**
@@ -100,6 +104,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     },
   });
   const tenants = new TenantDirectory(store);
+  const load = options.shared && new LoadFeed(options.shared, config.nodeId);
   const host = new ActorHost({
     store,
     committer,
@@ -110,6 +115,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),
+    onEveryCommit: load && ((address, events, row) => load.committed(address, events, row)),
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",

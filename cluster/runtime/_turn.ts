@@ -30,6 +30,7 @@ export interface TurnOptions {
   onError?: (message: string, fields: Record<string, unknown>) => void;
   onEffects?: (entries: OutboxEntry[]) => void;
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  onEveryCommit?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
   /** Told of an activation whose append failed. */
   fail: (activation: Activation, error: unknown) => void;
   /** Told of an activation whose decider threw: its state can no longer be trusted. */
@@ -183,7 +184,7 @@ export class Turns {
     const outcome = this.#success(activation);
     const record = recordOf(request, outcome, now);
     append.idempotency = [record];
-    const { onEffects, onCommitted } = this.#options;
+    const { onEffects, onCommitted, onEveryCommit } = this.#options;
     const seq = activation.seq;
     const { committed, response } = this.#append(activation, append, record, started, () => ({
       ok: true,
@@ -199,6 +200,9 @@ export class Turns {
         committed,
         () => onCommitted(activation.address, stored, moved ? row ?? null : null),
       );
+    }
+    if (onEveryCommit) {
+      this.#afterCommit(committed, () => onEveryCommit(activation.address, stored, row ?? null));
     }
     return response;
   }

@@ -52,6 +52,12 @@ export interface ActorHostOptions {
    * when its status or assignee changed (null otherwise).
    */
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  /**
+   * Receives the events of every actor, once durable, in commit order per
+   * actor, with the projection row of the resulting state (null for a kind
+   * without projection): what this node committed, once per event.
+   */
+  onEveryCommit?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
 }
 
 /** Hosts the activations of one node. */
@@ -60,7 +66,7 @@ export class ActorHost {
     & Required<
       Omit<
         ActorHostOptions,
-        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted"
+        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted" | "onEveryCommit"
       >
     >
     & ActorHostOptions;

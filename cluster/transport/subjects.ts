@@ -5,8 +5,8 @@
  * Tenants, ids and node ids may hold `.`, which NATS reads as a token
  * separator (and `*`, `>` and spaces would be worse), so each such part goes
  * through {@linkcode subjectToken}: `conv(acme, eu.x)` and `conv(acme.eu, x)`
- * are different subjects, and a tenant with a dot is still one token for the
- * `presence.*` wildcard.
+ * are different subjects, and a tenant with a dot is still one token for a
+ * wildcard.
  *
  * @module
  */
@@ -18,8 +18,6 @@ export function subjects(prefix: string): {
   query: string;
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
-  presence: (tenant: string) => string;
-  everyPresence: string;
   signals: (tenant: string, id: string) => string;
 } {
   const t = subjectToken;
@@ -36,10 +34,6 @@ export function subjects(prefix: string): {
     sessions: (tenant) => `${prefix}.sessions.${t(tenant)}`,
     /** Ephemeral signals of a conversation (typing, read markers), relayed, never stored. */
     signals: (tenant, id) => `${prefix}.signal.${t(tenant)}.${t(id)}`,
-    /** Agent presence (status and capacity) of a tenant, announced by edges. */
-    presence: (tenant) => `${prefix}.presence.${t(tenant)}`,
-    /** Every tenant's presence subject, to subscribe to. */
-    everyPresence: `${prefix}.presence.*`,
   };
 }
 

@@ -25,6 +25,8 @@ import { abortable, abortedBy } from "../../cluster/abortable.ts";
 import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
+import type { AgentSummary } from "../live/agents.ts";
+import type { ReadMarkers } from "../live/read_markers.ts";
 import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import { AuthError, bearerToken, signToken, verifyOpsToken, verifyToken } from "../auth/auth.ts";
 import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.ts";
@@ -73,7 +75,11 @@ export interface HttpHandlerOptions {
    * widget opens. Without it every tenant counts as staffed: a chat waits
    * for an agent rather than becoming a ticket at once.
    */
-  presence?: { onlineAgents(tenant: string): number };
+  presence?: { onlineAgents(tenant: string): Promise<number> };
+  /** The tenant's agents with presence and load; none known without it. */
+  agents?: (tenant: string) => Promise<AgentSummary[]>;
+  /** Replicated read markers; without them only the checkpointed ones count. */
+  readMarkers?: Pick<ReadMarkers, "marker">;
   /** Where failures are reported; JSON lines on stderr by default. */
   log?: Logger;
 }
@@ -85,7 +91,8 @@ export interface HttpHandlerOptions {
 export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
-  const { backend, jwtSecret, metrics, rateLimiter, bootstrapLimiter, presence } = options;
+  const { backend, jwtSecret, metrics, rateLimiter, bootstrapLimiter, presence, agents } = options;
+  const readMarkers = options.readMarkers;
   const now = options.now ?? Date.now;
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const log = options.log ?? createLogger({ role: "edge" });
@@ -220,7 +227,7 @@ export function createHttpHandler(
         mint: (tenant) => mintAnonymousId(jwtSecret, tenant),
         minted: (tenant, id) => isMintedAnonymousId(jwtSecret, tenant, id),
       },
-      agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? 1,
+      agentsOnline: (tenant) => presence?.onlineAgents(tenant) ?? Promise.resolve(1),
     });
   }
 
@@ -266,6 +273,9 @@ export function createHttpHandler(
           ...(hints?.fresh && { fresh: true }),
         });
       },
+      agents: () => agents?.(principal.tenant) ?? Promise.resolve([]),
+      readMarker: (conversation) =>
+        readMarkers?.marker(principal.tenant, conversation, principal) ?? 0,
       backend: {
         events: (...args) => asked(backend.events(...args), deadline),
         messages: (...args) => asked(backend.messages(...args), deadline),

@@ -217,10 +217,27 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
   EventPage: page({ $ref: "#/components/schemas/StoredEvent" }),
   Conversation: {
     type: "object",
-    description: "A live conversation as its actor shows it.",
+    description:
+      "A live conversation as its actor shows it; readMarkers are the checkpointed read markers by participant (visitor:<sub>, agent:<sub>).",
+    properties: {
+      messages: { type: "integer", description: "The newest message number (seq)." },
+      readMarkers: { type: "object", additionalProperties: { type: "integer" } },
+    },
     additionalProperties: true,
   },
-  ConversationPage: page(ref("Conversation")),
+  // Listed conversations carry the caller's unread count.
+  ConversationPage: page({
+    allOf: [ref("Conversation"), {
+      type: "object",
+      required: ["unread"],
+      properties: {
+        unread: {
+          type: "integer",
+          description: "Messages the caller has not read, on any device.",
+        },
+      },
+    }],
+  }),
   Message: {
     type: "object",
     required: [
@@ -340,9 +357,53 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
       },
     },
   },
+  AgentList: {
+    type: "object",
+    required: ["items"],
+    properties: {
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          required: [
+            "agent",
+            "status",
+            "capacity",
+            "skills",
+            "languages",
+            "teams",
+            "edges",
+            "load",
+          ],
+          properties: {
+            agent: { type: "string" },
+            status: {
+              enum: ["online", "away", "offline"],
+              description: "The best status among its edges' unexpired leases; offline with none.",
+            },
+            capacity: { type: "integer" },
+            skills: { type: "array", items: { type: "string" } },
+            languages: { type: "array", items: { type: "string" } },
+            teams: { type: "array", items: { type: "string" } },
+            edges: {
+              type: "array",
+              items: { type: "string" },
+              description: "Edges holding a socket of the agent.",
+            },
+            load: {
+              type: "object",
+              required: ["chats", "tickets"],
+              properties: { chats: { type: "integer" }, tickets: { type: "integer" } },
+              description: "Open work held, from committed events (replicated counters).",
+            },
+          },
+        },
+      },
+    },
+  },
   WidgetSession: {
     type: "object",
-    required: ["token", "conversationId", "visitorId", "expiresAt"],
+    required: ["token", "conversationId", "visitorId", "expiresAt", "agentsOnline"],
     properties: {
       token: { type: "string", description: "Bearer token of the visitor (role visitor)." },
       conversationId: { type: "string" },
@@ -352,6 +413,11 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
           "The signed visitorId, or the anonymous id (anon:…) the widget keeps and sends next time.",
       },
       expiresAt: { type: "integer", description: "When the token expires, epoch milliseconds." },
+      agentsOnline: {
+        type: "integer",
+        description:
+          "The tenant's agents online when the conversation opened; with 0 it became a ticket.",
+      },
     },
   },
 };

@@ -12,7 +12,9 @@
  */
 import type * as v from "valibot";
 import type { ActorAddress } from "../../actors/decider.ts";
+import type { AgentSummary } from "../live/agents.ts";
 import { visitorTicketView } from "../../actors/ticket.ts";
+import { participantKey } from "../../actors/session.ts";
 import type { ActorRequest, Backend, Page, ProjectionQuery } from "../../cluster/protocol.ts";
 import { prometheusContentType } from "../../cluster/telemetry/metrics.ts";
 import { type Claims, type Principal, type Role, roles } from "../auth/auth.ts";
@@ -66,6 +68,10 @@ export interface ApiCall<B, Q> {
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
   backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
+  /** The caller's tenant's agents: presence and load, as this process's replicas know them. */
+  agents(): Promise<AgentSummary[]>;
+  /** The highest seq the caller read in a conversation, as this process's replica knows it. */
+  readMarker(conversation: string): number;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -82,7 +88,8 @@ export type ResponseSchema =
   | "ClusterStatus"
   | "DeadLetters"
   | "TenantSettings"
-  | "WidgetSession";
+  | "WidgetSession"
+  | "AgentList";
 
 /** A route that serves the API to a verified caller. */
 export interface ApiRoute<B = unknown, Q = unknown> {
@@ -120,8 +127,8 @@ export interface PublicCall<B> {
     /** True when `id` was minted for `tenant` by this cluster. */
     minted(tenant: string, id: string): Promise<boolean>;
   };
-  /** How many of the tenant's agents are online. */
-  agentsOnline(tenant: string): number;
+  /** How many of the tenant's agents are online, as this edge's replica of presence says. */
+  agentsOnline(tenant: string): Promise<number>;
 }
 
 /** A route that serves the API to anyone; it finds its tenant from its input. */
@@ -174,6 +181,16 @@ export interface ClusterRoute
 /** Any route of the table. */
 export type Route = ApiRoute | PublicRoute | ClusterRoute | OpsRoute;
 
+// A conversation's messages the caller has not read: the newer of its
+// checkpointed and its replicated marker counts.
+function unreadOf(call: ApiCall<unknown, unknown>, doc: Record<string, unknown>): number {
+  const checkpointed = (doc.readMarkers as Record<string, number> | undefined)?.[
+    participantKey(call.principal)
+  ] ?? 0;
+  const marker = Math.max(checkpointed, call.readMarker(String(doc.id)));
+  return Math.max(0, (typeof doc.messages === "number" ? doc.messages : 0) - marker);
+}
+
 /** Everyone but visitors. */
 const staff: readonly Role[] = ["agent", "supervisor", "admin"];
 
@@ -206,6 +223,8 @@ interface ActorResource {
   commandRoles: readonly Role[];
   /** What a visitor's command is answered with, from the staff view; the latter by default. */
   visitorView?: (view: Record<string, unknown>) => unknown;
+  /** A listed item as the caller sees it; as stored by default. */
+  listedItem?: (call: ApiCall<unknown, unknown>, doc: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -269,7 +288,16 @@ function actorResource(resource: ActorResource) {
         roles: staff,
         status: 200,
         response: page,
-        handle: (call) => call.backend.list({ kind, tenant: call.principal.tenant, ...call.query }),
+        handle: async (call) => {
+          const listed = await call.backend.list({
+            kind,
+            tenant: call.principal.tenant,
+            ...call.query,
+          });
+          const { listedItem } = resource;
+          if (!listedItem) return listed;
+          return { ...listed, items: listed.items.map((doc) => listedItem(call, doc)) };
+        },
       }),
     /** `GET <collection>/{id}`: the actor's view. */
     read: (spec: Described): ApiRoute =>
@@ -332,6 +360,7 @@ const conversations = actorResource({
   response: "Conversation",
   page: "ConversationPage",
   commandRoles: staff,
+  listedItem: (call, doc) => ({ ...doc, unread: unreadOf(call, doc) }),
 });
 
 /** The HTTP API, in the order the OpenAPI document lists it. */
@@ -502,6 +531,17 @@ export const routes: readonly Route[] = [
     response: "DeadLetters",
     handle: async (call) => ({ items: await call.backend.deadLetters(100) }),
   } satisfies ClusterRoute,
+  api({
+    method: "GET",
+    path: "/v1/agents",
+    operationId: "listAgents",
+    summary:
+      "The tenant's agents that are present (a live presence lease on some edge) or hold open chats: status, capacity, skills, languages, teams, edges and load. Replicated state, for dashboards: it may lag a moment behind.",
+    roles: staff,
+    status: 200,
+    response: "AgentList",
+    handle: async (call) => ({ items: await call.agents() }),
+  }),
   api({
     method: "GET",
     path: "/v1/admin/settings",

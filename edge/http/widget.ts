@@ -36,6 +36,11 @@ export interface WidgetSession {
   visitorId: string;
   /** When the token expires, epoch ms. */
   expiresAt: number;
+  /**
+   * The tenant's agents online when the conversation opened; with none it
+   * became a ticket at once (the widget offers the offline form).
+   */
+  agentsOnline: number;
 }
 
 /**
@@ -60,6 +65,7 @@ export async function openWidgetSession(
   const conversationId = fresh
     ? newId(call.now)
     : await derivedId(tenant, visitorId, call.idempotencyKey!);
+  const agentsOnline = await call.agentsOnline(tenant);
   await call.send({
     address: { kind: "session", tenant, id: conversationId },
     op: "command",
@@ -72,7 +78,7 @@ export async function openWidgetSession(
         ...(email !== undefined && { email }),
         verified,
       },
-      agentsOnline: call.agentsOnline(tenant),
+      agentsOnline,
     },
     commandId: `s:open:${conversationId}`,
     ...(fresh && { fresh: true }),
@@ -83,6 +89,7 @@ export async function openWidgetSession(
     visitorId,
     // Tokens count from the whole second of their issue.
     expiresAt: (Math.floor(call.now / 1000) + visitorTokenSeconds) * 1000,
+    agentsOnline,
   };
 }
 

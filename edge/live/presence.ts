@@ -1,136 +1,272 @@
 /**
- * Agent presence (status and capacity), held by the edges for now: each
- * edge announces the agents whose sockets it holds on the tenant's presence
- * subject, at every change and periodically; every edge keeps what it hears
- * for a while (forgotten once it expires), so any edge can tell how many
- * agents of a tenant are online.
+ * Agent presence on the replicated `presence` map (DESIGN §6).
+ *
+ * Model: one entry per agent and edge, written only by that edge while it
+ * holds a socket of the agent, and leased: the edge renews its entries every
+ * `renewMs` with a lease of `leaseMs`, and removes an agent's entry with its
+ * last socket. An edge that dies renews nothing, so its entries expire within
+ * the lease and every reader treats them as offline from then on.
+ *
+ * Reading an agent: of its unexpired entries (one per edge), the one with
+ * the best status wins (`online` over `away` over `offline`), ties to the
+ * longest lease; so an agent on several devices or edges is online while
+ * any of them says so.
+ *
+ * An edge replicates the tenants of its sockets, and those it was asked
+ * about (a widget bootstrap); the first question about a tenant waits
+ * briefly for the tenant's state to arrive from the peers.
  *
  * @module
  */
-import { subjects } from "../../cluster/transport/subjects.ts";
-import type { Subscription, Transport } from "../../cluster/transport/transport.ts";
+import {
+  agentOfKey,
+  type AgentStatus,
+  type PresenceEntry,
+  presenceKey,
+  type SharedState,
+} from "../../cluster/process/shared_state.ts";
 
-/** An agent's availability. */
-export type AgentStatus = "online" | "away" | "offline";
+export type { AgentStatus } from "../../cluster/process/shared_state.ts";
 
-interface Announcement {
-  tenant: string;
-  sub: string;
+/** What an agent says of itself besides its status. */
+export interface AgentProfile {
+  capacity?: number;
+  skills?: string[];
+  languages?: string[];
+  teams?: string[];
+}
+
+/** An agent's presence as readers see it. */
+export interface AgentPresence {
+  agent: string;
   status: AgentStatus;
   capacity: number;
-  edge: string;
+  skills: string[];
+  languages: string[];
+  teams: string[];
+  /** The edges holding a socket of the agent, with an unexpired lease. */
+  edges: string[];
 }
 
 /** Options of {@linkcode Presence}. */
 export interface PresenceOptions {
-  bus: Transport;
-  cluster: string;
+  shared: SharedState;
   /** This edge's id. */
   edge: string;
-  /** How often local agents are announced again. */
-  announceMs?: number;
-  /** How long an announcement counts without being repeated. */
-  ttlMs?: number;
+  /** How long an entry counts without renewal. @default 5000 */
+  leaseMs?: number;
+  /** How often this edge renews its entries. @default 1500 */
+  renewMs?: number;
+  /** How long the first question about a tenant waits for its state. @default 300 */
+  syncWaitMs?: number;
+  /** How long a tenant nobody here asked about stays replicated. @default 600000 */
+  lingerMs?: number;
+  now?: () => number;
 }
 
-/** Announces local agents and remembers everyone's. */
+interface Watched {
+  /** When last asked about. */
+  asked: number;
+  /** Sockets of the tenant open here. */
+  sockets: number;
+  /** Settles once the tenant's state arrived, or after the sync wait. */
+  synced: Promise<void>;
+}
+
+const rank: Record<AgentStatus, number> = { offline: 0, away: 1, online: 2 };
+
+/** Writes this edge's agents into the presence map and reads everyone's. */
 export class Presence {
-  #options: Required<PresenceOptions>;
-  #subjects: ReturnType<typeof subjects>;
-  /** tenant → sub → status of agents whose sockets this edge holds. */
-  #local = new Map<string, Map<string, Announcement>>();
-  /** tenant → `edge/sub` → what was heard and when. */
-  #heard = new Map<string, Map<string, { announcement: Announcement; at: number }>>();
-  #subscription: Subscription;
-  /** `tenant/sub` → sockets this edge holds for the agent. */
-  #sockets = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval>;
+  readonly #shared: SharedState;
+  readonly #edge: string;
+  readonly #leaseMs: number;
+  readonly #syncWaitMs: number;
+  readonly #lingerMs: number;
+  readonly #now: () => number;
+  /** `tenant` → agent → what this edge says of it, and how many sockets it holds. */
+  readonly #local = new Map<string, Map<string, { entry: PresenceEntry; sockets: number }>>();
+  /** Tenants replicated here. */
+  readonly #tenants = new Map<string, Watched>();
+  /** Tenants whose state has not arrived yet → what ends the wait. */
+  readonly #syncing = new Map<string, () => void>();
+  readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(options: PresenceOptions) {
-    this.#options = { announceMs: 5000, ttlMs: 15_000, ...options };
-    this.#subjects = subjects(options.cluster);
+    this.#shared = options.shared;
+    this.#edge = options.edge;
+    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#syncWaitMs = options.syncWaitMs ?? 300;
+    this.#lingerMs = options.lingerMs ?? 600_000;
+    this.#now = options.now ?? Date.now;
     this.#timer = setInterval(() => {
-      this.#announceAll();
-      this.#forgetExpired();
-    }, this.#options.announceMs);
-    // Every tenant's presence, from the start: an edge must know who is online
-    // before its first visitor of a tenant arrives, not only after.
-    this.#subscription = options.bus.subscribe(this.#subjects.everyPresence, (payload) => {
-      const announcement = payload as Announcement;
-      const heard = this.#heard.get(announcement.tenant) ?? new Map();
-      heard.set(`${announcement.edge}/${announcement.sub}`, { announcement, at: Date.now() });
-      this.#heard.set(announcement.tenant, heard);
-    });
+      this.#renew();
+      this.#forgetIdleTenants();
+    }, options.renewMs ?? 1500);
+    this.#shared.presence.onChange((tenant) => this.#synced(tenant));
+  }
+
+  /** A socket of the tenant opened here: its tenant is replicated while any is open. */
+  open(tenant: string): void {
+    this.#watch(tenant).sockets++;
+  }
+
+  /** A socket of the tenant closed here. */
+  closed(tenant: string): void {
+    const watched = this.#tenants.get(tenant);
+    if (watched) watched.sockets--;
+  }
+
+  /** Replicate the tenant here (if not yet) and wait until its state is known. */
+  watched(tenant: string): Promise<void> {
+    return this.#watch(tenant).synced;
   }
 
   /** An agent's socket opened here: the first one makes it online. */
-  connect(tenant: string, sub: string): void {
-    const key = `${tenant}/${sub}`;
-    const sockets = (this.#sockets.get(key) ?? 0) + 1;
-    this.#sockets.set(key, sockets);
-    if (sockets === 1) this.set(tenant, sub, "online");
+  connect(tenant: string, agent: string): void {
+    const local = this.#localOf(tenant);
+    const held = local.get(agent);
+    if (held) return void held.sockets++;
+    local.set(agent, { entry: this.#entry("online", {}), sockets: 1 });
+    this.#write(tenant, agent);
   }
 
-  /** An agent's socket closed here: with its last one it goes offline. */
-  release(tenant: string, sub: string): void {
-    const key = `${tenant}/${sub}`;
-    const sockets = (this.#sockets.get(key) ?? 1) - 1;
-    if (sockets > 0) return void this.#sockets.set(key, sockets);
-    this.#sockets.delete(key);
-    this.set(tenant, sub, "offline");
+  /** An agent's socket closed here: with its last one, this edge's entry goes. */
+  release(tenant: string, agent: string): void {
+    const local = this.#local.get(tenant);
+    const held = local?.get(agent);
+    if (!local || !held) return;
+    if (--held.sockets > 0) return;
+    local.delete(agent);
+    if (local.size === 0) this.#local.delete(tenant);
+    this.#shared.presence.update(
+      tenant,
+      (map) => map.remove(presenceKey(agent, this.#edge), this.#shared.clock.now()),
+    );
   }
 
-  /** Set a local agent's status; `offline` forgets it after announcing so. */
-  set(tenant: string, sub: string, status: AgentStatus, capacity = 1): void {
-    const announcement = { tenant, sub, status, capacity, edge: this.#options.edge };
-    const local = this.#local.get(tenant) ?? new Map();
-    if (status === "offline") local.delete(sub);
-    else local.set(sub, announcement);
-    this.#local.set(tenant, local);
-    this.#options.bus.publish(this.#subjects.presence(tenant), announcement);
+  /** Set the status (and profile) of an agent with a socket here. */
+  set(tenant: string, agent: string, status: AgentStatus, profile: AgentProfile = {}): void {
+    const held = this.#local.get(tenant)?.get(agent);
+    if (!held) return;
+    held.entry = this.#entry(status, { ...held.entry, ...definedOf(profile) });
+    this.#write(tenant, agent);
   }
 
-  /** Agents of the tenant online on any edge, as far as this edge has heard. */
-  onlineAgents(tenant: string): number {
-    const cutoff = Date.now() - this.#options.ttlMs;
-    const online = new Set<string>();
-    for (const { announcement, at } of this.#heard.get(tenant)?.values() ?? []) {
-      if (at >= cutoff && announcement.status === "online") online.add(announcement.sub);
+  /** The tenant's agents with an unexpired entry, as replicated here. */
+  async agents(tenant: string): Promise<AgentPresence[]> {
+    await this.watched(tenant);
+    const now = this.#now();
+    const agents = new Map<string, { best: PresenceEntry; edges: string[] }>();
+    for (const [key, entry] of this.#shared.presence.get(tenant).value) {
+      if (entry.leaseUntil < now) continue;
+      const agent = agentOfKey(key);
+      const seen = agents.get(agent);
+      if (!seen) agents.set(agent, { best: entry, edges: [entry.edge] });
+      else {
+        seen.edges.push(entry.edge);
+        if (better(entry, seen.best)) seen.best = entry;
+      }
     }
-    for (const announcement of this.#local.get(tenant)?.values() ?? []) {
-      if (announcement.status === "online") online.add(announcement.sub);
-    }
-    return online.size;
+    return [...agents].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([agent, seen]) => ({
+      agent,
+      status: seen.best.status,
+      capacity: seen.best.capacity,
+      skills: seen.best.skills,
+      languages: seen.best.languages,
+      teams: seen.best.teams,
+      edges: seen.edges.sort(),
+    }));
   }
 
-  /** Announcements heard and not yet expired, of every tenant and edge. */
-  get heard(): number {
-    let count = 0;
-    for (const heard of this.#heard.values()) count += heard.size;
-    return count;
+  /** How many of the tenant's agents are online on any edge. */
+  async onlineAgents(tenant: string): Promise<number> {
+    return (await this.agents(tenant)).filter((agent) => agent.status === "online").length;
   }
 
-  /** Stop announcing and listening. */
+  /** Stop renewing; the entries expire with their leases unless released first. */
   close(): void {
     clearInterval(this.#timer);
-    this.#subscription.close();
   }
 
-  // An agent that went away without an `offline` (its edge died) is heard of
-  // no more: drop what expired, and tenants with nothing left.
-  #forgetExpired(): void {
-    const cutoff = Date.now() - this.#options.ttlMs;
-    for (const [tenant, heard] of this.#heard) {
-      for (const [key, { at }] of heard) if (at < cutoff) heard.delete(key);
-      if (heard.size === 0) this.#heard.delete(tenant);
-    }
+  #entry(status: AgentStatus, profile: AgentProfile): PresenceEntry {
+    return {
+      status,
+      capacity: profile.capacity ?? 1,
+      skills: profile.skills ?? [],
+      languages: profile.languages ?? [],
+      teams: profile.teams ?? [],
+      leaseUntil: this.#now() + this.#leaseMs,
+      edge: this.#edge,
+    };
   }
 
-  #announceAll(): void {
+  #write(tenant: string, agent: string): void {
+    const { entry } = this.#local.get(tenant)!.get(agent)!;
+    this.#shared.presence.update(
+      tenant,
+      (map) => map.put(presenceKey(agent, this.#edge), entry, this.#shared.clock.now()),
+    );
+  }
+
+  #renew(): void {
+    const leaseUntil = this.#now() + this.#leaseMs;
     for (const [tenant, local] of this.#local) {
-      for (const announcement of local.values()) {
-        this.#options.bus.publish(this.#subjects.presence(tenant), announcement);
+      for (const [agent, held] of local) {
+        held.entry = { ...held.entry, leaseUntil };
+        this.#write(tenant, agent);
       }
     }
   }
+
+  #localOf(tenant: string): Map<string, { entry: PresenceEntry; sockets: number }> {
+    let local = this.#local.get(tenant);
+    if (!local) this.#local.set(tenant, local = new Map());
+    return local;
+  }
+
+  // The first watch of a tenant asks the peers for their digests and waits
+  // (briefly) until the tenant's state arrives, so the first bootstrap of a
+  // tenant on this edge does not answer from nothing.
+  #watch(tenant: string): Watched {
+    const known = this.#tenants.get(tenant);
+    if (known) {
+      known.asked = this.#now();
+      return known;
+    }
+    const watched: Watched = { asked: this.#now(), sockets: 0, synced: Promise.resolve() };
+    watched.synced = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.#synced(tenant), this.#syncWaitMs);
+      this.#syncing.set(tenant, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#tenants.set(tenant, watched);
+    this.#shared.watch(tenant);
+    return watched;
+  }
+
+  #synced(tenant: string): void {
+    this.#syncing.get(tenant)?.();
+    this.#syncing.delete(tenant);
+  }
+
+  #forgetIdleTenants(): void {
+    const cutoff = this.#now() - this.#lingerMs;
+    for (const [tenant, { asked, sockets }] of this.#tenants) {
+      if (asked >= cutoff || sockets > 0) continue;
+      this.#synced(tenant);
+      this.#tenants.delete(tenant);
+      this.#shared.unwatch(tenant);
+    }
+  }
+}
+
+function better(a: PresenceEntry, b: PresenceEntry): boolean {
+  return rank[a.status] > rank[b.status] ||
+    (rank[a.status] === rank[b.status] && a.leaseUntil > b.leaseUntil);
+}
+
+function definedOf(profile: AgentProfile): AgentProfile {
+  return Object.fromEntries(Object.entries(profile).filter(([, value]) => value !== undefined));
 }

@@ -1,7 +1,8 @@
 /**
- * Typing and read markers: relayed to every edge watching the conversation,
- * never stored. Typing is relayed at most once a second per conversation
- * unless it flips.
+ * Typing and read markers: relayed to every edge watching the conversation.
+ * Typing is never stored, and relayed at most once a second per
+ * conversation unless it flips; a read marker also raises the reader's
+ * replicated marker (see `../live/read_markers.ts`).
  *
  * @module
  */
@@ -30,6 +31,7 @@ export function relaySignal(
   const { sub, role, tenant } = principal;
   const hub = session.ctx.hub;
   if (frame.t === "read") {
+    session.ctx.readMarkers.mark(tenant, frame.conversation, principal, frame.seq);
     return hub.signal(tenant, frame.conversation, { kind: "read", sub, role, seq: frame.seq });
   }
   const on = frame.on ?? true;

@@ -15,6 +15,10 @@ export class Watch extends ConversationStream {
   status?: string;
   agent?: string | null;
   position?: number;
+  /** The newest message number known, in the socket's numbering. */
+  newest = 0;
+  /** The unread count last told, if any. */
+  unreadShown?: number;
   /** Stops the conversation's pushes to this socket. */
   unsubscribe: () => void = noop;
 
@@ -37,6 +41,14 @@ export class Watch extends ConversationStream {
     this.status = summary.status;
     this.agent = summary.agent;
     return frames;
+  }
+
+  /** The frame telling a new unread count, given the reader's marker, if it changed. */
+  unreadChange(marker: number): ServerFrame | null {
+    const count = Math.max(0, this.newest - marker);
+    if (count === this.unreadShown) return null;
+    this.unreadShown = count;
+    return { t: "unread", conversation: this.conversation, count };
   }
 
   /** The frame telling the visitor its new place in `queue`, if it moved. */

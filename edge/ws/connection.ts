@@ -17,10 +17,16 @@ import type { MessageData, Numbering, StreamPort } from "./conversation_stream.t
 import { waitingList, Watch } from "./_watch.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import { relaySignal, type TypingSent } from "./_relay.ts";
+import { type ReadView, UnreadCounts } from "./_unread.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
+
+/** What a socket reads of a conversation before watching it. */
+interface WatchedView extends ReadView {
+  visitor?: { id: string; verified: boolean };
+}
 
 // Each resumed conversation costs a read at its owner: a frame asks for a few.
 const maxResumeEntries = 100;
@@ -62,6 +68,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   #preAuthenticated?: Principal;
   /** Conversations asked for and not yet watched (or refused). */
   #asked = 0;
+  #unread?: UnreadCounts;
 
   constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
     this.#socket = socket;
@@ -182,12 +189,12 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         if (principal.role === "visitor") {
           return this.error({ code: "forbidden", message: "only agents have a status" });
         }
-        return this.#ctx.presence.set(
-          principal.tenant,
-          principal.sub,
-          frame.status,
-          frame.capacity,
-        );
+        return this.#ctx.presence.set(principal.tenant, principal.sub, frame.status, {
+          capacity: frame.capacity,
+          skills: frame.skills,
+          languages: frame.languages,
+          teams: frame.teams,
+        });
     }
     if (isCommand(frame)) return await runCommand(this, frame, principal);
   }
@@ -212,30 +219,50 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#closed) return;
     this.#principal = principal;
     this.#ctx.observe.socket(principal.role, 1);
+    this.#ctx.presence.open(principal.tenant);
+    this.#unread = new UnreadCounts(this.#ctx.readMarkers, principal, {
+      numbering: this.numbering,
+      send: (frame) => this.send(frame),
+      watches: () => this.#watches.values(),
+      current: (watch) => this.#watches.get(watch.conversation) === watch,
+    });
+    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
+    if (principal.role === "visitor") {
+      this.#welcome(principal);
+      if (resume) this.#resume(resume).catch(() => {});
+      return;
+    }
+    this.#ctx.presence.connect(principal.tenant, principal.sub);
+    this.#welcomeAgent(principal, resume).catch(() => {});
+  }
+
+  #welcome(principal: Principal, unread?: Record<string, number>): void {
     this.send({
       t: "welcome",
       sub: principal.sub,
       role: principal.role,
       tenant: principal.tenant,
       heartbeatMs: this.#ctx.heartbeatMs,
+      ...(unread && { unread }),
     });
-    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
-    if (principal.role !== "visitor") {
-      this.#ctx.presence.connect(principal.tenant, principal.sub);
-      this.#watchAssigned(principal).catch(() => {});
-    }
-    if (resume) this.#resume(resume).catch(() => {});
   }
 
-  // An agent follows the conversations assigned to it, wherever they were assigned.
-  async #watchAssigned(principal: Principal): Promise<void> {
+  // An agent is welcomed with its unread counts, then follows the
+  // conversations assigned to it, wherever they were assigned.
+  async #welcomeAgent(
+    principal: Principal,
+    resume: Record<string, number> | undefined,
+  ): Promise<void> {
     const page = await this.#ctx.backend.list({
       kind: "session",
       tenant: principal.tenant,
       assignee: principal.sub,
       status: "assigned",
       limit: 200,
-    });
+    }).catch(() => ({ items: [] as Record<string, unknown>[] }));
+    if (this.#closed) return;
+    this.#welcome(principal, this.#unread!.welcome(page.items));
+    if (resume) await this.#resume(resume).catch(() => {});
     for (const doc of page.items) await this.follow(doc.id as string);
   }
 
@@ -280,7 +307,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#asked++;
     const read = await this.#ctx.backend.request(this.request(conversation, "read"))
       .finally(() => this.#asked--);
-    const view = read.ok ? read.reply as { visitor?: { id: string; verified: boolean } } : null;
+    const view = read.ok ? read.reply as WatchedView : null;
     // A visitor reaches only its own conversation, opened under the same kind
     // of identity (verified or anonymous); for anyone else it does not exist.
     const own = view?.visitor?.id === principal.sub &&
@@ -298,6 +325,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#watches.has(conversation) || this.#closed) return;
     const watch = new Watch(conversation, from, this.numbering, this);
     this.#watches.set(conversation, watch);
+    this.#unread!.watched(watch, view);
     watch.unsubscribe = this.#ctx.hub.watch(
       principal.tenant,
       conversation,
@@ -337,6 +365,8 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   }
 
   deliver(conversation: string, seq: number, data: MessageData): void {
+    const watch = this.#watches.get(conversation);
+    if (watch) this.#unread!.delivered(watch, seq, data.author);
     this.send({
       t: "msg",
       conversation,
@@ -428,6 +458,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#closed) return;
     this.#closed = true;
     this.#ctx.observe.close(code);
+    this.#unread?.close();
     for (const watch of this.#watches.values()) {
       watch.stop();
       watch.unsubscribe();
@@ -437,6 +468,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
+      this.#ctx.presence.closed(principal.tenant);
       if (principal.role !== "visitor") this.#ctx.presence.release(principal.tenant, principal.sub);
     }
   }

@@ -19,6 +19,10 @@ const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const conversation = v.pipe(v.string(), v.regex(addressPartPattern));
 const seq = v.pipe(v.number(), v.integer(), v.minValue(0));
 const resume = v.record(conversation, seq);
+const names = v.pipe(
+  v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  v.maxLength(50),
+);
 
 /** Frames a client may send. */
 export const clientFrame = v.variant("t", [
@@ -42,6 +46,9 @@ export const clientFrame = v.variant("t", [
     t: v.literal("status"),
     status: v.picklist(["online", "away", "offline"]),
     capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100))),
+    skills: v.optional(names),
+    languages: v.optional(names),
+    teams: v.optional(names),
   }),
   v.strictObject({ t: v.literal("claim"), id, conversation }),
   v.strictObject({
@@ -69,7 +76,17 @@ export type ClientFrame = v.InferOutput<typeof clientFrame>;
 
 /** A frame the server sends. */
 export type ServerFrame =
-  | { t: "welcome"; sub: string; role: string; tenant: string; heartbeatMs: number }
+  | {
+    t: "welcome";
+    sub: string;
+    role: string;
+    tenant: string;
+    heartbeatMs: number;
+    /** An agent's unread messages per assigned conversation. */
+    unread?: Record<string, number>;
+  }
+  /** Messages of a watched conversation this participant has not read, on any device. */
+  | { t: "unread"; conversation: string; count: number }
   | { t: "ack"; id: string; conversation: string; seq: number }
   | {
     t: "msg";

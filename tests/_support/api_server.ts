@@ -6,6 +6,7 @@ import { createLogger } from "../../cluster/telemetry/log.ts";
 import { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
 import { type NodeRuntime, startNodeRuntime } from "../../cluster/process/node_runtime.ts";
 import { signToken } from "../../edge/auth/auth.ts";
+import { createSharedState } from "../../cluster/process/shared_state.ts";
 import { createEdge } from "../../edge/edge.ts";
 import type { Transport } from "../../cluster/transport/transport.ts";
 import { InProcessBus } from "../../cluster/transport/in_process_transport.ts";
@@ -59,12 +60,20 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const metrics = new MetricsRegistry();
   const log = createLogger({ test: true }, () => {});
   const bus = new InProcessBus().connect({ logger: log });
-  const runtime = await startNodeRuntime({ config, metrics, log, bus });
+  const shared = createSharedState({
+    transport: bus,
+    prefix: config.cluster,
+    replica: config.nodeId,
+    watchAll: true,
+  });
+  const runtime = await startNodeRuntime({ config, metrics, log, bus, shared });
   runtime.startDelivery();
+  shared.start();
   const edge = createEdge({
     config,
     backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
     bus: options.edgeBus?.(bus) ?? bus,
+    shared,
     jwtSecret: JWT_SECRET,
     metrics,
     log,
@@ -84,6 +93,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     async close() {
       await edge.close();
       await server.shutdown();
+      shared.close();
       await bus.close();
       await runtime.close();
       await dropSchema(config.dbSchema);
