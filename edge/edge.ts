@@ -18,6 +18,7 @@ import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
+import { widgetOriginAllowed } from "./http/cors.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
 
@@ -134,6 +135,10 @@ export function createEdge(options: EdgeOptions): Edge {
     stallMs: options.stallMs ?? 10_000,
     requestTimeoutMs: 5000,
     maxWatches: options.maxWatchesPerSocket ?? 500,
+    widgetOriginAllowed: async (tenant, origin) => {
+      const { widget } = await backend.settings(tenant);
+      return !widget || widgetOriginAllowed(widget, origin);
+    },
     observe: {
       socket: (role, delta) => socketGauge.inc({ role }, delta),
       frame: (type) => frames.inc({ type }),
@@ -156,6 +161,7 @@ export function createEdge(options: EdgeOptions): Edge {
       p.trim()
     );
     const bearer = offered.find((p) => p.startsWith(bearerPrefix))?.slice(bearerPrefix.length);
+    const origin = request.headers.get("origin");
     let principal;
     if (bearer) {
       try {
@@ -163,6 +169,14 @@ export function createEdge(options: EdgeOptions): Edge {
       } catch (error) {
         const message = error instanceof AuthError ? error.message : "invalid token";
         return Response.json({ error: { code: "unauthorized", message } }, { status: 401 });
+      }
+      if (
+        principal.role === "visitor" &&
+        !await context.widgetOriginAllowed(principal.tenant, origin)
+      ) {
+        return Response.json({
+          error: { code: "origin_not_allowed", message: `the widget is not allowed on ${origin}` },
+        }, { status: 403 });
       }
     } else if (!pendingHellos.admits(address)) {
       return Response.json({
@@ -175,7 +189,7 @@ export function createEdge(options: EdgeOptions): Edge {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       ...(offered.includes(subprotocol) && { protocol: subprotocol }),
     });
-    const connection = serveConnection(socket, context, principal);
+    const connection = serveConnection(socket, context, principal, origin);
     sockets.set(socket, connection);
     if (!principal) pendingHellos.add(address, connection);
     socket.addEventListener("close", () => sockets.delete(socket));
