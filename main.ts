@@ -18,6 +18,7 @@ import type { Backend } from "./cluster/protocol.ts";
 import type { Transport } from "./cluster/transport/transport.ts";
 import { createEdge } from "./edge/edge.ts";
 import { loadOrCreateSecret } from "./edge/auth/secret.ts";
+import { demoTenant, ensureDemoWidget } from "./edge/web/demo_tenant.ts";
 
 const started = performance.now();
 let config: Config;
@@ -56,13 +57,20 @@ if (config.role === "edge") {
 }
 stops.push(() => bus.close());
 
+const secret = await jwtSecret(config, log);
+const standalone = config.role === "standalone";
 const edge = createEdge({
   config,
   backend,
   bus,
   metrics,
   log,
-  jwtSecret: await jwtSecret(config, log),
+  jwtSecret: secret,
+  web: {
+    ...(standalone && { demoWidgetKey: await ensureDemoWidget(backend) }),
+    // Only a secret this process made itself: nobody else can sign its tokens.
+    ...(standalone && !config.jwtSecret && { devSignIn: { tenant: demoTenant, secret } }),
+  },
 });
 const server = Deno.serve(
   { port: config.httpPort, hostname: "0.0.0.0", onListen: () => {} },

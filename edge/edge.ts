@@ -21,6 +21,7 @@ import { TenantFeed } from "./live/tenant_feed.ts";
 import { widgetOriginAllowed } from "./http/cors.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
+import { createWebPages, type WebOptions } from "./web/web.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {
@@ -45,6 +46,8 @@ export interface EdgeOptions {
   maxPendingPerAddress?: number;
   /** Conversations one socket may watch at once. */
   maxWatchesPerSocket?: number;
+  /** The demo page and the dev sign-in; given, the browser scripts are bundled at once. */
+  web?: WebOptions;
 }
 
 /** A running edge. */
@@ -89,6 +92,8 @@ export function createEdge(options: EdgeOptions): Edge {
     ),
     presence,
   });
+  const web = createWebPages(options.web);
+  if (options.web) web.warm();
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);
   const feed = new TenantFeed(bus, backend, config.cluster);
@@ -207,7 +212,7 @@ export function createEdge(options: EdgeOptions): Edge {
         }
         return upgrade(request, clientAddress(info));
       }
-      return http(request, info);
+      return web.handle(request) ?? http(request, info);
     },
     close() {
       clearInterval(ticker);
