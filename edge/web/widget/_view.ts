@@ -72,7 +72,7 @@ function Panel({ chat, onClose }: { chat: VisitorChat; onClose: () => void }) {
         <h2>${chat.agent.value ? `Chatting with ${chat.agent.value}` : "Chat with us"}</h2>
         <p class="status" aria-live="polite">${statusLine(chat)}</p>
       </header>
-      <div class="log" ref=${log} role="log" aria-live="polite" aria-label="Messages">
+      <div class="log" ref=${log} role="log" aria-live="polite" aria-label="Messages" tabindex="0">
         ${messages.length === 0 &&
           html`<p class="hint">Ask us anything — we usually reply in a few minutes.</p>`}
         ${messages.map((m) => html`<${Message} key=${m.seq} message=${m} />`)}
