@@ -59,3 +59,17 @@ export async function seriousViolations(page: Page): Promise<string[]> {
       `${v.impact} ${v.id}: ${v.nodes.join(", ")}`
     );
 }
+
+const figuresFile = new URL("../../bench/results/web.json", import.meta.url);
+
+/** Merge `figures` into bench/results/web.json (the README's web figures). */
+export async function recordFigures(figures: Record<string, unknown>): Promise<void> {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(await Deno.readTextFile(figuresFile));
+  } catch {
+    // first run
+  }
+  const merged = { ...current, ...figures, measuredAt: new Date().toISOString() };
+  await Deno.writeTextFile(figuresFile, JSON.stringify(merged, null, 2) + "\n");
+}

@@ -154,6 +154,10 @@ export class Desk {
   }
 
   async claim(id: string): Promise<void> {
+    // Watched from its head before the claim, the socket is not sent the
+    // whole history again when the claim makes the edge follow it.
+    await this.#refresh(id);
+    this.client.watch(id, this.conversations.value[id]?.messages ?? 0);
     await this.#command({ t: "claim", conversation: id });
     await this.select(id);
   }

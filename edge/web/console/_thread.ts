@@ -22,6 +22,8 @@ export class Thread {
   #api: Api;
   #client: ProtocolClient;
   #opened = false;
+  /** Whether live messages are kept: only once the newest page is loaded. */
+  #live = false;
 
   constructor(id: string, api: Api, client: ProtocolClient) {
     this.id = id;
@@ -42,14 +44,20 @@ export class Thread {
     return this.oldest === 1;
   }
 
-  /** Load the newest page (unless the socket streams the conversation already) and follow it. */
+  /**
+   * Load the newest page, then follow the conversation from its last
+   * message: the socket redelivers anything newer, so nothing falls between.
+   */
   async open(head: number): Promise<void> {
     if (this.#opened) return;
     this.#opened = true;
-    if (this.messages.value.length === 0) {
-      const after = Math.max(0, head - pageSize);
-      this.#merge(await this.#page(after, pageSize));
+    try {
+      this.#merge(await this.#page(Math.max(0, head - pageSize), pageSize));
+    } catch (error) {
+      this.#opened = false;
+      throw error;
     }
+    this.#live = true;
     this.#client.watch(this.id, this.last);
   }
 
@@ -65,9 +73,9 @@ export class Thread {
     }
   }
 
-  /** A live message: kept when it extends the run at either end. */
+  /** A live message: kept once the thread is open, when it extends the run. */
   add(message: MessageFrame): void {
-    this.#merge([message]);
+    if (this.#live) this.#merge([message]);
   }
 
   seenBy(frame: ServerFrame): void {
