@@ -49,7 +49,13 @@ Deno.test({
       await cluster.start("n1", "n2", "n3", "e1", "e2");
       const edge1 = `http://127.0.0.1:${cluster.get("e1").port}`;
       const edge2 = `http://127.0.0.1:${cluster.get("e2").port}`;
-      const shop = serveHostPage(edge1, widgetKey);
+      // The host page's queued calls of the JS API, made before the widget loads.
+      const shop = serveHostPage(
+        edge1,
+        widgetKey,
+        `Switchboard.push(["identify", { name: "Vera Visitor" }]);
+         Switchboard.push(["on", "message", (m) => (window.heard ||= []).push(m.body)]);`,
+      );
       const night = serveHostPage(edge1, nightKey);
       hosts.push(shop, night);
       const shopUrl = `http://127.0.0.1:${shop.addr.port}`;
@@ -71,6 +77,7 @@ Deno.test({
       await shownOnce(visitor, widgetMessages, "Hi, my order is late");
       await agent.locator(".lists button", { hasText: "Claim" }).first().click();
       await shownOnce(agent, consoleMessages, "Hi, my order is late");
+      await agent.locator("#conv-title", { hasText: "Vera Visitor" }).waitFor();
       await visitor.locator("#switchboard-widget h2", { hasText: "Chatting with alice" }).waitFor();
 
       // Typing and seen, both ways.
@@ -78,6 +85,11 @@ Deno.test({
       await visitor.locator("#switchboard-widget .typing").waitFor();
       await agentSays(agent, "Let me check that for you");
       await shownOnce(visitor, widgetMessages, "Let me check that for you");
+      assert(
+        (await visitor.evaluate(() => (globalThis as { heard?: string[] }).heard ?? []))
+          .includes("Let me check that for you"),
+        'on("message") heard the agent',
+      );
       await agent.locator(".signals", { hasText: "Seen by the visitor" }).waitFor();
       await visitor.fill("#switchboard-widget textarea", "Thank");
       await agent.locator(".signals", { hasText: "is typing" }).waitFor();
@@ -101,9 +113,17 @@ Deno.test({
       violations.push(...(await seriousViolations(visitor)).map((v) => `widget: ${v}`));
       violations.push(...(await seriousViolations(agent)).map((v) => `console: ${v}`));
 
-      // The visitor reloads mid-chat: the history shows once, the chat goes on.
+      // The visitor reloads mid-chat: the history shows once, the chat goes on;
+      // what arrives while the panel is closed shows on the launcher.
       await visitor.reload();
-      await visitor.click("#switchboard-widget button.launcher");
+      await agentSays(agent, "One more thing");
+      await visitor.locator("#switchboard-widget .badge", { hasText: "1" }).waitFor();
+      await visitor.evaluate(() =>
+        (globalThis as unknown as { Switchboard: { push(c: unknown[]): void } }).Switchboard
+          .push(["open"])
+      );
+      await shownOnce(visitor, widgetMessages, "One more thing");
+      assertEquals(await visitor.locator("#switchboard-widget .badge").count(), 0);
       for (
         const text of [
           "Hi, my order is late",

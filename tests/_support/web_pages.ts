@@ -4,11 +4,19 @@ import type { Page } from "playwright-core";
 import axe from "axe-core";
 import { assertEquals } from "@std/assert";
 
-/** A page of another origin than the edge, embedding the widget as a tenant's site would. */
-export function serveHostPage(edge: string, widgetKey: string): Deno.HttpServer<Deno.NetAddr> {
+/**
+ * A page of another origin than the edge, embedding the widget as a
+ * tenant's site would; `queued` is its own script, run before the widget loads.
+ */
+export function serveHostPage(
+  edge: string,
+  widgetKey: string,
+  queued = "",
+): Deno.HttpServer<Deno.NetAddr> {
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme shop</title></head>
 <body><main><h1>Acme shop</h1><p>Our finest widgets.</p></main>
+<script>window.Switchboard = window.Switchboard || []; ${queued}</script>
 <script src="${edge}/widget.js" data-key="${widgetKey}" async></script></body></html>`;
   return Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
