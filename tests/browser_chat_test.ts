@@ -104,6 +104,7 @@ Deno.test({
       await agent.uncheck("#note-toggle");
       await agentSays(agent, "Found it: it ships today");
       await shownOnce(visitor, widgetMessages, "Found it: it ships today");
+      await agent.locator(".signals", { hasText: "Seen by the visitor" }).waitFor();
       assert(
         !(await visitor.locator(widgetMessages).allTextContents()).includes("Customer is a VIP"),
       );

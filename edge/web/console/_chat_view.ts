@@ -91,7 +91,11 @@ export function ConversationView({ desk }: { desk: Desk }) {
   const lastAgent = [...messages].reverse().find((m) =>
     m.author?.role !== "visitor" && m.kind === "text"
   );
+  // The visitor's seqs skip internal notes: count the loaded ones out.
   const visitorSeen = c ? thread.seen.value[c.visitor.id] ?? 0 : 0;
+  const seenByVisitor = lastAgent !== undefined &&
+    visitorSeen >= lastAgent.seq -
+        messages.filter((m) => m.kind === "note" && m.seq < lastAgent.seq).length;
   const lastIncoming = [...messages].reverse().find((m) => m.author?.role === "visitor");
   return html`
     <section class="conversation" aria-labelledby="conv-title">
@@ -117,7 +121,7 @@ export function ConversationView({ desk }: { desk: Desk }) {
         : ""}</p>
       <p class="signals" aria-live="polite">
         ${desk.typing.value[id] ? `${visitorName(c)} is typing…` : ""}
-        ${lastAgent && visitorSeen >= lastAgent.seq ? " Seen by the visitor" : ""}
+        ${seenByVisitor ? " Seen by the visitor" : ""}
       </p>
       ${c?.status !== "closed" && html`<${Composer} desk=${desk} id=${id} />`}
     </section>
