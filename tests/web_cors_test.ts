@@ -39,9 +39,9 @@ async function helloFrom(
   origin: string,
   token: string,
 ): Promise<{ frame: Record<string, unknown>; code?: number }> {
-  const socket = new WebSocket(`${server.url.replace("http", "ws")}/v1/ws`, {
-    headers: { origin },
-  });
+  // Deno's WebSocket takes headers; the DOM's type (the browser code's lib) does not know them.
+  const options = { headers: { origin } } as unknown as string[];
+  const socket = new WebSocket(`${server.url.replace("http", "ws")}/v1/ws`, options);
   const answer = Promise.withResolvers<{ frame: Record<string, unknown>; code?: number }>();
   let frame: Record<string, unknown> = {};
   socket.onopen = () => socket.send(JSON.stringify({ t: "hello", token }));
