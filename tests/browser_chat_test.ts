@@ -75,6 +75,7 @@ Deno.test({
       await openWidget(visitor, `${shopUrl}/`);
       await visitorSays(visitor, "Hi, my order is late");
       await shownOnce(visitor, widgetMessages, "Hi, my order is late");
+      await agent.locator(".lists .item", { hasText: "Vera Visitor" }).waitFor();
       await agent.locator(".lists button", { hasText: "Claim" }).first().click();
       await shownOnce(agent, consoleMessages, "Hi, my order is late");
       await agent.locator("#conv-title", { hasText: "Vera Visitor" }).waitFor();
