@@ -247,7 +247,10 @@ export class ProtocolClient {
       socket.send(JSON.stringify({ t: "hello", token, resume: this.lastSeqs }));
     };
     socket.onmessage = (event) => {
-      if (socket !== this.#socket || typeof event.data !== "string") return;
+      // A socket being closed is gone: what it still brings is redelivered on the next.
+      if (socket !== this.#socket || socket.readyState !== 1 || typeof event.data !== "string") {
+        return;
+      }
       this.#receive(JSON.parse(event.data) as ServerFrame);
     };
     socket.onclose = (event) => {
