@@ -18,7 +18,7 @@ import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
-import { widgetOriginAllowed } from "./http/cors.ts";
+import { tenantOriginCheck } from "./http/cors.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
 import { createWebPages, type WebOptions } from "./web/web.ts";
@@ -140,10 +140,7 @@ export function createEdge(options: EdgeOptions): Edge {
     stallMs: options.stallMs ?? 10_000,
     requestTimeoutMs: 5000,
     maxWatches: options.maxWatchesPerSocket ?? 500,
-    widgetOriginAllowed: async (tenant, origin) => {
-      const { widget } = await backend.settings(tenant);
-      return !widget || widgetOriginAllowed(widget, origin);
-    },
+    widgetOriginAllowed: tenantOriginCheck((tenant) => backend.settings(tenant)),
     observe: {
       socket: (role, delta) => socketGauge.inc({ role }, delta),
       frame: (type) => frames.inc({ type }),

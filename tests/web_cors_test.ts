@@ -2,6 +2,7 @@
 // included) for the widget's allowed origins, and the WebSocket's Origin
 // check of visitor tokens. Without a browser: the requests a browser sends.
 import { assert, assertEquals } from "@std/assert";
+import { tenantOriginCheck } from "../edge/http/cors.ts";
 import { type ApiServer, call, startApiServer } from "./_support/api_server.ts";
 
 const widgetKey = "wk_cors_0123456789abcdef";
@@ -146,4 +147,20 @@ Deno.test("web cors: allowedOrigins must be origins", async () => {
     assertEquals(saved.status, 400);
     assertEquals((saved.body.error as { field: string }).field, "widget.allowedOrigins.0");
   });
+});
+
+Deno.test("web cors: the socket's Origin check reads a tenant's settings once per ttl, and never without an Origin", async () => {
+  let reads = 0;
+  const check = tenantOriginCheck(() => {
+    reads++;
+    return Promise.resolve({ widget: { key: widgetKey, allowedOrigins: [shop] } } as never);
+  }, 50);
+  assert(await check("acme", null), "not a page");
+  assertEquals(reads, 0);
+  assert(await check("acme", shop));
+  assert(!await check("acme", evil));
+  assertEquals(reads, 1);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert(await check("acme", shop));
+  assertEquals(reads, 2);
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { WidgetSettings } from "../../actors/decider.ts";
+import type { TenantSettings, WidgetSettings } from "../../actors/decider.ts";
 import { HttpError } from "./_responses.ts";
 
 const allowedHeaders = "authorization, content-type, idempotency-key";
@@ -18,6 +18,33 @@ const allowedHeaders = "authorization, content-type, idempotency-key";
 export function widgetOriginAllowed(widget: WidgetSettings, origin: string | null): boolean {
   if (origin === null || widget.allowedOrigins === undefined) return true;
   return widget.allowedOrigins.includes(origin);
+}
+
+/** Tenants whose widget settings an edge keeps at once; past it the oldest go. */
+const maxCachedTenants = 10_000;
+
+/**
+ * `widgetOriginAllowed` for a tenant named by a token, its settings read
+ * through `settings` and kept `ttlMs`: a reconnect storm of visitors costs
+ * one read per tenant, and a client that is not a page (no Origin) none.
+ */
+export function tenantOriginCheck(
+  settings: (tenant: string) => Promise<TenantSettings>,
+  ttlMs = 5000,
+): (tenant: string, origin: string | null) => Promise<boolean> {
+  const cache = new Map<string, { at: number; widget?: WidgetSettings }>();
+  return async (tenant, origin) => {
+    if (origin === null) return true;
+    const now = Date.now();
+    let entry = cache.get(tenant);
+    if (!entry || now - entry.at > ttlMs) {
+      entry = { at: now, widget: (await settings(tenant)).widget };
+      cache.delete(tenant);
+      cache.set(tenant, entry);
+      if (cache.size > maxCachedTenants) cache.delete(cache.keys().next().value!);
+    }
+    return !entry.widget || widgetOriginAllowed(entry.widget, origin);
+  };
 }
 
 /** Refuse a page of an origin the tenant's widget does not list. */
