@@ -13,6 +13,7 @@ import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
 import { recordFigures, seriousViolations } from "./_support/web_pages.ts";
 
 const historySize = 10_000;
+const agentConversations = 500;
 
 async function gzippedSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -28,14 +29,48 @@ async function timeToInteractive(page: Page, url: string): Promise<number> {
   );
 }
 
-/** A conversation of the demo tenant holding `count` visitor messages. */
-async function seedHistory(edge: string, count: number): Promise<string> {
+/** A new conversation of the demo tenant's widget. */
+async function bootstrap(
+  edge: string,
+  name: string,
+): Promise<{ token: string; conversationId: string }> {
   const response = await fetch(`${edge}/v1/widget/sessions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ widgetKey: "demo_widget_key_0001", name: "Long Talker" }),
+    body: JSON.stringify({ widgetKey: "demo_widget_key_0001", name }),
   });
-  const { token, conversationId } = await response.json();
+  assertEquals(response.status, 201);
+  return await response.json();
+}
+
+/** `count` chats claimed by the agent of `token`, who is online meanwhile. */
+async function seedClaimed(edge: string, token: string, count: number): Promise<void> {
+  const agent = new ProtocolClient({ edges: [edge], token: () => token });
+  const online = Promise.withResolvers<void>();
+  agent.on("welcome", () => online.resolve());
+  agent.connect();
+  await online.promise;
+  try {
+    for (let from = 0; from < count; from += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, count - from) }, async (_, i) => {
+        const { conversationId } = await bootstrap(edge, `Visitor ${from + i}`);
+        const claimed = await fetch(`${edge}/v1/conversations/${conversationId}/claim`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: "{}",
+        });
+        assertEquals(claimed.status, 200);
+        await claimed.body?.cancel();
+      }));
+    }
+  } finally {
+    agent.close();
+  }
+}
+
+/** A conversation of the demo tenant holding `count` visitor messages. */
+async function seedHistory(edge: string, count: number): Promise<string> {
+  const { token, conversationId } = await bootstrap(edge, "Long Talker");
   const visitor = new ProtocolClient({ edges: [edge], token: () => token });
   visitor.connect();
   try {
@@ -77,6 +112,7 @@ Deno.test({
         SB_TENANT_RATE: "1000000",
         SB_CALLER_RATE: "1000000",
         SB_CONNECTION_RATE: "100000",
+        SB_BOOTSTRAP_RATE: "100000",
       },
     });
     let browser: Browser | undefined;
@@ -98,13 +134,39 @@ Deno.test({
       const panel = await visitor.locator("#switchboard-widget .panel").boundingBox();
       assert(panel && panel.width <= 375, "the panel fits a phone's width");
 
-      // The dev sign-in, offered because this process made its own secret.
+      // The dev sign-in, offered because this process made its own secret, to
+      // an agent with 500 conversations.
+      const signIn = await fetch(`${edge}/console/dev-sign-in`, {
+        method: "POST",
+        body: JSON.stringify({ sub: "alice" }),
+      });
+      await seedClaimed(edge, (await signIn.json()).token, agentConversations);
       const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } }))
         .newPage();
       await agent.goto(`${edge}/console`);
       violations.push(...(await seriousViolations(agent)).map((v) => `sign-in: ${v}`));
+      const signInStarted = performance.now();
       await agent.click("text=alice (agent)");
       await agent.waitForSelector(".conn.open");
+      await agent.waitForFunction(
+        (n) => document.querySelectorAll(".lists .conv").length >= n,
+        agentConversations,
+      );
+      const listShownMs = performance.now() - signInStarted;
+      // j through the list: from the key to the next conversation drawn as current.
+      const stepMs = await agent.evaluate(async () => {
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const before = document.querySelector(".conv.current")?.textContent;
+          const started = performance.now();
+          document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "j", bubbles: true }));
+          while (document.querySelector(".conv.current")?.textContent === before) {
+            await new Promise(requestAnimationFrame);
+          }
+          times.push(performance.now() - started);
+        }
+        return times.sort((a, b) => a - b)[10];
+      });
 
       // A 10,000-message history, paged backwards by scrolling, then scrolled through.
       await seedHistory(edge, historySize);
@@ -149,6 +211,11 @@ Deno.test({
           bytes: widgetBytes.byteLength,
           gzipBytes: await gzippedSize(widgetBytes),
           demoTimeToInteractiveMs: Math.round([...tti].sort((a, b) => a - b)[1]),
+        },
+        console500: {
+          conversations: agentConversations,
+          signInToListShownMs: Math.round(listShownMs),
+          nextConversationMsP50: Math.round(stepMs * 10) / 10,
         },
         consoleScroll: {
           messages: historySize,

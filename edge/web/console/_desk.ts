@@ -199,11 +199,19 @@ export class Desk {
   }
 
   async #loadMine(): Promise<void> {
-    const me = this.me.value!.sub;
-    const page = await this.api.get<{ items: Conversation[] }>(
-      `/v1/conversations?status=assigned&assignee=${encodeURIComponent(me)}&limit=200`,
-    );
-    this.#merge(page.items);
+    const query = new URLSearchParams({ status: "assigned", assignee: this.me.value!.sub });
+    query.set("limit", "200");
+    const all: Conversation[] = [];
+    for (let cursor: string | null = null; all.length === 0 || cursor;) {
+      if (cursor) query.set("cursor", cursor);
+      const page: { items: Conversation[]; nextCursor: string | null } = await this.api.get(
+        `/v1/conversations?${query}`,
+      );
+      all.push(...page.items);
+      cursor = page.nextCursor;
+      if (page.items.length === 0) break;
+    }
+    this.#merge(all);
   }
 
   #queued(frame: ServerFrame): void {
