@@ -23,6 +23,7 @@ import type { Transport } from "./cluster/transport/transport.ts";
 import { createSharedState } from "./cluster/process/shared_state.ts";
 import { createEdge } from "./edge/edge.ts";
 import { loadOrCreateSecret } from "./edge/auth/secret.ts";
+import { demoTenant, ensureDemoWidget } from "./edge/web/demo_tenant.ts";
 
 const started = performance.now();
 let config: Config;
@@ -73,6 +74,8 @@ try {
   const backend: Backend = member?.backend ??
     new LocalBackend(runtime!.host, runtime!.store, config.nodeId);
 
+  const secret = config.jwtSecret ?? await standaloneSecret(config, log);
+  const standalone = config.role === "standalone";
   const edge = createEdge({
     config,
     backend,
@@ -80,7 +83,12 @@ try {
     shared,
     metrics,
     log,
-    jwtSecret: config.jwtSecret ?? await standaloneSecret(config, log),
+    jwtSecret: secret,
+    web: {
+      ...(standalone && { demoWidgetKey: await ensureDemoWidget(backend) }),
+      // Only a secret this process made itself: nobody else can sign its tokens.
+      ...(standalone && !config.jwtSecret && { devSignIn: { tenant: demoTenant, secret } }),
+    },
   });
   // Bound now, so a taken port fails the start before the process joins; it
   // answers 503 until the view is known.

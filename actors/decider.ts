@@ -99,6 +99,8 @@ export interface WidgetSettings {
   identitySecret?: string;
   /** Refuse visitors whose id is not signed. */
   requireIdentity?: boolean;
+  /** Origins (`https://shop.example`) whose pages may embed the widget; absent: any. */
+  allowedOrigins?: string[];
 }
 
 /**

@@ -21,8 +21,10 @@ import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
+import { tenantOriginCheck } from "./http/cors.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
+import { createWebPages, type WebOptions } from "./web/web.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {
@@ -49,6 +51,8 @@ export interface EdgeOptions {
   maxPendingPerAddress?: number;
   /** Conversations one socket may watch at once. */
   maxWatchesPerSocket?: number;
+  /** The demo page and the dev sign-in; given, the browser scripts are bundled at once. */
+  web?: WebOptions;
 }
 
 /** A running edge. */
@@ -109,6 +113,8 @@ export function createEdge(options: EdgeOptions): Edge {
     agents: (tenant) => agentSummaries(presence, options.shared, tenant),
     readMarkers,
   });
+  const web = createWebPages(options.web);
+  if (options.web) web.warm();
   const sockets = new Map<WebSocket, LiveConnection>();
   const pendingHellos = new PendingHellos(options.maxPendingPerAddress ?? 256);
   const feed = new TenantFeed(bus, backend, config.cluster);
@@ -156,6 +162,7 @@ export function createEdge(options: EdgeOptions): Edge {
     stallMs: options.stallMs ?? 10_000,
     requestTimeoutMs: 5000,
     maxWatches: options.maxWatchesPerSocket ?? 500,
+    widgetOriginAllowed: tenantOriginCheck((tenant) => backend.settings(tenant)),
     observe: {
       socket: (role, delta) => socketGauge.inc({ role }, delta),
       frame: (type) => frames.inc({ type }),
@@ -178,6 +185,7 @@ export function createEdge(options: EdgeOptions): Edge {
       p.trim()
     );
     const bearer = offered.find((p) => p.startsWith(bearerPrefix))?.slice(bearerPrefix.length);
+    const origin = request.headers.get("origin");
     let principal;
     if (bearer) {
       try {
@@ -185,6 +193,14 @@ export function createEdge(options: EdgeOptions): Edge {
       } catch (error) {
         const message = error instanceof AuthError ? error.message : "invalid token";
         return Response.json({ error: { code: "unauthorized", message } }, { status: 401 });
+      }
+      if (
+        principal.role === "visitor" &&
+        !await context.widgetOriginAllowed(principal.tenant, origin)
+      ) {
+        return Response.json({
+          error: { code: "origin_not_allowed", message: `the widget is not allowed on ${origin}` },
+        }, { status: 403 });
       }
     } else if (!pendingHellos.admits(address)) {
       return Response.json({
@@ -197,7 +213,7 @@ export function createEdge(options: EdgeOptions): Edge {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       ...(offered.includes(subprotocol) && { protocol: subprotocol }),
     });
-    const connection = serveConnection(socket, context, principal);
+    const connection = serveConnection(socket, context, principal, origin);
     sockets.set(socket, connection);
     if (!principal) pendingHellos.add(address, connection);
     socket.addEventListener("close", () => sockets.delete(socket));
@@ -215,7 +231,7 @@ export function createEdge(options: EdgeOptions): Edge {
         }
         return upgrade(request, clientAddress(info));
       }
-      return http(request, info);
+      return web.handle(request) ?? http(request, info);
     },
     close() {
       clearInterval(ticker);

@@ -50,6 +50,7 @@ import { QueryFailedError } from "../../cluster/store/store_query.ts";
 import { actorFailure, errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import { createRouter, type RouteMatch } from "./_router.ts";
 import { validate } from "./_validate.ts";
+import { preflight, withCors } from "./cors.ts";
 
 /** Options of {@linkcode createHttpHandler}. */
 export interface HttpHandlerOptions {
@@ -220,6 +221,7 @@ export function createHttpHandler(
       body,
       idempotencyKey,
       now: at,
+      origin: request.headers.get("origin"),
       send: sender(deadline, traceContext, fingerprint),
       backend: { widgetTenant: (key) => asked(backend.widgetTenant(key), deadline) },
       token: (claims, ttlSeconds) => signToken(jwtSecret, claims, ttlSeconds, { now: at }),
@@ -322,6 +324,9 @@ export function createHttpHandler(
   }
 
   return async (request, info) => {
+    if (request.method === "OPTIONS" && new URL(request.url).pathname.startsWith("/v1/")) {
+      return preflight(request);
+    }
     const started = performance.now();
     const found = match(request.method, new URL(request.url).pathname);
     const route = found.kind === "found" ? found.route.path : "unmatched";
@@ -360,6 +365,7 @@ export function createHttpHandler(
       }
       response = errorResponse(failure);
     }
+    response = withCors(request, response);
     endSpan(span, response.status);
     requests.inc({ method, route, status: String(response.status) });
     duration.observe({ method, route }, (performance.now() - started) / 1000);

@@ -115,6 +115,8 @@ export interface PublicCall<B> {
   idempotencyKey?: string;
   /** The time of the request, epoch ms. */
   now: number;
+  /** The `Origin` of the page that sent the request, if a page did. */
+  origin: string | null;
   /** Send `request` and return the actor's reply; a failure answer throws the matching HTTP error. */
   send(request: Omit<ActorRequest, "deadline" | "traceparent">): Promise<unknown>;
   /** The runtime, for queries; each call is bounded by the request's deadline. */

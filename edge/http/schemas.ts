@@ -228,6 +228,24 @@ const widgetSettings = v.pipe(
         v.description("Refuse visitors without a valid identityHash."),
       ),
     ),
+    allowedOrigins: v.optional(
+      v.pipe(
+        v.array(
+          v.pipe(
+            v.string("must be a string"),
+            v.regex(
+              /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/,
+              "must be an origin: scheme, host and optional port, e.g. https://shop.example",
+            ),
+          ),
+          "must be an array of origins",
+        ),
+        v.maxLength(100, "must list at most 100 origins"),
+        v.description(
+          "Origins whose pages may embed the widget (CORS and the WebSocket's Origin); absent: any.",
+        ),
+      ),
+    ),
   }),
   // Without a secret no visitor could prove who they are, and none could chat.
   v.forward(

@@ -20,6 +20,7 @@ import type { widgetSessionBody } from "./schemas.ts";
 import { derivedId, newId } from "../ids.ts";
 import { isAnonymousId, isIdentityHash } from "../auth/visitor_identity.ts";
 import { HttpError } from "./_responses.ts";
+import { checkWidgetOrigin } from "./cors.ts";
 
 /** How long a visitor token lasts; the widget bootstraps again after that. */
 const visitorTokenSeconds = 3600;
@@ -53,6 +54,7 @@ export async function openWidgetSession(
   const { widgetKey, name, email } = call.body;
   const found = await call.backend.widgetTenant(widgetKey);
   if (!found?.settings.widget) throw new HttpError(404, "not_found", "no widget has this key");
+  checkWidgetOrigin(found.settings.widget, call.origin);
   const { tenant } = found;
   const { id: visitorId, verified, kept } = await visitorIdentity(
     found.settings.widget,

@@ -38,6 +38,8 @@ export interface ConnectionContext {
   requestTimeoutMs: number;
   /** Conversations one socket may watch (or be asking to) at once. */
   maxWatches: number;
+  /** Whether the tenant's widget may be used from a page of `origin` (null: not a page). */
+  widgetOriginAllowed(tenant: string, origin: string | null): Promise<boolean>;
   observe: {
     socket(role: string, delta: 1 | -1): void;
     frame(type: string): void;

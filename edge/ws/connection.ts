@@ -42,8 +42,9 @@ export function serveConnection(
   socket: WebSocket,
   ctx: ConnectionContext,
   principal?: Principal,
+  origin: string | null = null,
 ): LiveConnection {
-  return new Connection(socket, ctx, principal);
+  return new Connection(socket, ctx, principal, origin);
 }
 
 // Idle sockets are most of an edge's sockets, so a connection keeps little:
@@ -69,9 +70,17 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   /** Conversations asked for and not yet watched (or refused). */
   #asked = 0;
   #unread?: UnreadCounts;
+  /** The `Origin` of the page that opened the socket. */
+  #origin: string | null;
 
-  constructor(socket: WebSocket, ctx: ConnectionContext, principal?: Principal) {
+  constructor(
+    socket: WebSocket,
+    ctx: ConnectionContext,
+    principal: Principal | undefined,
+    origin: string | null,
+  ) {
     this.#socket = socket;
+    this.#origin = origin;
     this.#ctx = ctx;
     this.#openedAt = this.#lastHeard = this.#lastPinged = Date.now();
     this.#budget = { tokens: ctx.connectionRate.burst, at: this.#openedAt };
@@ -203,16 +212,26 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#principal) {
       return this.error({ code: "invalid_frame", message: "already authenticated; use resume" });
     }
+    let principal;
     try {
-      this.#authenticated(
-        await verifyToken(this.#ctx.jwtSecret, frame.token ?? ""),
-        frame.resume,
-      );
+      principal = await verifyToken(this.#ctx.jwtSecret, frame.token ?? "");
     } catch (error) {
       const message = error instanceof AuthError ? error.message : "invalid token";
       this.error({ code: "unauthorized", message });
-      this.#close(1008, "unauthorized");
+      return this.#close(1008, "unauthorized");
     }
+    // A visitor token works only from the pages the tenant lets embed its widget.
+    if (
+      principal.role === "visitor" &&
+      !await this.#ctx.widgetOriginAllowed(principal.tenant, this.#origin)
+    ) {
+      this.error({
+        code: "origin_not_allowed",
+        message: `the widget is not allowed on ${this.#origin}`,
+      });
+      return this.#close(1008, "origin not allowed");
+    }
+    this.#authenticated(principal, frame.resume);
   }
 
   #authenticated(principal: Principal, resume: Record<string, number> | undefined): void {
