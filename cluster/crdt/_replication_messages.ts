@@ -4,8 +4,17 @@ import * as v from "valibot";
 
 const bytes = v.instance(Uint8Array);
 
-/** One tenant's batched delta, published on its delta subject. */
-export const deltaMessage = v.object({ from: v.string(), tenant: v.string(), delta: bytes });
+/**
+ * One tenant's batched delta, published on its delta subject. `at` is when
+ * the batch's oldest delta was created, on the writer's wall clock (for the
+ * convergence lag metric only: nothing is ordered by it).
+ */
+export const deltaMessage = v.object({
+  from: v.string(),
+  tenant: v.string(),
+  delta: bytes,
+  at: v.optional(v.number()),
+});
 
 /**
  * A replica's digest of each tenant it holds. `solicit` asks every peer to
