@@ -15,6 +15,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
+import { redisReady } from "../store/redis.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
 
 /** Options of {@linkcode RedisSnapshots}. */
@@ -39,7 +40,9 @@ export class RedisSnapshots implements SnapshotStore {
     this.#ttlSeconds = options.ttlSeconds ?? 604_800;
   }
 
+  /** Waits up to a second for a connection still being made (a process just started). */
   async load(dataSet: string, tenants?: readonly string[]): Promise<[string, Uint8Array][]> {
+    await redisReady(this.#redis);
     const keys = tenants?.map((tenant) => this.#key(dataSet, tenant)) ??
       await this.#keysOf(dataSet);
     if (keys.length === 0) return [];

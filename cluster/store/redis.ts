@@ -1,6 +1,7 @@
 // The project's one way to connect to Redis, for shared ephemeral state (rate
 // limits, CRDT snapshots): fail fast while Redis is down, reconnect quietly.
 import { Redis } from "ioredis";
+import { abortable } from "../abortable.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 
 /** Options of {@linkcode connectRedis}. */
@@ -36,4 +37,26 @@ export function connectRedis(url: string, options: ConnectRedisOptions = {}): Re
     log.info("redis reachable again");
   });
   return redis;
+}
+
+/**
+ * Resolves once `redis` is ready, waiting for a connection attempt under way
+ * (a process that just connected) for up to `timeoutMs`; rejects at once
+ * when Redis is known down, or when the attempt fails. For a read at start
+ * that should not fail only because the connection is young.
+ */
+export async function redisReady(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  if (redis.status === "ready") return;
+  if (redis.status !== "connecting" && redis.status !== "connect" && redis.status !== "wait") {
+    throw new Error(`Redis is ${redis.status}`);
+  }
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  redis.once("ready", resolve);
+  redis.once("error", reject);
+  try {
+    await abortable(promise, [AbortSignal.timeout(timeoutMs)]);
+  } finally {
+    redis.off("ready", resolve);
+    redis.off("error", reject);
+  }
 }
