@@ -143,17 +143,29 @@ export class LwwMap<V> extends CanonicalData
   }
 
   merge(other: LwwMap<V>): LwwMap<V> {
-    const floor = Math.max(this.#floor, other.#floor);
-    const entries = new Map<string, Entry<V>>();
-    for (const [key, mine] of this.#entries) {
-      const theirs = other.#entries.get(key);
-      if (theirs) entries.set(key, later(mine, theirs));
-      else if (mine.stamp.ms >= other.#floor) entries.set(key, mine);
+    // A delta is small and the state large: copy the larger map natively and
+    // walk only the smaller one, unless a floor forces a look at every entry.
+    const [large, small] = this.#entries.size >= other.#entries.size
+      ? [this, other]
+      : [other, this];
+    const floor = Math.max(large.#floor, small.#floor);
+    const entries = new Map(large.#entries);
+    if (small.#floor > 0) {
+      for (const [key, entry] of large.#entries) {
+        if (entry.stamp.ms < small.#floor && !small.#entries.has(key)) entries.delete(key);
+      }
     }
-    for (const [key, theirs] of other.#entries) {
-      if (!this.#entries.has(key) && theirs.stamp.ms >= this.#floor) entries.set(key, theirs);
+    for (const [key, theirs] of small.#entries) {
+      const mine = large.#entries.get(key);
+      const entry = mine
+        ? later(mine, theirs)
+        : theirs.stamp.ms >= large.#floor
+        ? theirs
+        : undefined;
+      if (entry && !(isRemoval(entry) && entry.stamp.ms < floor)) entries.set(key, entry);
+      else entries.delete(key);
     }
-    return new LwwMap(dropTombstonesBelow(entries, floor), floor);
+    return new LwwMap(entries, floor);
   }
 
   /**
