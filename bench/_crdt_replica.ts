@@ -36,7 +36,8 @@ export type ReplicaCommand =
     writers: number;
   }
   | { op: "size" }
-  | { op: "begin"; changesPerSecond: number }
+  /** Edges write `changes` changes at `changesPerSecond`. */
+  | { op: "begin"; changesPerSecond: number; changes: number }
   | { op: "end" }
   | { op: "report" }
   | { op: "teardown" };
@@ -147,7 +148,7 @@ function setup(command: Extract<ReplicaCommand, { op: "setup" }>): void {
   current = state;
 }
 
-function begin(changesPerSecond: number): void {
+function begin(changesPerSecond: number, changes: number): void {
   const state = current!;
   state.samples = [];
   state.recording = true;
@@ -158,7 +159,8 @@ function begin(changesPerSecond: number): void {
   if (state.owned.length === 0) return;
   const started = performance.now();
   state.writing = setInterval(() => {
-    const due = Math.floor((performance.now() - started) * changesPerSecond / 1000);
+    const elapsed = performance.now() - started;
+    const due = Math.min(changes, Math.floor(elapsed * changesPerSecond / 1000));
     while (state.writes < due) {
       const agent = state.owned[Math.floor(Math.random() * state.owned.length)];
       const status = state.writes % 2 === 0 ? "away" : "online";
@@ -189,7 +191,7 @@ function handle(command: ReplicaCommand): unknown {
     case "size":
       return { size: current!.replicator.get(current!.tenant).value.size };
     case "begin":
-      return begin(command.changesPerSecond);
+      return begin(command.changesPerSecond, command.changes);
     case "end":
       return clearInterval(current!.writing);
     case "report":

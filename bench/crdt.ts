@@ -152,7 +152,8 @@ async function runCase(
   }
   await sleep(500, signal); // the start's anti-entropy round settles
   for (const replica of replicas) {
-    await replica.send({ op: "begin", changesPerSecond: changesPerSecond / writers });
+    const rate = changesPerSecond / writers;
+    await replica.send({ op: "begin", changesPerSecond: rate, changes: rate * seconds });
   }
   await sleep(seconds * 1000, signal);
   for (const replica of replicas) await replica.send({ op: "end" });

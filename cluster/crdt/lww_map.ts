@@ -45,6 +45,7 @@ import {
   expectString,
   fnv1a,
 } from "./_codec.ts";
+import { LayeredMap } from "./_layered_map.ts";
 import { type Entry, isRemoval, later, type ParseValue } from "./_lww.ts";
 import type { Timestamp } from "./hlc.ts";
 import { CrdtDecodeError, type ReplicatedData } from "./replicated_data.ts";
@@ -143,29 +144,33 @@ export class LwwMap<V> extends CanonicalData
   }
 
   merge(other: LwwMap<V>): LwwMap<V> {
-    // A delta is small and the state large: copy the larger map natively and
-    // walk only the smaller one, unless a floor forces a look at every entry.
+    // A delta is small and the state large: walk only the smaller map, and
+    // let the larger one's layers share everything the delta leaves alone,
+    // unless a floor forces a look at every entry.
     const [large, small] = this.#entries.size >= other.#entries.size
       ? [this, other]
       : [other, this];
     const floor = Math.max(large.#floor, small.#floor);
-    const entries = new Map(large.#entries);
+    const updates: [string, Entry<V> | undefined][] = [];
     if (small.#floor > 0) {
       for (const [key, entry] of large.#entries) {
-        if (entry.stamp.ms < small.#floor && !small.#entries.has(key)) entries.delete(key);
+        if (entry.stamp.ms < small.#floor && !small.#entries.has(key)) {
+          updates.push([key, undefined]);
+        }
       }
     }
     for (const [key, theirs] of small.#entries) {
       const mine = large.#entries.get(key);
-      const entry = mine
+      const joined = mine
         ? later(mine, theirs)
         : theirs.stamp.ms >= large.#floor
         ? theirs
         : undefined;
-      if (entry && !(isRemoval(entry) && entry.stamp.ms < floor)) entries.set(key, entry);
-      else entries.delete(key);
+      const entry = joined && !(isRemoval(joined) && joined.stamp.ms < floor) ? joined : undefined;
+      if (entry !== mine) updates.push([key, entry]);
     }
-    return new LwwMap(entries, floor);
+    if (updates.length === 0 && floor === large.#floor) return large;
+    return new LwwMap(LayeredMap.of(large.#entries).with(updates), floor);
   }
 
   /**
