@@ -236,3 +236,58 @@ Deno.test("replicator: updates within the window ship as one merged delta; a ful
     listener.close();
   }
 });
+
+Deno.test("replicator: anti-entropy pulls only the buckets of keys that differ", async () => {
+  const bus = new InProcessBus();
+  const prefix = uniqueName("crdt");
+  const replies: number[] = [];
+  const recording = (inner: Transport): Transport => ({
+    ...severable(inner, "-").transport,
+    serve: (subject, handler, options) =>
+      inner.serve(subject, async (payload, headers) => {
+        const reply = await handler(payload, headers) as { states: [string, Uint8Array][] };
+        for (const [, bytes] of reply.states) replies.push(bytes.length);
+        return reply;
+      }, options),
+  });
+  const b = severable(bus.connect(), `${prefix}.crdt.`);
+  const make = (id: string, transport: Transport) =>
+    new Replicator<Presence>({
+      transport,
+      prefix,
+      dataSet: "presence",
+      replica: id,
+      type: presenceType,
+      antiEntropyIntervalMs: 3_600_000,
+    });
+  const writer = make("a", recording(bus.connect()));
+  const reader = make("b", b.transport);
+  const clock = new HybridClock("a");
+  try {
+    for (const r of [writer, reader]) {
+      r.watchAll();
+      r.start();
+    }
+    for (let i = 0; i < 1000; i++) {
+      writer.update("acme", (s) => s.put(`agent-${i}`, "online", clock.now()));
+    }
+    await until(() => reader.get("acme").value.size === 1000, "b has every agent");
+    replies.length = 0; // pulls while the first deltas were in flight
+    b.cut = true;
+    writer.update("acme", (s) => s.put("agent-5", "away", clock.now()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    b.cut = false;
+    assertEquals(reader.get("acme").get("agent-5"), "online");
+    reader.antiEntropy();
+    await until(() => reader.get("acme").get("agent-5") === "away", "b pulled the change");
+    assert(reader.get("acme").equals(writer.get("acme")));
+    const full = writer.get("acme").encode().length;
+    assert(
+      replies.length > 0 && replies.every((bytes) => bytes * 20 < full),
+      `${replies} of ${full}`,
+    );
+  } finally {
+    writer.close();
+    reader.close();
+  }
+});

@@ -28,10 +28,17 @@ export const digestMessage = v.object({
 /** A digest announcement. */
 export type DigestMessage = v.InferOutput<typeof digestMessage>;
 
-/** Asks a replica for the full states of some tenants. */
-export const stateRequest = v.object({ tenants: v.array(v.string()) });
+/**
+ * Asks a replica for the states of some tenants. With `buckets`, the
+ * asker's bucket digests of a tenant, the answer holds only the buckets that
+ * differ (the full state when none does: then only a floor differs).
+ */
+export const stateRequest = v.object({
+  tenants: v.array(v.string()),
+  buckets: v.optional(v.array(v.tuple([v.string(), v.array(v.number())]))),
+});
 
-/** The full states a replica holds of the tenants asked for. */
+/** The states (or the differing parts of them) a replica holds of the tenants asked for. */
 export const stateReply = v.object({ states: v.array(v.tuple([v.string(), bytes])) });
 /** A state reply. */
 export type StateReply = v.InferOutput<typeof stateReply>;

@@ -179,10 +179,45 @@ export class LwwMap<V> extends CanonicalData
    */
   entryDigests(): Map<string, number> {
     const digests = new Map<string, number>();
-    for (const [key, entry] of this.#entries) {
-      digests.set(key, fnv1a(encodeCanonical(entryToWire(key, entry, entry.stamp.replica))));
-    }
+    for (const [key, entry] of this.#entries) digests.set(key, entryDigest(key, entry));
     return digests;
+  }
+
+  /**
+   * The entry digests summed in `count` buckets of keys, so that two
+   * replicas find the few buckets they disagree on, and exchange only those
+   * ({@linkcode LwwMap.pick}).
+   */
+  bucketDigests(count: number): number[] {
+    const sums = new Array<number>(count).fill(0);
+    for (const [key, entry] of this.#entries) {
+      const bucket = keyBucket(key, count);
+      sums[bucket] = (sums[bucket] + entryDigest(key, entry)) >>> 0;
+    }
+    return sums;
+  }
+
+  /**
+   * The entries whose keys fall in `buckets` (of `count`), as a delta: with
+   * no floor, since the keys it lacks were left out, not collected.
+   */
+  pick(buckets: readonly number[], count: number): LwwMap<V> {
+    const wanted = new Set(buckets);
+    const entries = new Map<string, Entry<V>>();
+    for (const [key, entry] of this.#entries) {
+      if (wanted.has(keyBucket(key, count))) entries.set(key, entry);
+    }
+    return new LwwMap(entries, 0);
+  }
+
+  /**
+   * A hash of the floor and the entry digests: equal states, equal digests,
+   * without encoding the whole map (entry digests are computed once per entry).
+   */
+  override digest(): number {
+    let sum = 0;
+    for (const [key, entry] of this.#entries) sum = (sum + entryDigest(key, entry)) >>> 0;
+    return fnv1a(encodeCanonical([this.#floor, this.#entries.size, sum]));
   }
 
   toWire(): LwwMapWire {
@@ -195,6 +230,25 @@ export class LwwMap<V> extends CanonicalData
     });
     return [this.#floor, replicas, entries];
   }
+}
+
+// Entries are immutable and shared between versions of a map: each is hashed once.
+const entryDigests = new WeakMap<Entry<unknown>, number>();
+
+function entryDigest<V>(key: string, entry: Entry<V>): number {
+  let digest = entryDigests.get(entry);
+  if (digest === undefined) {
+    digest = fnv1a(encodeCanonical(entryToWire(key, entry, entry.stamp.replica)));
+    entryDigests.set(entry, digest);
+  }
+  return digest;
+}
+
+// FNV-1a over the key's UTF-16 code units: cheap, and the same on every replica.
+function keyBucket(key: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % count;
 }
 
 // The replica is its index in the map's replica table on the wire, its id in a digest.

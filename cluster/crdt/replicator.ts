@@ -44,6 +44,7 @@ import { createLogger, type Logger } from "../telemetry/log.ts";
 import type { MetricsRegistry } from "../telemetry/metrics.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
 import { AntiEntropy, type AntiEntropyHost } from "./_anti_entropy.ts";
+import { bucketDigests, collectable, differingPart } from "./_capabilities.ts";
 import { DeltaBatch, type Pending } from "./_delta_batch.ts";
 import { deltaMessage, parse } from "./_replication_messages.ts";
 import { ReplicatorMeter, type ReplicatorStats } from "./_replicator_meter.ts";
@@ -92,17 +93,6 @@ export interface ReplicatorOptions<T> {
 
 /** Called after a tenant's state took in a local update, a delta or a pulled state. */
 export type ChangeListener<T> = (tenant: string, state: T) => void;
-
-// A state whose tombstones can be collected, such as an LwwMap.
-interface Collectable<T> {
-  collect(horizonMs: number): T & Collectable<T>;
-  readonly tombstones: number;
-}
-
-function collectable<T>(state: T): state is T & Collectable<T> {
-  const candidate = state as Partial<Collectable<T>>;
-  return typeof candidate.collect === "function" && typeof candidate.tombstones === "number";
-}
 
 /** Replicates one data set: a state of type `T` per tenant. */
 export class Replicator<T extends ReplicatedData<T, unknown>> {
@@ -362,10 +352,20 @@ export class Replicator<T extends ReplicatedData<T, unknown>> {
       differs: (tenant, digest) =>
         (this.#watchingAll || this.#watched.has(tenant) || this.#states.has(tenant)) &&
         this.get(tenant).digest() !== digest,
-      encodedStates: (tenants) =>
+      bucketDigests: (tenants) =>
         tenants.flatMap((tenant) => {
           const state = this.#states.get(tenant);
-          return state ? [[tenant, state.encode()] as [string, Uint8Array]] : [];
+          const digests = state && bucketDigests(state);
+          return digests ? [[tenant, digests] as [string, number[]]] : [];
+        }),
+      encodedStates: (tenants, buckets) =>
+        tenants.flatMap((tenant) => {
+          const state = this.#states.get(tenant);
+          if (!state) return [];
+          return [[tenant, differingPart(state, buckets.get(tenant)).encode()] as [
+            string,
+            Uint8Array,
+          ]];
         }),
       mergePulled: (tenant, bytes) => {
         const state = this.#decode(bytes);
