@@ -9,8 +9,9 @@ const removed: unique symbol = Symbol("removed");
 
 /** An immutable map whose values are never `undefined`. */
 export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
-  readonly #base: ReadonlyMap<K, V>;
-  readonly #overlay: ReadonlyMap<K, V | typeof removed>;
+  // Folded together on the first iteration (the value does not change).
+  #base: ReadonlyMap<K, V>;
+  #overlay: ReadonlyMap<K, V | typeof removed>;
   readonly size: number;
 
   private constructor(
@@ -52,26 +53,32 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
     }
     const layered = new LayeredMap(this.#base, overlay, size);
     if (overlay.size <= 16 + 2 * Math.sqrt(size)) return layered;
-    return new LayeredMap(new Map(layered), new Map(), size);
+    return new LayeredMap(layered.#flat(), new Map(), size);
   }
 
-  *entries(): MapIterator<[K, V]> {
-    for (const [key, value] of this.#base) {
-      const changed = this.#overlay.get(key);
-      if (changed === undefined) yield [key, value];
-      else if (changed !== removed) yield [key, changed];
-    }
+  // Iterating a native map is far faster than merging the layers on the fly.
+  #flat(): ReadonlyMap<K, V> {
+    if (this.#overlay.size === 0) return this.#base;
+    const flat = new Map(this.#base);
     for (const [key, changed] of this.#overlay) {
-      if (changed !== removed && !this.#base.has(key)) yield [key, changed];
+      if (changed === removed) flat.delete(key);
+      else flat.set(key, changed);
     }
+    this.#base = flat;
+    this.#overlay = new Map();
+    return flat;
   }
 
-  *keys(): MapIterator<K> {
-    for (const [key] of this.entries()) yield key;
+  entries(): MapIterator<[K, V]> {
+    return this.#flat().entries();
   }
 
-  *values(): MapIterator<V> {
-    for (const [, value] of this.entries()) yield value;
+  keys(): MapIterator<K> {
+    return this.#flat().keys();
+  }
+
+  values(): MapIterator<V> {
+    return this.#flat().values();
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
