@@ -36,6 +36,8 @@ export type ReplicaCommand =
     writers: number;
   }
   | { op: "size" }
+  /** Run an anti-entropy round now. */
+  | { op: "sync" }
   /** Edges write `changes` changes at `changesPerSecond`. */
   | { op: "begin"; changesPerSecond: number; changes: number }
   | { op: "end" }
@@ -190,6 +192,8 @@ function handle(command: ReplicaCommand): unknown {
       return setup(command);
     case "size":
       return { size: current!.replicator.get(current!.tenant).value.size };
+    case "sync":
+      return current!.replicator.antiEntropy();
     case "begin":
       return begin(command.changesPerSecond, command.changes);
     case "end":
