@@ -16,6 +16,7 @@ import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
 import { type Transport, TransportUnavailableError } from "../cluster/transport/transport.ts";
 import { NATS_URL, REDIS_URL, uniqueName } from "./_support/services.ts";
+import { accepting, freePort } from "./_support/ports.ts";
 import { until } from "./_support/until.ts";
 
 type Presence = LwwMap<string>;
@@ -63,24 +64,13 @@ async function deleteKeys(redis: Redis, cluster: string): Promise<void> {
 
 /** A private redis-server on a free port, killed by the test (never the shared one). */
 async function privateRedis(): Promise<{ url: string; kill(): Promise<void> }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = freePort();
   const child = new Deno.Command("redis-server", {
     args: ["--port", `${port}`, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  await accepting(port);
   let killed = false;
   return {
     url: `redis://127.0.0.1:${port}`,
