@@ -8,7 +8,6 @@ import { HybridClock } from "../cluster/crdt/hlc.ts";
 import { LwwMap } from "../cluster/crdt/lww_map.ts";
 import { RedisSnapshots } from "../cluster/crdt/redis_snapshots.ts";
 import { Replicator, type ReplicatorOptions } from "../cluster/crdt/replicator.ts";
-import { crdtSubjects } from "../cluster/crdt/_subjects.ts";
 import { connectRedis } from "../cluster/store/redis.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
@@ -229,35 +228,6 @@ Deno.test("replicator metrics: registered per data set and counting", async () =
   } finally {
     a.close();
     b.close();
-  }
-});
-
-Deno.test("replicator: the delta envelope carries the writer's time; full-state mode ships the state", async () => {
-  const bus = new InProcessBus();
-  const prefix = uniqueName("crdt");
-  const received: { delta: Uint8Array; at: number }[] = [];
-  const listener = bus.connect().subscribe(
-    crdtSubjects(prefix, "presence").deltas("acme"),
-    (payload) => received.push(payload as { delta: Uint8Array; at: number }),
-  );
-  const full = replicator({
-    transport: bus.connect(),
-    prefix,
-    batchWindowMs: 1,
-    shipFullState: true,
-  });
-  const clock = new HybridClock("w");
-  try {
-    const before = Date.now();
-    full.update("acme", (s) => s.put("ana", "online", clock.now()));
-    await until(() => received.length === 1);
-    full.update("acme", (s) => s.put("bo", "away", clock.now()));
-    await until(() => received.length === 2);
-    assert(received[0].at >= before && received[0].at <= Date.now());
-    assertEquals([...presenceType.decode(received[1].delta).value.keys()], ["ana", "bo"]);
-  } finally {
-    full.close();
-    listener.close();
   }
 });
 
