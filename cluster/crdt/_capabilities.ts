@@ -15,8 +15,10 @@ export function collectable<T>(state: T): state is T & Collectable<T> {
 
 // A state that anti-entropy can compare and ship in buckets of keys, such as an LwwMap.
 interface Bucketed<T> {
-  bucketDigests(count: number): number[];
-  pick(buckets: readonly number[], count: number): T;
+  /** One digest per bucket of keys; the type chooses how many buckets. */
+  bucketDigests(): number[];
+  /** The entries of `buckets`, as a delta. */
+  pick(buckets: readonly number[]): T;
 }
 
 function bucketed<T>(state: T): state is T & Bucketed<T> {
@@ -24,13 +26,9 @@ function bucketed<T>(state: T): state is T & Bucketed<T> {
   return typeof candidate.bucketDigests === "function" && typeof candidate.pick === "function";
 }
 
-// Enough that a pull of a 10,000-key map under steady writes moves a few
-// dozen keys; few enough that the digests ride along with the request.
-const buckets = 256;
-
 /** The bucket digests of `state`, when its type has buckets. */
 export function bucketDigests<T>(state: T): number[] | undefined {
-  return bucketed(state) ? state.bucketDigests(buckets) : undefined;
+  return bucketed(state) ? state.bucketDigests() : undefined;
 }
 
 /**
@@ -39,8 +37,9 @@ export function bucketDigests<T>(state: T): number[] | undefined {
  * differs) or the peer sent no digests.
  */
 export function differingPart<T>(state: T, theirs: number[] | undefined): T {
-  if (!theirs || !bucketed(state) || theirs.length !== buckets) return state;
-  const mine = state.bucketDigests(buckets);
+  if (!theirs || !bucketed(state)) return state;
+  const mine = state.bucketDigests();
+  if (mine.length !== theirs.length) return state;
   const differing = mine.flatMap((digest, i) => (digest === theirs[i] ? [] : [i]));
-  return differing.length === 0 ? state : state.pick(differing, buckets);
+  return differing.length === 0 ? state : state.pick(differing);
 }

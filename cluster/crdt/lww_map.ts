@@ -61,12 +61,25 @@ export class LwwMap<V> extends CanonicalData
   implements ReplicatedData<LwwMap<V>, ReadonlyMap<string, V>> {
   readonly #entries: ReadonlyMap<string, Entry<V>>;
   readonly #floor: number;
+  // The entry digests summed per bucket (of `LwwMap.buckets`): computed on
+  // first use, then carried through merges by the entries each one changes,
+  // so a replica's digests cost O(changes), not O(keys), per round.
+  #sums?: Uint32Array;
 
-  private constructor(entries: ReadonlyMap<string, Entry<V>>, floor: number) {
+  private constructor(entries: ReadonlyMap<string, Entry<V>>, floor: number, sums?: Uint32Array) {
     super();
     this.#entries = entries;
     this.#floor = floor;
+    this.#sums = sums;
   }
+
+  /**
+   * The default bucket count of {@linkcode LwwMap.bucketDigests}: enough that
+   * a pull of a 10,000-key map under steady writes moves a few dozen keys, few
+   * enough that the digests ride along with the request. Its sums are kept
+   * up to date through merges.
+   */
+  static readonly buckets = 256;
 
   /** The map with no entries. */
   static empty<V>(): LwwMap<V> {
@@ -170,7 +183,8 @@ export class LwwMap<V> extends CanonicalData
       if (entry !== mine) updates.push([key, entry]);
     }
     if (updates.length === 0 && floor === large.#floor) return large;
-    return new LwwMap(LayeredMap.of(large.#entries).with(updates), floor);
+    const entries = LayeredMap.of(large.#entries).with(updates);
+    return new LwwMap(entries, floor, large.#updatedSums(updates));
   }
 
   /**
@@ -188,20 +202,15 @@ export class LwwMap<V> extends CanonicalData
    * replicas find the few buckets they disagree on, and exchange only those
    * ({@linkcode LwwMap.pick}).
    */
-  bucketDigests(count: number): number[] {
-    const sums = new Array<number>(count).fill(0);
-    for (const [key, entry] of this.#entries) {
-      const bucket = keyBucket(key, count);
-      sums[bucket] = (sums[bucket] + entryDigest(key, entry)) >>> 0;
-    }
-    return sums;
+  bucketDigests(count: number = LwwMap.buckets): number[] {
+    return [...(count === LwwMap.buckets ? this.#cachedSums() : this.#bucketSums(count))];
   }
 
   /**
    * The entries whose keys fall in `buckets` (of `count`), as a delta: with
    * no floor, since the keys it lacks were left out, not collected.
    */
-  pick(buckets: readonly number[], count: number): LwwMap<V> {
+  pick(buckets: readonly number[], count: number = LwwMap.buckets): LwwMap<V> {
     const wanted = new Set(buckets);
     const entries = new Map<string, Entry<V>>();
     for (const [key, entry] of this.#entries) {
@@ -216,8 +225,33 @@ export class LwwMap<V> extends CanonicalData
    */
   override digest(): number {
     let sum = 0;
-    for (const [key, entry] of this.#entries) sum = (sum + entryDigest(key, entry)) >>> 0;
+    for (const bucket of this.#cachedSums()) sum = (sum + bucket) >>> 0;
     return fnv1a(encodeCanonical([this.#floor, this.#entries.size, sum]));
+  }
+
+  #bucketSums(count: number): Uint32Array {
+    const sums = new Uint32Array(count); // wraps modulo 2^32, as a hash sum should
+    for (const [key, entry] of this.#entries) {
+      sums[keyBucket(key, count)] += entryDigest(key, entry);
+    }
+    return sums;
+  }
+
+  #cachedSums(): Uint32Array {
+    return this.#sums ??= this.#bucketSums(LwwMap.buckets);
+  }
+
+  // The sums after `updates` (a merge's), if this map's are known.
+  #updatedSums(updates: [string, Entry<V> | undefined][]): Uint32Array | undefined {
+    if (!this.#sums) return undefined;
+    const sums = this.#sums.slice();
+    for (const [key, entry] of updates) {
+      const bucket = keyBucket(key, LwwMap.buckets);
+      const old = this.#entries.get(key);
+      if (old) sums[bucket] -= entryDigest(key, old);
+      if (entry) sums[bucket] += entryDigest(key, entry);
+    }
+    return sums;
   }
 
   toWire(): LwwMapWire {
