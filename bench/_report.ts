@@ -49,7 +49,9 @@ export function markdown(result: ScenarioResult): string {
 
 /**
  * Write `<timestamp>-<scenario>.json` per scenario and `latest.json` with the
- * whole run; returns the paths written.
+ * whole run; returns the paths written. Scenarios of the previous
+ * `latest.json` that this run left out stay in it, each with the `run` it
+ * came from, so running one scenario does not drop the others' figures.
  */
 export async function writeReports(
   results: ScenarioResult[],
@@ -65,8 +67,23 @@ export async function writeReports(
     written.push(file.pathname);
   };
   for (const result of results) await write(`${stamp}-${result.scenario}.json`, { run, result });
-  await write("latest.json", { run, results });
+  const rerun = new Set(results.map((result) => result.scenario));
+  const kept = (await previousResults(new URL("latest.json", directory)))
+    .filter((result) => !rerun.has(result.scenario));
+  await write("latest.json", { run, results: [...kept, ...results] });
   return written;
+}
+
+// The previous latest.json's results, each tagged with its run.
+async function previousResults(file: URL): Promise<(ScenarioResult & { run?: unknown })[]> {
+  let previous: { run?: unknown; results?: (ScenarioResult & { run?: unknown })[] };
+  try {
+    previous = JSON.parse(await Deno.readTextFile(file));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return (previous.results ?? []).map((result) => ({ run: previous.run, ...result }));
 }
 
 function formatCell(value: Cell | undefined): string {

@@ -201,14 +201,27 @@ Deno.test("replicator: malformed messages are refused and replication goes on", 
   }
 });
 
-Deno.test("replicator: updates within the window ship as one merged delta; a full batch at once", async () => {
+interface DeltaMessage {
+  delta: Uint8Array;
+  at: number;
+}
+
+/** A bus, and every delta message published on it for tenant acme. */
+function deltaListener(): { bus: InProcessBus; prefix: string; received: DeltaMessage[] } & {
+  close(): void;
+} {
   const bus = new InProcessBus();
-  const received: unknown[] = [];
   const prefix = uniqueName("crdt");
-  const listener = bus.connect().subscribe(
+  const received: DeltaMessage[] = [];
+  const subscription = bus.connect().subscribe(
     crdtSubjects(prefix, "presence").deltas("acme"),
-    (payload) => received.push(payload),
+    (payload) => received.push(payload as DeltaMessage),
   );
+  return { bus, prefix, received, close: () => subscription.close() };
+}
+
+Deno.test("replicator: updates within the window ship as one merged delta; a full batch at once", async () => {
+  const { bus, prefix, received, ...listener } = deltaListener();
   const replicator = new Replicator<Presence>({
     transport: bus.connect(),
     prefix,
@@ -226,13 +239,92 @@ Deno.test("replicator: updates within the window ship as one merged delta; a ful
     // Two full batches left at once; the last two updates wait for the window.
     assertEquals(replicator.stats.deltasSent, 2);
     await until(() => received.length === 3, "the window closed");
-    const shipped = received.map((message) =>
-      presenceType.decode((message as { delta: Uint8Array }).delta)
-    );
+    const shipped = received.map((message) => presenceType.decode(message.delta));
     assertEquals(shipped.map((delta) => delta.value.size), [4, 4, 2]);
     assert(shipped.reduce((a, b) => a.merge(b)).equals(replicator.get("acme")));
   } finally {
     replicator.close();
+    listener.close();
+  }
+});
+
+Deno.test("replicator: anti-entropy pulls only the buckets of keys that differ", async () => {
+  const bus = new InProcessBus();
+  const prefix = uniqueName("crdt");
+  const replies: number[] = [];
+  const recording = (inner: Transport): Transport => ({
+    ...severable(inner, "-").transport,
+    serve: (subject, handler, options) =>
+      inner.serve(subject, async (payload, headers) => {
+        const reply = await handler(payload, headers) as { states: [string, Uint8Array][] };
+        for (const [, bytes] of reply.states) replies.push(bytes.length);
+        return reply;
+      }, options),
+  });
+  const b = severable(bus.connect(), `${prefix}.crdt.`);
+  const make = (id: string, transport: Transport) =>
+    new Replicator<Presence>({
+      transport,
+      prefix,
+      dataSet: "presence",
+      replica: id,
+      type: presenceType,
+      antiEntropyIntervalMs: 3_600_000,
+    });
+  const writer = make("a", recording(bus.connect()));
+  const reader = make("b", b.transport);
+  const clock = new HybridClock("a");
+  try {
+    for (const r of [writer, reader]) {
+      r.watchAll();
+      r.start();
+    }
+    for (let i = 0; i < 1000; i++) {
+      writer.update("acme", (s) => s.put(`agent-${i}`, "online", clock.now()));
+    }
+    await until(() => reader.get("acme").value.size === 1000, "b has every agent");
+    replies.length = 0; // pulls while the first deltas were in flight
+    b.cut = true;
+    writer.update("acme", (s) => s.put("agent-5", "away", clock.now()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    b.cut = false;
+    assertEquals(reader.get("acme").get("agent-5"), "online");
+    reader.antiEntropy();
+    await until(() => reader.get("acme").get("agent-5") === "away", "b pulled the change");
+    assert(reader.get("acme").equals(writer.get("acme")));
+    const full = writer.get("acme").encode().length;
+    assert(
+      replies.length > 0 && replies.every((bytes) => bytes * 20 < full),
+      `${replies} of ${full}`,
+    );
+  } finally {
+    writer.close();
+    reader.close();
+  }
+});
+
+Deno.test("replicator: the delta envelope carries the writer's time; full-state mode ships the state", async () => {
+  const { bus, prefix, received, ...listener } = deltaListener();
+  const full = new Replicator<Presence>({
+    transport: bus.connect(),
+    prefix,
+    dataSet: "presence",
+    replica: "w",
+    type: presenceType,
+    batchWindowMs: 1,
+    shipFullState: true,
+  });
+  const clock = new HybridClock("w");
+  try {
+    const before = Date.now();
+    full.update("acme", (s) => s.put("ana", "online", clock.now()));
+    await until(() => received.length === 1, "the first batch left");
+    full.update("acme", (s) => s.put("bo", "away", clock.now()));
+    await until(() => received.length === 2, "the second batch left");
+    assert(received[0].at >= before && received[0].at <= Date.now());
+    assertEquals([...presenceType.decode(received[1].delta).value.keys()], ["ana", "bo"]);
+  } finally {
+    full.close();
     listener.close();
   }
 });

@@ -1,5 +1,9 @@
 // Digest-based anti-entropy for a Replicator: announce a digest per tenant,
-// and pull the full state of every tenant whose digest differs from a peer's.
+// and pull the state of every tenant whose digest differs from a peer's. A
+// type that can split its state in buckets of keys (an LwwMap) sends its
+// bucket digests with the pull and gets back only the buckets that differ:
+// under steady writes two replicas almost always differ by the deltas in
+// flight, and a pull then moves a few keys instead of the whole map.
 import type { Logger } from "../telemetry/log.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
 import {
@@ -18,8 +22,13 @@ export interface AntiEntropyHost {
   digests(): [string, number][];
   /** True when `tenant` is replicated here and its state's digest is not `digest`. */
   differs(tenant: string, digest: number): boolean;
-  /** The encoded full states of those of `tenants` held. */
-  encodedStates(tenants: string[]): [string, Uint8Array][];
+  /** The bucket digests of those of `tenants` held whose type has buckets. */
+  bucketDigests(tenants: string[]): [string, number[]][];
+  /**
+   * The encoded states of those of `tenants` held: of a tenant with the
+   * asker's bucket digests in `buckets`, only the buckets that differ.
+   */
+  encodedStates(tenants: string[], buckets: Map<string, number[]>): [string, Uint8Array][];
   /** Merge a pulled full state; false when it does not decode. */
   mergePulled(tenant: string, bytes: Uint8Array): boolean;
   /** Count and log a refused inbound message. */
@@ -56,7 +65,8 @@ export class AntiEntropy {
       transport.serve(subjects.state(replica), (payload) => {
         const request = parse(stateRequest, payload);
         if (!request) return Promise.reject(new Error("not a state request"));
-        return Promise.resolve({ states: host.encodedStates(request.tenants) });
+        const buckets = new Map(request.buckets);
+        return Promise.resolve({ states: host.encodedStates(request.tenants, buckets) });
       }),
       transport.subscribe(subjects.digests, (payload) => this.#onDigests(payload)),
     );
@@ -96,7 +106,8 @@ export class AntiEntropy {
     const { transport, subjects, pullTimeoutMs, logger, host } = this.#options;
     let reply: StateReply | undefined;
     try {
-      const payload = await transport.request(subjects.state(peer), { tenants }, {
+      const buckets = host.bucketDigests(tenants);
+      const payload = await transport.request(subjects.state(peer), { tenants, buckets }, {
         timeoutMs: pullTimeoutMs,
       });
       reply = parse(stateReply, payload);

@@ -8,13 +8,19 @@ export interface DeltaBatchOptions<T> {
   /** A batch holding this many updates ships at once. */
   maxUpdates: number;
   /** Ships a batch: one merged delta per tenant. */
-  ship(deltas: Map<string, T>): void;
+  ship(deltas: Map<string, Pending<T>>): void;
+}
+
+/** One tenant's merged deltas, and when the oldest of them was added (epoch ms). */
+export interface Pending<T> {
+  delta: T;
+  createdMs: number;
 }
 
 /** Merges deltas per tenant until the window closes or the batch is full. */
 export class DeltaBatch<T extends { merge(other: T): T }> {
   readonly #options: DeltaBatchOptions<T>;
-  #pending = new Map<string, T>();
+  #pending = new Map<string, Pending<T>>();
   #updates = 0;
   #timer?: ReturnType<typeof setTimeout>;
 
@@ -25,7 +31,12 @@ export class DeltaBatch<T extends { merge(other: T): T }> {
   /** Queue `delta` of `tenant`. */
   add(tenant: string, delta: T): void {
     const queued = this.#pending.get(tenant);
-    this.#pending.set(tenant, queued ? queued.merge(delta) : delta);
+    this.#pending.set(
+      tenant,
+      queued
+        ? { delta: queued.delta.merge(delta), createdMs: queued.createdMs }
+        : { delta, createdMs: Date.now() },
+    );
     if (++this.#updates >= this.#options.maxUpdates) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.#options.windowMs);
   }

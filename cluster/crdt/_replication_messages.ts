@@ -4,8 +4,17 @@ import * as v from "valibot";
 
 const bytes = v.instance(Uint8Array);
 
-/** One tenant's batched delta, published on its delta subject. */
-export const deltaMessage = v.object({ from: v.string(), tenant: v.string(), delta: bytes });
+/**
+ * One tenant's batched delta, published on its delta subject. `at` is when
+ * the batch's oldest delta was created, on the writer's wall clock (for the
+ * convergence lag metric only: nothing is ordered by it).
+ */
+export const deltaMessage = v.object({
+  from: v.string(),
+  tenant: v.string(),
+  delta: bytes,
+  at: v.optional(v.number()),
+});
 
 /**
  * A replica's digest of each tenant it holds. `solicit` asks every peer to
@@ -19,10 +28,17 @@ export const digestMessage = v.object({
 /** A digest announcement. */
 export type DigestMessage = v.InferOutput<typeof digestMessage>;
 
-/** Asks a replica for the full states of some tenants. */
-export const stateRequest = v.object({ tenants: v.array(v.string()) });
+/**
+ * Asks a replica for the states of some tenants. With `buckets`, the
+ * asker's bucket digests of a tenant, the answer holds only the buckets that
+ * differ (the full state when none does: then only a floor differs).
+ */
+export const stateRequest = v.object({
+  tenants: v.array(v.string()),
+  buckets: v.optional(v.array(v.tuple([v.string(), v.array(v.number())]))),
+});
 
-/** The full states a replica holds of the tenants asked for. */
+/** The states (or the differing parts of them) a replica holds of the tenants asked for. */
 export const stateReply = v.object({ states: v.array(v.tuple([v.string(), bytes])) });
 /** A state reply. */
 export type StateReply = v.InferOutput<typeof stateReply>;

@@ -45,6 +45,7 @@ import {
   expectString,
   fnv1a,
 } from "./_codec.ts";
+import { LayeredMap } from "./_layered_map.ts";
 import { type Entry, isRemoval, later, type ParseValue } from "./_lww.ts";
 import type { Timestamp } from "./hlc.ts";
 import { CrdtDecodeError, type ReplicatedData } from "./replicated_data.ts";
@@ -60,12 +61,25 @@ export class LwwMap<V> extends CanonicalData
   implements ReplicatedData<LwwMap<V>, ReadonlyMap<string, V>> {
   readonly #entries: ReadonlyMap<string, Entry<V>>;
   readonly #floor: number;
+  // The entry digests summed per bucket (of `LwwMap.buckets`): computed on
+  // first use, then carried through merges by the entries each one changes,
+  // so a replica's digests cost O(changes), not O(keys), per round.
+  #sums?: Uint32Array;
 
-  private constructor(entries: ReadonlyMap<string, Entry<V>>, floor: number) {
+  private constructor(entries: ReadonlyMap<string, Entry<V>>, floor: number, sums?: Uint32Array) {
     super();
     this.#entries = entries;
     this.#floor = floor;
+    this.#sums = sums;
   }
+
+  /**
+   * The default bucket count of {@linkcode LwwMap.bucketDigests}: enough that
+   * a pull of a 10,000-key map under steady writes moves a few dozen keys, few
+   * enough that the digests ride along with the request. Its sums are kept
+   * up to date through merges.
+   */
+  static readonly buckets = 256;
 
   /** The map with no entries. */
   static empty<V>(): LwwMap<V> {
@@ -143,17 +157,34 @@ export class LwwMap<V> extends CanonicalData
   }
 
   merge(other: LwwMap<V>): LwwMap<V> {
-    const floor = Math.max(this.#floor, other.#floor);
-    const entries = new Map<string, Entry<V>>();
-    for (const [key, mine] of this.#entries) {
-      const theirs = other.#entries.get(key);
-      if (theirs) entries.set(key, later(mine, theirs));
-      else if (mine.stamp.ms >= other.#floor) entries.set(key, mine);
+    // A delta is small and the state large: walk only the smaller map, and
+    // let the larger one's layers share everything the delta leaves alone,
+    // unless a floor forces a look at every entry.
+    const [large, small] = this.#entries.size >= other.#entries.size
+      ? [this, other]
+      : [other, this];
+    const floor = Math.max(large.#floor, small.#floor);
+    const updates: [string, Entry<V> | undefined][] = [];
+    if (small.#floor > 0) {
+      for (const [key, entry] of large.#entries) {
+        if (entry.stamp.ms < small.#floor && !small.#entries.has(key)) {
+          updates.push([key, undefined]);
+        }
+      }
     }
-    for (const [key, theirs] of other.#entries) {
-      if (!this.#entries.has(key) && theirs.stamp.ms >= this.#floor) entries.set(key, theirs);
+    for (const [key, theirs] of small.#entries) {
+      const mine = large.#entries.get(key);
+      const joined = mine
+        ? later(mine, theirs)
+        : theirs.stamp.ms >= large.#floor
+        ? theirs
+        : undefined;
+      const entry = joined && !(isRemoval(joined) && joined.stamp.ms < floor) ? joined : undefined;
+      if (entry !== mine) updates.push([key, entry]);
     }
-    return new LwwMap(dropTombstonesBelow(entries, floor), floor);
+    if (updates.length === 0 && floor === large.#floor) return large;
+    const entries = LayeredMap.of(large.#entries).with(updates);
+    return new LwwMap(entries, floor, large.#updatedSums(updates));
   }
 
   /**
@@ -162,10 +193,65 @@ export class LwwMap<V> extends CanonicalData
    */
   entryDigests(): Map<string, number> {
     const digests = new Map<string, number>();
-    for (const [key, entry] of this.#entries) {
-      digests.set(key, fnv1a(encodeCanonical(entryToWire(key, entry, entry.stamp.replica))));
-    }
+    for (const [key, entry] of this.#entries) digests.set(key, entryDigest(key, entry));
     return digests;
+  }
+
+  /**
+   * The entry digests summed in `count` buckets of keys, so that two
+   * replicas find the few buckets they disagree on, and exchange only those
+   * ({@linkcode LwwMap.pick}).
+   */
+  bucketDigests(count: number = LwwMap.buckets): number[] {
+    return [...(count === LwwMap.buckets ? this.#cachedSums() : this.#bucketSums(count))];
+  }
+
+  /**
+   * The entries whose keys fall in `buckets` (of `count`), as a delta: with
+   * no floor, since the keys it lacks were left out, not collected.
+   */
+  pick(buckets: readonly number[], count: number = LwwMap.buckets): LwwMap<V> {
+    const wanted = new Set(buckets);
+    const entries = new Map<string, Entry<V>>();
+    for (const [key, entry] of this.#entries) {
+      if (wanted.has(keyBucket(key, count))) entries.set(key, entry);
+    }
+    return new LwwMap(entries, 0);
+  }
+
+  /**
+   * A hash of the floor and the entry digests: equal states, equal digests,
+   * without encoding the whole map (entry digests are computed once per entry).
+   */
+  override digest(): number {
+    let sum = 0;
+    for (const bucket of this.#cachedSums()) sum = (sum + bucket) >>> 0;
+    return fnv1a(encodeCanonical([this.#floor, this.#entries.size, sum]));
+  }
+
+  #bucketSums(count: number): Uint32Array {
+    const sums = new Uint32Array(count); // wraps modulo 2^32, as a hash sum should
+    for (const [key, entry] of this.#entries) {
+      sums[keyBucket(key, count)] += entryDigest(key, entry);
+    }
+    return sums;
+  }
+
+  #cachedSums(): Uint32Array {
+    return this.#sums ??= this.#bucketSums(LwwMap.buckets);
+  }
+
+  // The sums after `updates` (a merge's), if this map's are known.
+  #updatedSums(updates: [string, Entry<V> | undefined][]): Uint32Array | undefined {
+    if (!this.#sums) return undefined;
+    const sums = this.#sums.slice();
+    for (const [key, entry] of updates) {
+      const bucket = keyBucket(key, LwwMap.buckets);
+      const old = this.#entries.get(key);
+      if (old) sums[bucket] -= entryDigest(key, old);
+      if (entry) sums[bucket] += entryDigest(key, entry);
+    }
+    return sums;
   }
 
   toWire(): LwwMapWire {
@@ -178,6 +264,25 @@ export class LwwMap<V> extends CanonicalData
     });
     return [this.#floor, replicas, entries];
   }
+}
+
+// Entries are immutable and shared between versions of a map: each is hashed once.
+const entryDigests = new WeakMap<Entry<unknown>, number>();
+
+function entryDigest<V>(key: string, entry: Entry<V>): number {
+  let digest = entryDigests.get(entry);
+  if (digest === undefined) {
+    digest = fnv1a(encodeCanonical(entryToWire(key, entry, entry.stamp.replica)));
+    entryDigests.set(entry, digest);
+  }
+  return digest;
+}
+
+// FNV-1a over the key's UTF-16 code units: cheap, and the same on every replica.
+function keyBucket(key: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % count;
 }
 
 // The replica is its index in the map's replica table on the wire, its id in a digest.

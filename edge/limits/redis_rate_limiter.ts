@@ -15,8 +15,9 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { abortable, abortedBy } from "../../cluster/abortable.ts";
-import { createLogger, type Logger } from "../../cluster/telemetry/log.ts";
 import type { RateDecision, RateLimiter } from "./rate_limit.ts";
+
+export { connectRedis, type ConnectRedisOptions } from "../../cluster/store/redis.ts";
 
 /** Options of {@linkcode RedisRateLimiter}. */
 export interface RedisRateLimiterOptions {
@@ -109,39 +110,4 @@ export class RedisRateLimiter implements RateLimiter {
       throw new Error(`Redis did not answer within ${this.#timeoutMs} ms`);
     }
   }
-}
-
-/** Options of {@linkcode connectRedis}. */
-export interface ConnectRedisOptions {
-  /** Where outages are reported, once each; JSON lines on stderr by default. */
-  log?: Logger;
-}
-
-/**
- * A Redis connection for shared ephemeral state: it connects at once, and
- * while Redis is down its commands fail at once instead of queueing, so
- * callers can fail open; it reconnects with a backoff of up to 2 s.
- */
-export function connectRedis(url: string, options: ConnectRedisOptions = {}): Redis {
-  const log = options.log ?? createLogger({ component: "redis" });
-  const redis = new Redis(url, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-  });
-  // Every reconnect attempt emits an error; one line per outage is enough.
-  let down = false;
-  redis.on("error", (error: Error) => {
-    if (down) return;
-    down = true;
-    log.warn("redis unreachable; retrying", { error: `${error.name}: ${error.message}` });
-  });
-  redis.on("ready", () => {
-    if (!down) return;
-    down = false;
-    log.info("redis reachable again");
-  });
-  return redis;
 }

@@ -1,5 +1,6 @@
 // A private nats-server on a free loopback port, for tests that stop and
 // restart NATS without touching the shared one.
+import { accepting, freePort } from "./ports.ts";
 
 /** A NATS server of the test's own, on a free port, that it may kill and restart. */
 export class NatsServer {
@@ -13,10 +14,7 @@ export class NatsServer {
   }
 
   static async start(): Promise<NatsServer> {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
-    const server = new NatsServer(port);
+    const server = new NatsServer(freePort());
     await server.restart();
     return server;
   }
@@ -28,16 +26,7 @@ export class NatsServer {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: this.#port })).close();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    await accepting(this.#port);
   }
 
   async stop(): Promise<void> {
