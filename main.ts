@@ -21,6 +21,8 @@ import { startNodeRuntime } from "./cluster/process/node_runtime.ts";
 import type { Backend } from "./cluster/protocol.ts";
 import type { Transport } from "./cluster/transport/transport.ts";
 import { createSharedState } from "./cluster/process/shared_state.ts";
+import { RedisSnapshots } from "./cluster/crdt/redis_snapshots.ts";
+import { connectRedis } from "./cluster/store/redis.ts";
 import { createEdge } from "./edge/edge.ts";
 import { loadOrCreateSecret } from "./edge/auth/secret.ts";
 import { demoTenant, ensureDemoWidget } from "./edge/web/demo_tenant.ts";
@@ -57,13 +59,18 @@ try {
     ? await connectNatsTransport({ url: config.natsUrl, name: config.nodeId, logger: log })
     : new InProcessBus().connect({ name: config.nodeId, logger: log });
   stops.unshift(() => bus.close());
+  // Snapshots let a cold cluster start warm; Redis is optional (standalone).
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, { log }) : undefined;
+  if (redis) stops.unshift(() => redis.quit().then(() => {}, () => redis.disconnect()));
   const shared = createSharedState({
     transport: bus,
     prefix: config.cluster,
     replica: config.nodeId,
     watchAll: config.role !== "edge",
+    snapshots: redis && new RedisSnapshots({ redis, cluster: config.cluster }),
+    metrics,
   });
-  stops.unshift(() => Promise.resolve(shared.close()));
+  stops.unshift(() => shared.close());
   const runtime = config.role === "edge"
     ? undefined
     : await startNodeRuntime({ config, metrics, log, bus, shared });

@@ -52,7 +52,7 @@ Deno.test("presence: an agent is online while any edge's lease says so; a dead e
     assertEquals(await reader.onlineAgents("acme.eu"), 0);
   } finally {
     for (const presence of [a, b, reader]) presence.close();
-    for (const shared of states) shared.close();
+    await Promise.all(states.map((shared) => shared.close()));
     await Promise.all(buses.map((bus) => bus.close()));
   }
 });

@@ -87,7 +87,7 @@ Deno.test("load: two nodes' counts add up on every replica, each under its own k
     assertEquals(loadOf(states[2], "acme").get("ana"), { chats: 1, tickets: 0 });
     assertEquals(states[2].load.get("acme").value.size, 2);
   } finally {
-    for (const shared of states) shared.close();
+    await Promise.all(states.map((shared) => shared.close()));
     await Promise.all(transports.map((transport) => transport.close()));
   }
 });

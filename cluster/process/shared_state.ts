@@ -23,6 +23,8 @@ import { HybridClock } from "../crdt/hlc.ts";
 import { LwwMap } from "../crdt/lww_map.ts";
 import { MaxMap } from "../crdt/max_map.ts";
 import { Replicator } from "../crdt/replicator.ts";
+import type { SnapshotStore } from "../crdt/snapshot_store.ts";
+import type { MetricsRegistry } from "../telemetry/metrics.ts";
 import type { Transport } from "../transport/transport.ts";
 
 /** An agent's availability as its client sets it. */
@@ -83,6 +85,13 @@ export interface SharedStateOptions {
   watchAll: boolean;
   /** How often digests are exchanged. @default 5000 */
   antiEntropyIntervalMs?: number;
+  /**
+   * Where replicas are snapshotted (Redis in a cluster), so a cold cluster
+   * starts warm; without it state lives only while some process holds it.
+   */
+  snapshots?: SnapshotStore;
+  /** Registers the replicators' `sb_crdt_*` metrics. */
+  metrics?: MetricsRegistry;
 }
 
 /** The replicators of a process. */
@@ -99,8 +108,8 @@ export interface SharedState {
   unwatch(tenant: string): void;
   /** Start anti-entropy (once the membership view is known). */
   start(): void;
-  /** Ship what is pending and stop. */
-  close(): void;
+  /** Ship what is pending, write the last snapshots and stop. */
+  close(): Promise<void>;
 }
 
 /** Build the process's replicators; nothing is exchanged before `start`. */
@@ -111,6 +120,8 @@ export function createSharedState(options: SharedStateOptions): SharedState {
     prefix,
     replica,
     antiEntropyIntervalMs: options.antiEntropyIntervalMs,
+    snapshots: options.snapshots,
+    metrics: options.metrics,
   };
   const presence = new Replicator<LwwMap<PresenceEntry>>({
     ...common,
@@ -149,7 +160,9 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       for (const replicator of all) replicator.unwatch(tenant);
     },
     start: () => all.forEach((replicator) => replicator.start()),
-    close: () => all.forEach((replicator) => replicator.close()),
+    close: async () => {
+      await Promise.all(all.map((replicator) => replicator.stop()));
+    },
   };
 }
 
