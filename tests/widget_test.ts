@@ -8,6 +8,7 @@ import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
 import { call as fetchJson, JWT_SECRET, startApiServer } from "./_support/api_server.ts";
 import { identityHash as signVisitor } from "./_support/identity_hash.ts";
 import { expectError, harness, now, secret } from "./_support/scripted_backend.ts";
+import { WsClient } from "./_support/ws_client.ts";
 
 const path = "/v1/widget/sessions";
 const widgetKey = "wk_acme_0123456789abcdef";
@@ -434,6 +435,48 @@ Deno.test("widget on Postgres: a signed visitor opens a conversation on the sess
     assertEquals(events[0].type, "opened");
     assertEquals(events[0].commandId, `s:open:${conversationId}`);
     assertEquals((events[0].data.visitor as Record<string, unknown>).verified, true);
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("widget on Postgres: a visitor's fresh token goes on with its own open chat; anyone else's gets a new one", async () => {
+  const api = await startApiServer();
+  try {
+    const admin = await api.token({ sub: "root", role: "admin" });
+    const widget = { key: widgetKey, identitySecret };
+    assertEquals(
+      (await fetchJson(`${api.url}/v1/admin/settings`, admin, "POST", { widget })).status,
+      200,
+    );
+    // With an agent online the chat stays open, waiting for them.
+    const agent = await WsClient.hello(api.url, await api.token({ sub: "alice" }));
+    const bootstrap = async (body: Record<string, unknown>) => {
+      const answer = await fetchJson(`${api.url}${path}`, null, "POST", { widgetKey, ...body });
+      assertEquals(answer.status, 201, JSON.stringify(answer.body));
+      return answer.body as Record<string, string>;
+    };
+    const first = await bootstrap({});
+    const again = await bootstrap({
+      visitorId: first.visitorId,
+      conversationId: first.conversationId,
+    });
+    assertEquals(again.conversationId, first.conversationId, "the chat goes on");
+    assertEquals(again.visitorId, first.visitorId);
+    assertNotEquals(again.token, undefined);
+    const opened = await api.runtime.store.list({
+      tenant: "acme",
+      kind: "session",
+      limit: 10,
+    });
+    assertEquals(opened.items.length, 1, "no stray conversation was opened");
+    // Another visitor naming that chat gets a chat of its own.
+    const other = await bootstrap({ conversationId: first.conversationId });
+    assertNotEquals(other.conversationId, first.conversationId);
+    // So does the visitor itself once its chat is gone.
+    const unknown = await bootstrap({ visitorId: first.visitorId, conversationId: "no-such-chat" });
+    assertNotEquals(unknown.conversationId, "no-such-chat");
+    await agent.close();
   } finally {
     await api.close();
   }

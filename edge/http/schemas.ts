@@ -295,6 +295,18 @@ export const widgetSessionBody = v.pipe(
     email: v.optional(
       v.pipe(text(1, 320), v.regex(/^[^\s@]+@[^\s@]+$/, "must be an email address")),
     ),
+    conversationId: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.check(
+          isAddressPart,
+          "must be 1-128 letters, digits or ._:- starting with a letter or digit",
+        ),
+        v.description(
+          "The visitor's chat to go on with (a token about to expire): when it is still open and the visitor's own, the answer is a fresh token for it and no new conversation opens.",
+        ),
+      ),
+    ),
     identityHash: v.optional(
       v.pipe(
         v.string("must be a string"),

@@ -61,6 +61,16 @@ export async function openWidgetSession(
     tenant,
     call,
   );
+  const token = () => call.token({ sub: visitorId, tenant, role: "visitor" }, visitorTokenSeconds);
+  // Tokens count from the whole second of their issue.
+  const expiresAt = (Math.floor(call.now / 1000) + visitorTokenSeconds) * 1000;
+  if (call.body.conversationId && kept) {
+    const going = await ongoingChat(call, tenant, call.body.conversationId, visitorId, verified);
+    if (going) {
+      const agentsOnline = await call.agentsOnline(tenant);
+      return { token: await token(), conversationId: going, visitorId, expiresAt, agentsOnline };
+    }
+  }
   // A retry with the same Idempotency-Key reaches the same conversation, which
   // knows its open; only when the visitor kept its id, as a new id differs each time.
   const fresh = call.idempotencyKey === undefined || !kept;
@@ -85,14 +95,28 @@ export async function openWidgetSession(
     commandId: `s:open:${conversationId}`,
     ...(fresh && { fresh: true }),
   });
-  return {
-    token: await call.token({ sub: visitorId, tenant, role: "visitor" }, visitorTokenSeconds),
-    conversationId,
-    visitorId,
-    // Tokens count from the whole second of their issue.
-    expiresAt: (Math.floor(call.now / 1000) + visitorTokenSeconds) * 1000,
-    agentsOnline,
-  };
+  return { token: await token(), conversationId, visitorId, expiresAt, agentsOnline };
+}
+
+// The conversation, when it is still open and was opened by this visitor under
+// the same kind of identity; null otherwise (it then gets a new one).
+async function ongoingChat(
+  call: PublicCall<unknown>,
+  tenant: string,
+  id: string,
+  visitorId: string,
+  verified: boolean,
+): Promise<string | null> {
+  const view = await call.send({
+    address: { kind: "session", tenant, id },
+    op: "read",
+    commandId: crypto.randomUUID(),
+  }).catch((error) => {
+    if (error instanceof HttpError && error.status === 404) return null;
+    throw error;
+  }) as { status?: string; visitor?: { id: string; verified: boolean } } | null;
+  const own = view?.visitor?.id === visitorId && view.visitor.verified === verified;
+  return own && view?.status !== "closed" ? id : null;
 }
 
 /** Tenant settings as admins read them: the identity secret shows only as `hasIdentitySecret`. */

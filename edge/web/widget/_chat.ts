@@ -155,6 +155,8 @@ export class VisitorChat {
 
   async #bootstrap(): Promise<void> {
     const { visitorId, name, email, identityHash } = this.#identity;
+    const previous = this.#session.conversationId;
+    const going = previous && !this.#session.closed ? previous : undefined;
     const response = await fetch(`${this.#edge}/v1/widget/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
@@ -166,14 +168,15 @@ export class VisitorChat {
         ...(name && { name }),
         ...(email && { email }),
         ...(identityHash && { identityHash }),
+        // A fresh token for the chat going on, rather than a new chat.
+        ...(going && { conversationId: going }),
       }),
     });
     const answer = await response.json();
     if (!response.ok) {
       throw new Error(answer.error?.message ?? `bootstrap failed: ${response.status}`);
     }
-    const previous = this.#session.conversationId;
-    const keep = previous && !this.#session.closed;
+    const keep = going === answer.conversationId;
     this.#save({
       visitorId: answer.visitorId,
       token: answer.token,
