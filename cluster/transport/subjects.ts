@@ -21,6 +21,9 @@ export function subjects(prefix: string): {
   presence: (tenant: string) => string;
   everyPresence: string;
   signals: (tenant: string, id: string) => string;
+  pluginsChanged: string;
+  pluginAdmin: string;
+  pluginAdminAt: (id: string) => string;
 } {
   const t = subjectToken;
   return {
@@ -40,6 +43,12 @@ export function subjects(prefix: string): {
     presence: (tenant) => `${prefix}.presence.${t(tenant)}`,
     /** Every tenant's presence subject, to subscribe to. */
     everyPresence: `${prefix}.presence.*`,
+    /** A tenant's plugin changed in the store: every node re-reads it. */
+    pluginsChanged: `${prefix}.plugins.changed`,
+    /** Plugin admin requests (register, list, activate), any node; a queue group. */
+    pluginAdmin: `${prefix}.plugins.admin`,
+    /** Plugin admin requests to node `id`, whose sandbox and counters answer. */
+    pluginAdminAt: (id) => `${prefix}.plugins.admin.${t(id)}`,
   };
 }
 

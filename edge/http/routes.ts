@@ -36,6 +36,7 @@ import {
   widgetSessionBody,
 } from "./schemas.ts";
 import { openWidgetSession, withoutSecrets } from "./widget.ts";
+import { pluginRoutes } from "./plugin_routes.ts";
 
 /** A command for an actor, without `by`: the edge sets it from the token. */
 export type CommandBody = { type: string; [field: string]: unknown };
@@ -65,7 +66,7 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
+  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings" | "plugins">;
 }
 
 /** An object schema, whose fields the OpenAPI document lists one by one. */
@@ -82,6 +83,8 @@ export type ResponseSchema =
   | "ClusterStatus"
   | "DeadLetters"
   | "TenantSettings"
+  | "Plugin"
+  | "PluginList"
   | "WidgetSession";
 
 /** A route that serves the API to a verified caller. */
@@ -95,6 +98,8 @@ export interface ApiRoute<B = unknown, Q = unknown> {
   roles: readonly Role[];
   body?: FieldsSchema<B>;
   query?: FieldsSchema<Q>;
+  /** The largest body accepted, in bytes, when more than the API's default. */
+  maxBodyBytes?: number;
   /** The status of a success. */
   status: 200 | 201;
   response: ResponseSchema;
@@ -526,6 +531,7 @@ export const routes: readonly Route[] = [
     handle: async (call) =>
       withoutSecrets(await call.backend.putSettings(call.principal.tenant, call.body)),
   }),
+  ...pluginRoutes,
   {
     kind: "public",
     method: "POST",

@@ -63,7 +63,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   runtime.startDelivery();
   const edge = createEdge({
     config,
-    backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
+    backend: new LocalBackend(runtime.host, runtime.store, config.nodeId, runtime.plugins),
     bus: options.edgeBus?.(bus) ?? bus,
     jwtSecret: JWT_SECRET,
     metrics,
