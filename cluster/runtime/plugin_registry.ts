@@ -141,8 +141,9 @@ export class PluginRegistry {
     );
   }
 
-  // Loads first, swaps after: until every live version has loaded the old
-  // roles stand, and a version that fails to load here keeps them standing.
+  // Loads and starts children first, swaps after: until every live version
+  // runs the old roles stand, and a version that fails to load here keeps
+  // them standing.
   async #apply(records: PluginRecord[]): Promise<void> {
     const active = records.find((record) => record.state === "active");
     const shadow = records.find((record) => record.state === "shadow");
@@ -152,6 +153,7 @@ export class PluginRegistry {
     const first = live[0];
     if (!first) return;
     const name = hostPluginName(first.tenant, first.name);
+    await Promise.all(live.map((record) => host.prepare(name, record.version)));
     if (active) host.activate(name, active.version);
     host.shadow(name, shadow?.version);
   }

@@ -189,6 +189,20 @@ export class PluginHost {
   }
 
   /**
+   * Start the children of `version` and resolve once they run, so that the
+   * {@linkcode activate} or {@linkcode shadow} that follows swaps to a
+   * version whose first calls find a child ready rather than wait past
+   * their deadline for one to start.
+   *
+   * @throws {PluginError} `unknown_version` if it was not loaded
+   */
+  async prepare(name: string, version: string): Promise<void> {
+    const { pool } = this.#version(name, version);
+    pool.warm();
+    await pool.whenWarm();
+  }
+
+  /**
    * Make `version` the one new calls of `name` go to; calls in flight finish
    * on the version they started on. Activating the shadow promotes it.
    *
