@@ -49,7 +49,8 @@ export function markdown(result: ScenarioResult): string {
 
 /**
  * Write `<timestamp>-<scenario>.json` per scenario and `latest.json` with the
- * whole run; returns the paths written.
+ * whole run, keeping there the latest results of scenarios this run did not
+ * include; returns the paths written.
  */
 export async function writeReports(
   results: ScenarioResult[],
@@ -65,8 +66,20 @@ export async function writeReports(
     written.push(file.pathname);
   };
   for (const result of results) await write(`${stamp}-${result.scenario}.json`, { run, result });
-  await write("latest.json", { run, results });
+  const ran = new Set(results.map((result) => result.scenario));
+  const kept = (await previousResults(new URL("latest.json", directory)))
+    .filter((result) => !ran.has(result.scenario));
+  await write("latest.json", { run, results: [...kept, ...results] });
   return written;
+}
+
+async function previousResults(file: URL): Promise<ScenarioResult[]> {
+  try {
+    return JSON.parse(await Deno.readTextFile(file)).results ?? [];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
 }
 
 function formatCell(value: Cell | undefined): string {
