@@ -81,6 +81,12 @@ function nameOf(call: Call): string {
 }
 
 type PluginOne = Extract<PluginAdminResponse, { plugin: unknown }>;
+
+// A change of one version answers it as stored, with the node that answered.
+async function onePlugin(call: Call, request: PluginAdminRequest) {
+  const { node, plugin } = await ask<PluginOne>(call, request);
+  return { node, ...plugin };
+}
 type PluginList = Extract<PluginAdminResponse, { plugins: unknown }>;
 
 /** The plugin admin routes. */
@@ -120,17 +126,17 @@ export const pluginRoutes: readonly ApiRoute[] = [
     response: "Plugin",
     handle: async (call) => {
       const { body, principal } = call as Call<v.InferOutput<typeof registerPluginBody>>;
-      const registered = await ask<PluginOne>(call, {
+      return await onePlugin(call, {
         op: "register",
         tenant: principal.tenant,
         by: principal.sub,
         name: body.name,
         version: body.version,
         source: body.source,
-        options: (body.options ?? {}) as PluginAdminRequestOptions,
+        // The node's sandbox checks that they are plain JSON.
+        options: (body.options ?? {}) as Extract<PluginAdminRequest, { op: "register" }>["options"],
         mode: body.mode ?? "active",
       });
-      return { node: registered.node, ...registered.plugin };
     },
   },
   {
@@ -146,13 +152,12 @@ export const pluginRoutes: readonly ApiRoute[] = [
     response: "Plugin",
     handle: async (call) => {
       const { body, principal } = call as Call<v.InferOutput<typeof activatePluginBody>>;
-      const activated = await ask<PluginOne>(call, {
+      return await onePlugin(call, {
         op: "activate",
         tenant: principal.tenant,
         name: nameOf(call),
         version: body.version,
       });
-      return { node: activated.node, ...activated.plugin };
     },
   },
   {
@@ -165,15 +170,7 @@ export const pluginRoutes: readonly ApiRoute[] = [
     roles: ["admin"],
     status: 200,
     response: "Plugin",
-    handle: async (call) => {
-      const rolledBack = await ask<PluginOne>(call, {
-        op: "rollback",
-        tenant: call.principal.tenant,
-        name: nameOf(call),
-      });
-      return { node: rolledBack.node, ...rolledBack.plugin };
-    },
+    handle: (call) =>
+      onePlugin(call, { op: "rollback", tenant: call.principal.tenant, name: nameOf(call) }),
   },
 ];
-
-type PluginAdminRequestOptions = Extract<PluginAdminRequest, { op: "register" }>["options"];
