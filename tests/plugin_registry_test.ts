@@ -18,6 +18,14 @@ import { request } from "./_support/plugin_sources.ts";
 
 const nodes = ["n1", "n2", "n3"];
 
+// A deadline a loaded machine meets: the test is about which version
+// answers, and a timeout would answer with the fallback instead.
+class PluginCluster extends TestCluster {
+  override env(id: string): Record<string, string> {
+    return { ...super.env(id), SB_PLUGIN_DEADLINE_MS: "3000" };
+  }
+}
+
 /** A plugin that assigns the first candidate, saying which version it is. */
 const version = (v: string) =>
   `export default { name: "first", route: ({ candidates }) => ({ assign: candidates[0].id, reason: "v${v}" }) };`;
@@ -48,7 +56,7 @@ async function everyNodeRoutesWith(bus: Transport, cluster: string, expected: st
 }
 
 Deno.test("3 nodes + 1 edge: plugins registered over the admin API route on every node, swap under load, stay their tenant's", async (t) => {
-  const cluster = new TestCluster();
+  const cluster = new PluginCluster();
   const bus = await connectNatsTransport({ url: cluster.natsUrl, name: "plugin-test" });
   try {
     await cluster.start(...nodes, "e1");
@@ -120,6 +128,10 @@ Deno.test("3 nodes + 1 edge: plugins registered over the admin API route on ever
           source: version("2"),
         });
         assertEquals(registered.status, 201, JSON.stringify(registered.body));
+        // The answering node swapped before answering, to a version whose
+        // children already ran: none of its calls waited for one to start.
+        const local = registered.body.local as PluginView["local"];
+        assertEquals([local?.role, local?.children], ["active", 2]);
         await everyNodeRoutesWith(bus, cluster.cluster, "2");
         await new Promise((resolve) => setTimeout(resolve, 200));
         stop = true;

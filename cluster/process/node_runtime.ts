@@ -148,7 +148,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
   });
   pruner.start();
-  const pluginHost = new PluginHost({ metrics });
+  const pluginHost = new PluginHost({ metrics, deadlineMs: config.pluginDeadlineMs });
   const registry = new PluginRegistry({
     store,
     host: pluginHost,

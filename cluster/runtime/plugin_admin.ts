@@ -160,7 +160,9 @@ function viewOf(record: PluginRecord, registry: PluginRegistry): PluginView {
     createdAt: record.createdAt,
     createdBy: record.createdBy,
     activatedAt: record.activatedAt,
-    local: info ? { role: info.role, breaker: info.breaker, stats: info.stats } : null,
+    local: info
+      ? { role: info.role, children: info.children, breaker: info.breaker, stats: info.stats }
+      : null,
   };
 }
 

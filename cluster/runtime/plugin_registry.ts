@@ -20,6 +20,9 @@ import {
 import { subjects } from "../transport/subjects.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
 
+// Retries after 0.25, 0.5, 1, 2 and 4 s; the resync catches the rest.
+const maxRetries = 5;
+
 /** The host's name of `tenant`'s plugin `name`. */
 export function hostPluginName(tenant: string, name: string): string {
   return `${tenant}/${name}`;
@@ -55,6 +58,8 @@ export class PluginRegistry {
   #syncs = new Map<string, Promise<void>>();
   #subscription: Subscription | undefined;
   #resync: ReturnType<typeof setInterval> | undefined;
+  #retries = new Set<ReturnType<typeof setTimeout>>();
+  #closed = false;
 
   constructor(options: PluginRegistryOptions) {
     this.#options = options;
@@ -71,7 +76,7 @@ export class PluginRegistry {
     this.#subscription = bus?.subscribe(subjects(cluster).pluginsChanged, (payload) => {
       const change = payload as PluginChange;
       if (typeof change?.tenant !== "string" || typeof change?.name !== "string") return;
-      this.sync(change.tenant, change.name).catch((error) => this.#failed(change, error));
+      this.#follow(change, 0);
     });
     await this.#syncAll();
     this.#resync = setInterval(
@@ -124,8 +129,10 @@ export class PluginRegistry {
 
   /** Stop following broadcasts; the host is its owner's to close. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#subscription?.close();
     clearInterval(this.#resync);
+    for (const retry of this.#retries) clearTimeout(retry);
     await Promise.allSettled([...this.#syncs.values()]);
   }
 
@@ -156,6 +163,20 @@ export class PluginRegistry {
     await Promise.all(live.map((record) => host.prepare(name, record.version)));
     if (active) host.activate(name, active.version);
     host.shadow(name, shadow?.version);
+  }
+
+  // A version that fails to load here (a start or probe past its time on a
+  // busy machine) is tried again a few times, sooner than the resync.
+  #follow(change: PluginChange, attempt: number): void {
+    this.sync(change.tenant, change.name).catch((error) => {
+      this.#failed(change, error);
+      if (attempt >= maxRetries || this.#closed) return;
+      const retry = setTimeout(() => {
+        this.#retries.delete(retry);
+        this.#follow(change, attempt + 1);
+      }, 250 * 2 ** attempt);
+      this.#retries.add(retry);
+    });
   }
 
   #failed(about: Partial<PluginChange>, error: unknown) {

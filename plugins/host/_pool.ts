@@ -40,6 +40,11 @@ export class ChildPool {
     Deno.unrefTimer(Number(this.#idleCheck));
   }
 
+  /** Children started and running (busy or idle). */
+  get running(): number {
+    return this.#all.size;
+  }
+
   /** Children running or starting. */
   get size(): number {
     return this.#all.size + this.#starting;

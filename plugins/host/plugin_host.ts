@@ -77,6 +77,8 @@ export interface VersionInfo {
   name: string;
   version: string;
   role: VersionRole;
+  /** Its child processes running now (none while it neither serves nor shadows). */
+  children: number;
   breaker: BreakerState;
   stats: PluginStats;
 }
@@ -389,6 +391,7 @@ export class PluginHost {
       name: version.name,
       version: version.version,
       role,
+      children: version.pool.running,
       breaker: version.breaker.state,
       stats: version.stats.snapshot(),
     };
