@@ -79,7 +79,7 @@ try {
     : createClusterMember({ config, log, metrics, transport: bus, runtime });
   stops.unshift(member?.stop ?? runtime!.close);
   const backend: Backend = member?.backend ??
-    new LocalBackend(runtime!.host, runtime!.store, config.nodeId);
+    new LocalBackend(runtime!.host, runtime!.store, config.nodeId, runtime!.plugins);
 
   const secret = config.jwtSecret ?? await standaloneSecret(config, log);
   const standalone = config.role === "standalone";

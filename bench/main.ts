@@ -18,6 +18,7 @@ import { run as claimStormCluster } from "./claim_storm_cluster.ts";
 import { run as connections } from "./connections.ts";
 import { run as crdt } from "./crdt.ts";
 import { run as failover } from "./failover.ts";
+import { run as routing } from "./routing.ts";
 import { run as scaleOut } from "./scale_out.ts";
 import { run as ticketCreate } from "./ticket_create.ts";
 import { markdown, type Scenario, type ScenarioResult, writeReports } from "./_report.ts";
@@ -31,6 +32,7 @@ const scenarios: Record<string, Scenario> = {
   chat,
   connections,
   crdt,
+  routing,
 };
 
 const usage = `usage: deno task bench [--scenario NAME]... [--quick]

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PluginAdminRequest, PluginAdminResponse } from "./runtime/plugin_admin.ts";
 import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
 
 /** A command (or read) addressed to one actor. */
@@ -170,6 +171,11 @@ export interface Backend {
    * ops (a chat→ticket conversion the visitor was promised), never dropped.
    */
   deadLetters(limit: number): Promise<Record<string, unknown>[]>;
+  /**
+   * A plugin admin operation, answered by any node, or by node `node`
+   * (whose sandbox and counters then answer).
+   */
+  plugins(request: PluginAdminRequest, node?: string): Promise<PluginAdminResponse>;
 }
 
 /** A tenant found by its widget key. */

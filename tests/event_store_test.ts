@@ -2,6 +2,8 @@ import { assertEquals, assertRejects } from "@std/assert";
 import {
   type AppendRequest,
   type EventStore,
+  type PluginState,
+  PluginVersionTakenError,
   StoreDataError,
 } from "../cluster/store/event_store.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
@@ -49,6 +51,51 @@ function append(
 }
 
 for (const [driver, open] of drivers) {
+  Deno.test(`${driver}: plugin versions per tenant: one active and one shadow, activate, roll back`, async () => {
+    const { store, cleanup } = await open();
+    const plugin = (version: string, state: PluginState, tenant = "acme") => ({
+      tenant,
+      name: "p",
+      version,
+      source: `/* ${version} */`,
+      options: { weight: 2 },
+      state,
+      createdAt: 1000 + Number(version),
+      createdBy: "root",
+    });
+    const states = async (tenant = "acme") =>
+      (await store.plugins(tenant, "p")).map((p) => `${p.version}:${p.state}`);
+    try {
+      await store.addPlugin(plugin("1", "active"));
+      await store.addPlugin(plugin("2", "active"));
+      await store.addPlugin(plugin("3", "shadow"));
+      await store.addPlugin(plugin("1", "shadow", "globex"));
+      assertEquals(await states(), ["1:inactive", "2:active", "3:shadow"]);
+      await assertRejects(() => store.addPlugin(plugin("2", "inactive")), PluginVersionTakenError);
+      assertEquals(await states("globex"), ["1:shadow"]);
+      assertEquals((await store.livePlugins()).map((p) => `${p.tenant}/${p.version}`), [
+        "acme/2",
+        "acme/3",
+        "globex/1",
+      ]);
+      assertEquals((await store.plugins("acme"))[0].options, { weight: 2 });
+
+      assertEquals(await store.activatePlugin("acme", "p", "3", 5000), true);
+      assertEquals(await states(), ["1:inactive", "2:inactive", "3:active"]);
+      assertEquals(await store.activatePlugin("acme", "p", "9", 5000), false);
+      assertEquals(await store.activatePlugin("globex", "p", "3", 5000), false);
+      // Each rollback steps one activation further back.
+      assertEquals(await store.rollbackPlugin("acme", "p"), "2");
+      assertEquals(await store.rollbackPlugin("acme", "p"), "1");
+      assertEquals(await store.rollbackPlugin("acme", "p"), null);
+      assertEquals(await states(), ["1:active", "2:inactive", "3:inactive"]);
+      assertEquals(await store.rollbackPlugin("globex", "p"), null);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   Deno.test(`${driver}: append, load and page events`, async () => {
     const { store, cleanup } = await open();
     try {

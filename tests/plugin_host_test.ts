@@ -24,6 +24,20 @@ Deno.test("a call that finds every child busy past its deadline falls back, leav
   }
 });
 
+Deno.test("prepare starts a loaded version's children and resolves once they run, for the swap", async () => {
+  const host = new PluginHost({ poolSize: 2 });
+  try {
+    await host.load("p", "1", plugin(""));
+    assertEquals(host.versions("p")[0].children, 0, "a loaded version runs no child");
+    await host.prepare("p", "1");
+    assertEquals(host.versions("p")[0].children, 2);
+    host.activate("p", "1");
+    assertEquals(host.versions("p")[0].children, 2);
+  } finally {
+    await host.close();
+  }
+});
+
 Deno.test("a plugin with no active version falls back, saying so", async () => {
   const host = new PluginHost();
   try {

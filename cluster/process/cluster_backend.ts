@@ -11,7 +11,10 @@ import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "../pro
 import type { ClusterRouter } from "../placement/request_router.ts";
 import { QueryFailedError, type QueryRequest, type QueryResponse } from "../store/store_query.ts";
 import { subjects } from "../transport/subjects.ts";
-import type { Transport } from "../transport/transport.ts";
+import { NoRespondersError, type Transport } from "../transport/transport.ts";
+import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
+
+const pluginAdminTimeoutMs = 15_000;
 
 /** Options of {@linkcode ClusterBackend}. */
 export interface ClusterBackendOptions {
@@ -64,6 +67,24 @@ export class ClusterBackend extends StoreQueries implements Backend {
       }
     }));
     return { epoch: view.epoch, viewId: membership.viewId, nodes, edges: view.edges };
+  }
+
+  async plugins(request: PluginAdminRequest, node?: string): Promise<PluginAdminResponse> {
+    const subject = node ? this.#subjects.pluginAdminAt(node) : this.#subjects.pluginAdmin;
+    try {
+      // A registration loads the plugin in a sandbox first: more than a query takes.
+      return await this.#options.transport.request(subject, request, {
+        timeoutMs: pluginAdminTimeoutMs,
+      }) as PluginAdminResponse;
+    } catch (error) {
+      const unknownNode = node !== undefined && error instanceof NoRespondersError;
+      return {
+        ok: false,
+        error: unknownNode
+          ? { code: "not_found", message: `no node ${node}`, retryable: false }
+          : { code: "unavailable", message: `no node answered: ${error}`, retryable: true },
+      };
+    }
   }
 
   protected async query(request: QueryRequest): Promise<QueryResponse> {

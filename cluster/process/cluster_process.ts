@@ -81,6 +81,7 @@ export function createClusterMember(options: JoinOptions): ClusterMember {
     router,
     host: runtime.host,
     store: runtime.store,
+    plugins: runtime.plugins,
   });
 
   return {

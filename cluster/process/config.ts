@@ -42,6 +42,8 @@ export interface Config {
   commitQueueMax?: number;
   /** How long a command's idempotency record is kept, in hours. */
   idempotencyHours: number;
+  /** Each routing plugin call's deadline, in ms (50 when absent). */
+  pluginDeadlineMs?: number;
 }
 
 /** Every environment variable Switchboard reads. */
@@ -64,6 +66,7 @@ export const configVariables = [
   "SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
   "SB_COMMIT_QUEUE_MAX",
   "SB_IDEMPOTENCY_HOURS",
+  "SB_PLUGIN_DEADLINE_MS",
 ] as const;
 
 // HS256 keys shorter than the hash's output weaken it (RFC 7518 §3.2).
@@ -121,6 +124,7 @@ export function loadConfig(
     ),
     commitQueueMax: positive("SB_COMMIT_QUEUE_MAX", env.SB_COMMIT_QUEUE_MAX ?? "8192"),
     idempotencyHours: positive("SB_IDEMPOTENCY_HOURS", env.SB_IDEMPOTENCY_HOURS ?? "24"),
+    pluginDeadlineMs: positive("SB_PLUGIN_DEADLINE_MS", env.SB_PLUGIN_DEADLINE_MS ?? "50"),
   };
 }
 

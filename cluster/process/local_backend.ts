@@ -8,6 +8,7 @@ import type { EventStore } from "../store/event_store.ts";
 import type { ActorHost } from "../runtime/host.ts";
 import { StoreQueries } from "./_backend_queries.ts";
 import { type QueryRequest, type QueryResponse, queryStore } from "../store/store_query.ts";
+import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
 import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "../protocol.ts";
 
 /** A backend over an in-process host and its store. */
@@ -16,11 +17,30 @@ export class LocalBackend extends StoreQueries implements Backend {
   #store: EventStore;
   #id: string;
 
-  constructor(host: ActorHost, store: EventStore, id: string) {
+  #plugins: ((request: PluginAdminRequest) => Promise<PluginAdminResponse>) | undefined;
+
+  constructor(
+    host: ActorHost,
+    store: EventStore,
+    id: string,
+    plugins?: (request: PluginAdminRequest) => Promise<PluginAdminResponse>,
+  ) {
     super();
     this.#host = host;
     this.#store = store;
     this.#id = id;
+    this.#plugins = plugins;
+  }
+
+  plugins(request: PluginAdminRequest, node?: string): Promise<PluginAdminResponse> {
+    if (!this.#plugins || (node !== undefined && node !== this.#id)) {
+      const message = this.#plugins ? `no node ${node}` : "this process hosts no plugins";
+      return Promise.resolve({
+        ok: false,
+        error: { code: "not_found", message, retryable: false },
+      });
+    }
+    return this.#plugins(request);
   }
 
   request(request: ActorRequest): Promise<ActorResponse> {

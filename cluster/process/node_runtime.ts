@@ -26,6 +26,13 @@ import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { ActorAddress, Projection } from "../../actors/decider.ts";
 import type { NewEvent } from "../store/event_store.ts";
+import { PluginHost } from "../../plugins/host/plugin_host.ts";
+import { PluginRegistry } from "../runtime/plugin_registry.ts";
+import {
+  pluginAdmin,
+  type PluginAdminRequest,
+  type PluginAdminResponse,
+} from "../runtime/plugin_admin.ts";
 
 /** The deciders every node hosts. */
 export const deciders = [ticketDecider, sessionDecider];
@@ -56,6 +63,10 @@ export interface NodeRuntime {
   store: EventStore;
   host: ActorHost;
   committer: GroupCommitter;
+  /** The sandbox of tenants' routing plugins, kept in step with the store by the registry. */
+  pluginHost: PluginHost;
+  /** Answer a plugin admin request on this node. */
+  plugins(request: PluginAdminRequest): Promise<PluginAdminResponse>;
   /**
    * Start firing durable timers and relaying outbox commands, once the
    * process knows where actors live.
@@ -143,10 +154,21 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
   });
   pruner.start();
+  const pluginHost = new PluginHost({ metrics, deadlineMs: config.pluginDeadlineMs });
+  const registry = new PluginRegistry({
+    store,
+    host: pluginHost,
+    bus: options.bus,
+    cluster: config.cluster,
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  await registry.start();
   return {
     store,
     host,
     committer,
+    pluginHost,
+    plugins: pluginAdmin(store, registry, config.nodeId),
     startDelivery(routing = {}) {
       const delivery = {
         store,
@@ -163,7 +185,9 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       pruner.stop();
       timers?.stop();
       relay?.stop();
+      await registry.close();
       await host.drain();
+      await pluginHost.close();
       await committer.settled();
       await store.close();
     },

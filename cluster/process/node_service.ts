@@ -19,6 +19,7 @@ import {
 } from "../protocol.ts";
 import type { ClusterRouter } from "../placement/request_router.ts";
 import { type QueryRequest, queryStore } from "../store/store_query.ts";
+import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { Transport } from "../transport/transport.ts";
 
@@ -31,6 +32,8 @@ export interface NodeServiceOptions {
   router: ClusterRouter;
   host: ActorHost;
   store: EventStore;
+  /** Answers plugin admin requests with this node's sandbox. */
+  plugins?: (request: PluginAdminRequest) => Promise<PluginAdminResponse>;
   /** This node's clock, which budgets off the bus become deadlines on. */
   now?: () => number;
 }
@@ -44,7 +47,7 @@ export interface NodeStats {
 
 /** Serve this node's subjects until `close`. */
 export function startNodeService(options: NodeServiceOptions): { close(): void } {
-  const { id, transport, membership, router, host, store, now = Date.now } = options;
+  const { id, transport, membership, router, host, store, plugins, now = Date.now } = options;
   const names = subjects(options.cluster);
   membership.onChange(() => host.passivate((address) => router.ownerOf(actorKey(address)) !== id));
   const services = [
@@ -62,6 +65,13 @@ export function startNodeService(options: NodeServiceOptions): { close(): void }
         }),
     ),
   ];
+  if (plugins) {
+    const answerPlugins = (payload: unknown) => plugins(payload as PluginAdminRequest);
+    services.push(
+      transport.serve(names.pluginAdmin, answerPlugins, { queue: "nodes" }),
+      transport.serve(names.pluginAdminAt(id), answerPlugins),
+    );
+  }
 
   // The owner check happens per request: a sender with an older or newer
   // view is told to look again rather than served by the wrong node.

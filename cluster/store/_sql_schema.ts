@@ -90,6 +90,26 @@ export const migrations: readonly string[][] = [
      from events where reply is not null
      on conflict do nothing`,
   ],
+  [
+    // Routing plugin versions per tenant (issue 9): the registry loads the
+    // active and shadow ones into every node's sandbox. A version's source
+    // never changes; its state does, and rollback goes back to the version
+    // activated before the current one.
+    `create table plugins (
+      tenant text not null,
+      name text not null,
+      version text not null,
+      source text not null,
+      options jsonb not null,
+      state text not null check (state in ('active', 'shadow', 'inactive')),
+      created_at bigint not null,
+      created_by text not null,
+      activated_at bigint,
+      primary key (tenant, name, version)
+    )`,
+    `create unique index plugins_one_active on plugins (tenant, name) where state = 'active'`,
+    `create unique index plugins_one_shadow on plugins (tenant, name) where state = 'shadow'`,
+  ],
 ];
 
 // One statement, so one round trip, for a whole batch of actors. Each actor's

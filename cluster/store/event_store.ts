@@ -7,6 +7,7 @@
  */
 import type { ActorAddress, Projection, StoredTenantSettings } from "../../actors/decider.ts";
 import type { ActorError, Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+import type { RouteInput } from "../../plugins/sdk.ts";
 
 /** One event to append, with the id of the command that caused it. */
 export interface NewEvent {
@@ -153,6 +154,32 @@ export class WidgetKeyTakenError extends Error {
   }
 }
 
+/** The state of a stored plugin version: which role every node gives it. */
+export type PluginState = "active" | "shadow" | "inactive";
+
+/** A routing plugin version as stored, one tenant's own. */
+export interface PluginRecord {
+  tenant: string;
+  name: string;
+  version: string;
+  source: string;
+  /** Handed to every call as the input's `options`. */
+  options: RouteInput["options"];
+  state: PluginState;
+  createdAt: number;
+  createdBy: string;
+  /** When it last became active, epoch ms; rollback goes to the latest before the current. */
+  activatedAt: number | null;
+}
+
+/** A version of that tenant's plugin with that name is already stored. */
+export class PluginVersionTakenError extends Error {
+  override name = "PluginVersionTakenError";
+  constructor(name: string, version: string) {
+    super(`${name}@${version} is already registered: versions never change, pick a new one`);
+  }
+}
+
 /** The event store, shared by every node of a cluster. */
 export interface EventStore {
   /**
@@ -216,6 +243,26 @@ export interface EventStore {
   tenantByWidgetKey(
     key: string,
   ): Promise<{ tenant: string; settings: StoredTenantSettings } | null>;
+  /** A tenant's plugin versions (of one plugin when `name` is given), oldest first. */
+  plugins(tenant: string, name?: string): Promise<PluginRecord[]>;
+  /** Every tenant's active and shadow versions, which every node loads. */
+  livePlugins(): Promise<PluginRecord[]>;
+  /**
+   * Store a new version; as `active` or `shadow` it takes that role from the
+   * version that held it, which becomes inactive. Throws
+   * {@linkcode PluginVersionTakenError} when the version exists.
+   */
+  addPlugin(record: Omit<PluginRecord, "activatedAt">): Promise<void>;
+  /**
+   * Make a stored version the active one at `at` (the previous active one
+   * becomes inactive); false when there is no such version.
+   */
+  activatePlugin(tenant: string, name: string, version: string, at: number): Promise<boolean>;
+  /**
+   * Activate again the version that was active before the current one; the
+   * version it activated, or null when no version was active before.
+   */
+  rollbackPlugin(tenant: string, name: string): Promise<string | null>;
   /** Release connections. */
   close(): Promise<void>;
 }

@@ -15,6 +15,8 @@ import {
   type LoadedActor,
   type OutboxCursor,
   type OutboxEntry,
+  type PluginRecord,
+  PluginVersionTakenError,
   StoreDataError,
   StoreUnavailableError,
   WidgetKeyTakenError,
@@ -27,6 +29,13 @@ import {
   migrations,
   pruneIdempotencySql,
 } from "./_sql_schema.ts";
+import {
+  activatePlugin,
+  insertPlugin,
+  rollbackPlugin,
+  selectLivePlugins,
+  selectPlugins,
+} from "./_plugin_rows.ts";
 
 // Any integer both drivers agree on; it only serialises concurrent migrations.
 const MIGRATION_LOCK = 7_305_411;
@@ -319,10 +328,9 @@ export class SqlEventStore implements EventStore {
         )
       );
     } catch (error) {
-      // The upsert cannot break the primary key, so a unique violation
-      // (23505) is the widget key's index.
-      const cause = (error as Error).cause as { code?: unknown } | undefined;
-      if (cause?.code === "23505") throw new WidgetKeyTakenError();
+      // The upsert cannot break the primary key, so a unique violation is the
+      // widget key's index.
+      if (uniqueViolation(error)) throw new WidgetKeyTakenError();
       throw error;
     }
   }
@@ -337,6 +345,33 @@ export class SqlEventStore implements EventStore {
       )
     );
     return rows[0] ? { tenant: rows[0].id, settings: rows[0].settings } : null;
+  }
+
+  plugins(tenant: string, name?: string): Promise<PluginRecord[]> {
+    return this.#run(() => selectPlugins(this.#client, tenant, name));
+  }
+
+  livePlugins(): Promise<PluginRecord[]> {
+    return this.#run(() => selectLivePlugins(this.#client));
+  }
+
+  async addPlugin(record: Omit<PluginRecord, "activatedAt">): Promise<void> {
+    try {
+      await this.#run(() => insertPlugin(this.#client, record));
+    } catch (error) {
+      // Under the plugin's lock the role indexes hold, so a unique violation
+      // is the version's primary key.
+      if (uniqueViolation(error)) throw new PluginVersionTakenError(record.name, record.version);
+      throw error;
+    }
+  }
+
+  activatePlugin(tenant: string, name: string, version: string, at: number): Promise<boolean> {
+    return this.#run(() => activatePlugin(this.#client, tenant, name, version, at));
+  }
+
+  rollbackPlugin(tenant: string, name: string): Promise<string | null> {
+    return this.#run(() => rollbackPlugin(this.#client, tenant, name));
   }
 
   async close(): Promise<void> {
@@ -368,6 +403,11 @@ const dataErrorClasses = new Set(["22", "23", "54"]);
 function refusedData(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && dataErrorClasses.has(code.slice(0, 2));
+}
+
+// SQLSTATE 23505, of the driver error a store error wraps.
+function uniqueViolation(error: unknown): boolean {
+  return ((error as Error).cause as { code?: unknown } | undefined)?.code === "23505";
 }
 
 const outboxColumns = "actor_key, seq, idx, address, command, command_id, created_at";

@@ -19,6 +19,9 @@ export function subjects(prefix: string): {
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
   signals: (tenant: string, id: string) => string;
+  pluginsChanged: string;
+  pluginAdmin: string;
+  pluginAdminAt: (id: string) => string;
 } {
   const t = subjectToken;
   return {
@@ -34,6 +37,12 @@ export function subjects(prefix: string): {
     sessions: (tenant) => `${prefix}.sessions.${t(tenant)}`,
     /** Ephemeral signals of a conversation (typing, read markers), relayed, never stored. */
     signals: (tenant, id) => `${prefix}.signal.${t(tenant)}.${t(id)}`,
+    /** A tenant's plugin changed in the store: every node re-reads it. */
+    pluginsChanged: `${prefix}.plugins.changed`,
+    /** Plugin admin requests (register, list, activate), any node; a queue group. */
+    pluginAdmin: `${prefix}.plugins.admin`,
+    /** Plugin admin requests to node `id`, whose sandbox and counters answer. */
+    pluginAdminAt: (id) => `${prefix}.plugins.admin.${t(id)}`,
   };
 }
 

@@ -251,7 +251,9 @@ export function createHttpHandler(
     const query = route.query &&
       validate(route.query, Object.fromEntries(new URL(request.url).searchParams));
     const isPost = route.method === "POST";
-    const body = isPost ? validate(route.body ?? noArguments, await readJsonObject(request)) : {};
+    const body = isPost
+      ? validate(route.body ?? noArguments, await readJsonObject(request, route.maxBodyBytes))
+      : {};
     const idempotencyKey = isPost ? idempotencyKeyOf(request) : undefined;
     const client = idempotencyKey &&
       clientCommand(principal, idempotencyKey, httpRequestOf(request, body));
@@ -284,6 +286,7 @@ export function createHttpHandler(
         list: (query) => asked(backend.list(query), deadline),
         settings: (tenant) => asked(backend.settings(tenant), deadline),
         putSettings: (tenant, settings) => asked(backend.putSettings(tenant, settings), deadline),
+        plugins: (request, node) => withinDeadline(backend.plugins(request, node), deadline),
       },
     };
     return await route.handle(call);

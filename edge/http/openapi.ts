@@ -180,6 +180,28 @@ function ref(name: ResponseSchema | "Error" | "Message"): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+// A stored plugin version and what the answering node knows of it.
+const pluginVersion: Json = {
+  type: "object",
+  required: ["name", "version", "state", "options", "sourceBytes", "createdAt", "createdBy"],
+  properties: {
+    node: { type: "string", description: "The node that answered." },
+    name: { type: "string" },
+    version: { type: "string" },
+    state: { enum: ["active", "shadow", "inactive"] },
+    options: { type: "object", description: "Handed to every call as the input's options." },
+    sourceBytes: { type: "integer" },
+    createdAt: { type: "integer", description: "Epoch ms." },
+    createdBy: { type: "string" },
+    activatedAt: { type: ["integer", "null"], description: "Epoch ms it last became active." },
+    local: {
+      type: ["object", "null"],
+      description:
+        "The answering node's role (active, shadow, loaded), circuit breaker and counters; null when not loaded there.",
+    },
+  },
+};
+
 const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json> = {
   Error: {
     type: "object",
@@ -325,6 +347,15 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
           },
         },
       },
+    },
+  },
+  Plugin: pluginVersion,
+  PluginList: {
+    type: "object",
+    required: ["node", "items"],
+    properties: {
+      node: { type: "string", description: "The node whose counters `local` shows." },
+      items: { type: "array", items: pluginVersion },
     },
   },
   TenantSettings: {

@@ -38,6 +38,7 @@ import {
   widgetSessionBody,
 } from "./schemas.ts";
 import { openWidgetSession, withoutSecrets } from "./widget.ts";
+import { pluginRoutes } from "./plugin_routes.ts";
 
 /** A command for an actor, without `by`: the edge sets it from the token. */
 export type CommandBody = { type: string; [field: string]: unknown };
@@ -67,7 +68,7 @@ export interface ApiCall<B, Q> {
     unknown
   >;
   /** The runtime, for queries; each call is bounded by the request's deadline. */
-  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings">;
+  backend: Pick<Backend, "events" | "messages" | "list" | "settings" | "putSettings" | "plugins">;
   /** The caller's tenant's agents: presence and load, as this process's replicas know them. */
   agents(): Promise<AgentSummary[]>;
   /** The highest seq the caller read in a conversation, as this process's replica knows it. */
@@ -88,6 +89,8 @@ export type ResponseSchema =
   | "ClusterStatus"
   | "DeadLetters"
   | "TenantSettings"
+  | "Plugin"
+  | "PluginList"
   | "WidgetSession"
   | "AgentList";
 
@@ -102,6 +105,8 @@ export interface ApiRoute<B = unknown, Q = unknown> {
   roles: readonly Role[];
   body?: FieldsSchema<B>;
   query?: FieldsSchema<Q>;
+  /** The largest body accepted, in bytes, when more than the API's default. */
+  maxBodyBytes?: number;
   /** The status of a success. */
   status: 200 | 201;
   response: ResponseSchema;
@@ -568,6 +573,7 @@ export const routes: readonly Route[] = [
     handle: async (call) =>
       withoutSecrets(await call.backend.putSettings(call.principal.tenant, call.body)),
   }),
+  ...pluginRoutes,
   {
     kind: "public",
     method: "POST",

@@ -25,6 +25,8 @@ export class ChildPool {
   /** Every start and exit not yet settled, so that close can wait for all of them. */
   #unsettled = new Set<Promise<unknown>>();
   #waiters: Waiter[] = [];
+  /** Who waits in {@linkcode whenWarm} for the next start to settle. */
+  #startWatchers: ((started: boolean) => void)[] = [];
   #warm = false;
   #retired = false;
   #closed = false;
@@ -36,6 +38,11 @@ export class ChildPool {
     this.#idleCheck = setInterval(() => this.#checkIdle(), options.idleCheckMs);
     // Pinging alone is no reason to keep a process running.
     Deno.unrefTimer(Number(this.#idleCheck));
+  }
+
+  /** Children started and running (busy or idle). */
+  get running(): number {
+    return this.#all.size;
   }
 
   /** Children running or starting. */
@@ -86,6 +93,18 @@ export class ChildPool {
   }
 
   /**
+   * Resolves once a warm pool runs `size` children, or when a start fails
+   * (the failure is a call's to see), or at once if not warm.
+   */
+  async whenWarm(): Promise<void> {
+    while (this.#warm && !this.#closed && this.#all.size < this.#options.size) {
+      const { promise, resolve } = Promise.withResolvers<boolean>();
+      this.#startWatchers.push(resolve);
+      if (!await promise) return;
+    }
+  }
+
+  /**
    * Stop idle children now and busy ones when their call ends; a later
    * call still gets a child (a call in flight when its version was replaced).
    */
@@ -129,14 +148,20 @@ export class ChildPool {
         this.#track(child.closed);
         if (this.#closed) child.kill();
         else this.#offer(child);
+        this.#startSettled(true);
       },
       (failure) => {
         this.#starting--;
         this.#waiters.shift()?.reject(failure);
+        this.#startSettled(false);
         this.#refill();
       },
     );
     this.#track(start);
+  }
+
+  #startSettled(started: boolean): void {
+    for (const watcher of this.#startWatchers.splice(0)) watcher(started);
   }
 
   #track(promise: Promise<unknown>): void {

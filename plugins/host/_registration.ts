@@ -25,7 +25,10 @@ export class PluginError extends Error {
   }
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+const versionPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+// A name may be scoped, `<tenant>/<name>`, as the cluster's registry loads
+// each tenant's plugins (tenant ids are up to 128 of `[A-Za-z0-9._:-]`).
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,127}(\/[A-Za-z0-9][A-Za-z0-9._@+-]{0,99})?$/;
 
 /**
  * Check a registration's name, version and source size, and return its
@@ -39,8 +42,11 @@ export function checkRegistration(
   source: string,
   options: unknown,
 ): RouteInput["options"] {
-  if (!namePattern.test(name) || !namePattern.test(version)) {
-    throw new PluginError("bad_name", "name and version are 1-100 letters, digits, ._@+-");
+  if (!namePattern.test(name) || !versionPattern.test(version)) {
+    throw new PluginError(
+      "bad_name",
+      "name and version are 1-100 letters, digits, ._@+- (a name may have a scope/ before it)",
+    );
   }
   if (new TextEncoder().encode(source).length > maxSourceBytes) {
     throw new PluginError("source_too_large", `the source is over ${maxSourceBytes} bytes`);

@@ -77,6 +77,8 @@ export interface VersionInfo {
   name: string;
   version: string;
   role: VersionRole;
+  /** Its child processes running now (none while it neither serves nor shadows). */
+  children: number;
   breaker: BreakerState;
   stats: PluginStats;
 }
@@ -186,6 +188,20 @@ export class PluginHost {
     if (!this.#versions.has(name)) this.#versions.set(name, new Map());
     this.#versions.get(name)!.set(version, loaded);
     return this.#info(loaded);
+  }
+
+  /**
+   * Start the children of `version` and resolve once they run, so that the
+   * {@linkcode activate} or {@linkcode shadow} that follows swaps to a
+   * version whose first calls find a child ready rather than wait past
+   * their deadline for one to start.
+   *
+   * @throws {PluginError} `unknown_version` if it was not loaded
+   */
+  async prepare(name: string, version: string): Promise<void> {
+    const { pool } = this.#version(name, version);
+    pool.warm();
+    await pool.whenWarm();
   }
 
   /**
@@ -375,6 +391,7 @@ export class PluginHost {
       name: version.name,
       version: version.version,
       role,
+      children: version.pool.running,
       breaker: version.breaker.state,
       stats: version.stats.snapshot(),
     };

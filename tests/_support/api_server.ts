@@ -71,7 +71,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   shared.start();
   const edge = createEdge({
     config,
-    backend: new LocalBackend(runtime.host, runtime.store, config.nodeId),
+    backend: new LocalBackend(runtime.host, runtime.store, config.nodeId, runtime.plugins),
     bus: options.edgeBus?.(bus) ?? bus,
     shared,
     jwtSecret: JWT_SECRET,

@@ -15,6 +15,10 @@ import type {
   StoredEvent,
   WidgetTenant,
 } from "../../cluster/protocol.ts";
+import type {
+  PluginAdminRequest,
+  PluginAdminResponse,
+} from "../../cluster/runtime/plugin_admin.ts";
 import { effectiveSettings } from "../../cluster/store/tenant_directory.ts";
 import { type Role, signToken } from "../../edge/auth/auth.ts";
 import { createHttpHandler, type HttpHandlerOptions } from "../../edge/http/handler.ts";
@@ -91,6 +95,18 @@ export class ScriptedBackend implements Backend {
     return Promise.resolve(
       found ? { tenant: found[0], settings: effectiveSettings(found[1]) } : null,
     );
+  }
+
+  pluginCalls: [PluginAdminRequest, string | undefined][] = [];
+  /** What `plugins` answers. */
+  pluginAnswer: PluginAdminResponse = {
+    ok: false,
+    error: { code: "not_found", message: "no plugins here", retryable: false },
+  };
+
+  plugins(request: PluginAdminRequest, node?: string): Promise<PluginAdminResponse> {
+    this.pluginCalls.push([request, node]);
+    return Promise.resolve(this.pluginAnswer);
   }
 
   get last(): ActorRequest {
