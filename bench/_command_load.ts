@@ -2,6 +2,7 @@
 // in a closed loop open a ticket through an edge and comment on it, each
 // command with its own Idempotency-Key, so every acknowledged command can be
 // looked up in the event log afterwards by the id the edge gives it.
+import { clientCommandId } from "../edge/idempotency.ts";
 import type postgres from "postgres";
 import { call } from "../tests/_support/api_server.ts";
 
@@ -18,8 +19,9 @@ export interface CommandLoadOptions {
   /** The edge's base URL. */
   url: string;
   token: string;
-  /** The token's subject: the edge keys each command `<sub>:<Idempotency-Key>`. */
+  /** The token's subject and role: the edge scopes each command's key to them. */
   sub: string;
+  role: string;
   workers: number;
   /** Comments per ticket after its create. */
   comments: number;
@@ -89,7 +91,7 @@ export class CommandLoad {
     const status = answer?.status ?? 0;
     this.answers.push({ at, ms: at - sent, status });
     const acknowledged = status >= 200 && status < 300;
-    if (acknowledged) this.acknowledged.push(`${this.#options.sub}:${key}`);
+    if (acknowledged) this.acknowledged.push(clientCommandId(this.#options, key));
     const { pauseMs } = this.#options;
     if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     return acknowledged ? answer : null;

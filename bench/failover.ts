@@ -53,7 +53,13 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const token = await cluster.token(sub);
   const tickets = await cluster.openTickets(edge, token, ticketsPerNode * nodes.length);
 
-  const background = CommandLoad.start({ url: cluster.get(edge).url, token, sub, ...load });
+  const background = CommandLoad.start({
+    url: cluster.get(edge).url,
+    token,
+    sub,
+    role: "agent",
+    ...load,
+  });
   const kills: Kill[] = [];
   const started = performance.now();
   try {

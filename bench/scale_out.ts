@@ -31,7 +31,13 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const token = await cluster.token(sub);
   const existing = await cluster.openTickets(edge, token, size.tickets);
 
-  const background = CommandLoad.start({ url: cluster.get(edge).url, token, sub, ...load });
+  const background = CommandLoad.start({
+    url: cluster.get(edge).url,
+    token,
+    sub,
+    role: "agent",
+    ...load,
+  });
   let joinedAt: number;
   let routedAt: number;
   try {

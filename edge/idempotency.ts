@@ -31,9 +31,13 @@ export function clientCommand(
   key: string,
   request: unknown,
 ): ClientCommand {
+  return { commandId: clientCommandId(principal, key), fingerprint: fingerprintOf(request) };
+}
+
+/** The command id a client's `key` gets in the log: scoped to its principal, never a system id. */
+export function clientCommandId(principal: { sub: string; role: string }, key: string): string {
   // The sub is escaped, so a `:` in it cannot shift where the key begins.
-  const commandId = `c:${principal.role}:${encodeURIComponent(principal.sub)}:${key}`;
-  return { commandId, fingerprint: fingerprintOf(request) };
+  return `c:${principal.role}:${encodeURIComponent(principal.sub)}:${key}`;
 }
 
 /**
