@@ -67,6 +67,10 @@ export interface RoutingSettings {
   releaseAfterSeconds: number;
   /** Items that may wait at once; arrivals past it are refused. */
   maxWaiting: number;
+  /** The router that decides: a built-in's name or a plugin's; `least-loaded` when absent. */
+  router?: string;
+  /** The options handed to that router. */
+  routerOptions?: Record<string, unknown>;
 }
 
 /**
@@ -125,6 +129,7 @@ export interface StoredTenantSettings {
   reopenWindowMinutes?: number;
   chat?: Partial<TenantSettings["chat"]>;
   widget?: WidgetSettings;
+  routing?: Partial<RoutingSettings>;
 }
 
 /** Ticket and work-item priorities, lowest first. */

@@ -19,6 +19,8 @@ import {
   type TimerSpec,
 } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
+import type { Explanation } from "./queue.ts";
+import { itemOf, type RouteCommand, routeTakes, toQueue } from "./_queue_effects.ts";
 import {
   charCount,
   forbidden,
@@ -83,7 +85,8 @@ export type SessionCommand =
   | { type: "claim"; by: Caller }
   | { type: "transfer"; by: Caller; to: string; reason?: string }
   | { type: "close"; by: Caller }
-  | { type: "rate"; by: Caller; score: number; comment?: string };
+  | { type: "rate"; by: Caller; score: number; comment?: string }
+  | RouteCommand;
 
 /** The business limits a conversation enforces, for validators that want to agree. */
 export const sessionLimits = {
@@ -193,14 +196,18 @@ export type SessionEvent =
     visitor: Visitor;
     subject: string | null;
     limits: TenantSettings["chat"];
+    /** Whether it waits for an agent in the tenant's queue (not when it becomes a ticket at once). */
+    queued?: boolean;
   }
   | SessionEventBase & {
     type: "assigned";
     agent: string;
     previous: string | null;
-    via: "claim" | "transfer";
+    via: "claim" | "transfer" | "route";
     /** Why it was transferred; for agents only, so no system message repeats it. */
     reason: string | null;
+    /** Why the queue's router chose this agent, when it did. */
+    explanation?: Explanation;
   }
   | SessionEventBase & { type: "closed"; reason: CloseReason }
   /** The idle timer fired early (messages came since): look again at `next`. */
@@ -323,6 +330,8 @@ function decide(
       return close(opened, command.by, ctx);
     case "rate":
       return rate(opened, command, ctx);
+    case "route":
+      return route(opened, command, ctx);
     default:
       // Commands arrive over the wire, so the union is a hope, not a guarantee.
       return reject("invalid_command", `unknown session command "${(command as Cmd).type}"`, {
@@ -363,6 +372,7 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
     visitor,
     subject,
     limits: { waitLimitMinutes, idleCloseMinutes },
+    queued: cmd.agentsOnline > 0,
   };
   const message = messages(state, ctx);
   const events: SessionEvent[] = [opened, message.system("Conversation started")];
@@ -471,6 +481,35 @@ function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
         reason: null,
       },
       messages(state, ctx).system(`${by.sub} joined`),
+    ],
+  };
+}
+
+/**
+ * The queue's assignment, taken like a claim: a claim by hand that came
+ * first wins (the queue learns of it from that claim), and a closed
+ * conversation takes none.
+ */
+function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
+  if (!routeTakes(state.agent, cmd)) {
+    return cmd.by?.sub === systemSub ? { events: [] } : forbidden("only the queue routes");
+  }
+  const agent = text(cmd.agent, "agent", sessionLimits.idChars, true);
+  if (isRefusal(agent)) return agent;
+  if (state.status === "closed" || agent === state.agent) return { events: [] };
+  return {
+    events: [
+      {
+        type: "assigned",
+        by: systemSub,
+        at: ctx.now,
+        agent,
+        previous: state.agent,
+        via: "route",
+        reason: null,
+        explanation: cmd.explanation,
+      },
+      messages(state, ctx).system(`${agent} joined`),
     ],
   };
 }
@@ -711,9 +750,9 @@ function timers(state: SessionState): TimerSpec[] {
   return [];
 }
 
-/** The ticket a `converted` event creates, carrying the transcript. */
+/** What the tenant's queue learns of the conversation, and the ticket a conversion creates. */
 function effects(state: SessionState, event: SessionEvent, address: ActorAddress): Effect[] {
-  if (event.type !== "converted") return [];
+  if (event.type !== "converted") return queueEffects(state, event, address);
   const command: TicketCommand = {
     type: "create",
     by: { sub: systemSub, role: "agent" },
@@ -730,6 +769,26 @@ function effects(state: SessionState, event: SessionEvent, address: ActorAddress
     command,
     commandId: `s:convert:${address.id}`,
   }];
+}
+
+// Opened → waits in the queue; claimed or transferred by hand → the agent's
+// (routed: the queue's own doing); closed → gone. The message number makes
+// each command's id unique, as every change is followed by a message.
+function queueEffects(state: SessionState, event: SessionEvent, address: ActorAddress): Effect[] {
+  const item = itemOf(address);
+  if (event.type === "opened" && event.queued) {
+    return [toQueue(address, { type: "arrive", item }, "arrive")];
+  }
+  if (event.type === "assigned" && event.via !== "route") {
+    const reason = event.via === "claim" ? "claimed" : "transferred";
+    const command = { type: "leave" as const, item, reason, agent: event.agent } as const;
+    return [toQueue(address, command, `${reason}:${state.seq}`)];
+  }
+  if (event.type === "closed") {
+    const reason = event.reason === "converted" ? "converted" : "closed";
+    return [toQueue(address, { type: "leave", item, reason }, "closed")];
+  }
+  return [];
 }
 
 /** The ticket body: who the visitor is, then the conversation's text messages. */

@@ -4,6 +4,9 @@
  * @module
  */
 import { projectionOf } from "./_projection.ts";
+import type { Explanation } from "./queue.ts";
+import { type RouteCommand, routeTakes } from "./_queue_effects.ts";
+import { ticketQueueEffects } from "./_ticket_queue.ts";
 import {
   type Caller,
   type DecideContext,
@@ -46,6 +49,7 @@ export type TicketCommand =
   | { type: "assign"; by: Caller; agent: string }
   | { type: "transfer"; by: Caller; to: { agent: string } | { team: string }; reason: string }
   | { type: "unassign"; by: Caller }
+  | RouteCommand
   | {
     type: "comment";
     by: Caller;
@@ -120,6 +124,8 @@ export interface TicketState {
   /** Count of internal notes. */
   notes: number;
   sla: TicketSla;
+  /** Events folded so far; names the commands an event sends, as several may share a millisecond. */
+  revision?: number;
 }
 
 /** Fields every ticket event carries: who caused it and when (the turn's `ctx.now`). */
@@ -148,7 +154,9 @@ export type TicketEvent =
     type: "assigned";
     agent: string;
     previous: string | null;
-    via: "claim" | "assign";
+    via: "claim" | "assign" | "route";
+    /** Why the queue's router chose this agent, when it did. */
+    explanation?: Explanation;
   }
   | TicketEventBase & {
     type: "transferred";
@@ -249,6 +257,7 @@ export const ticketDecider: Decider<TicketState, TicketCommand, TicketEvent> = {
   evolve,
   timers,
   project: (state) => projectionOf(state, state.assignee, () => summary(state)),
+  effects: ticketQueueEffects,
   view(state) {
     if (state.status === "none") return null;
     return {
@@ -281,6 +290,8 @@ function decide(
       return transfer(state, status, command, ctx);
     case "unassign":
       return unassign(state, status, command.by, ctx);
+    case "route":
+      return route(state, status, command, ctx);
     case "comment":
       return comment(state, status, command, ctx);
     case "priority":
@@ -404,6 +415,40 @@ function assign(
         agent,
         previous: state.assignee,
         via: "assign",
+      },
+      ...moveTo(status, statusForNewAssignee(status), by, ctx),
+    ],
+  };
+}
+
+/**
+ * The queue's assignment, taken like a claim: an assignee who came first
+ * keeps the ticket (the queue learns of it from that claim), and a ticket
+ * no longer open takes none.
+ */
+function route(
+  state: TicketState,
+  status: TicketStatus,
+  cmd: RouteCommand,
+  ctx: DecideContext,
+): Outcome {
+  if (!routeTakes(state.assignee, cmd)) {
+    return cmd.by?.sub === systemSub ? { events: [] } : forbidden("only the queue routes");
+  }
+  const agent = text(cmd.agent, "agent", ticketLimits.idChars, true);
+  if (isRefusal(agent)) return agent;
+  if (!OPEN.has(status) || agent === state.assignee) return { events: [] };
+  const by = cmd.by;
+  return {
+    events: [
+      {
+        type: "assigned",
+        by: systemSub,
+        at: ctx.now,
+        agent,
+        previous: state.assignee,
+        via: "route",
+        explanation: cmd.explanation,
       },
       ...moveTo(status, statusForNewAssignee(status), by, ctx),
     ],
@@ -667,7 +712,7 @@ function onTimer(state: TicketState, cmd: TimerCommand, ctx: DecideContext): Out
 }
 
 function evolve(state: TicketState, event: TicketEvent): TicketState {
-  const next = { ...state, updatedAt: event.at };
+  const next = { ...state, updatedAt: event.at, revision: (state.revision ?? 0) + 1 };
   switch (event.type) {
     case "created":
       return {

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { queueDecider } from "../../actors/queue.ts";
 import { sessionDecider } from "../../actors/session.ts";
 import { ticketDecider } from "../../actors/ticket.ts";
+import { PluginHost } from "../../plugins/host/plugin_host.ts";
 import type { Config } from "./config.ts";
 import type { EventStore } from "../store/event_store.ts";
 import { GroupCommitter } from "../store/group_committer.ts";
@@ -20,13 +22,15 @@ import { TenantDirectory } from "../store/tenant_directory.ts";
 import { OutboxRelay } from "../runtime/outbox_relay.ts";
 import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
+import { Router } from "../runtime/routing.ts";
+import { QueueRouter } from "../runtime/queue_router.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { ActorAddress, Projection } from "../../actors/decider.ts";
 import type { NewEvent } from "../store/event_store.ts";
 
 /** The deciders every node hosts. */
-export const deciders = [ticketDecider, sessionDecider];
+export const deciders = [ticketDecider, sessionDecider, queueDecider];
 
 /** Options of {@linkcode startNodeRuntime}. */
 export interface NodeRuntimeOptions {
@@ -52,6 +56,10 @@ export interface NodeRuntime {
   store: EventStore;
   host: ActorHost;
   committer: GroupCommitter;
+  /** The node's sandbox for routing plugins: register and activate versions here. */
+  plugins: PluginHost;
+  /** Routes the node's queues: built-ins in process, plugins through {@linkcode plugins}. */
+  router: Router;
   /**
    * Start firing durable timers and relaying outbox commands, once the
    * process knows where actors live.
@@ -100,6 +108,16 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     },
   });
   const tenants = new TenantDirectory(store);
+  const plugins = new PluginHost({ metrics });
+  const router = new Router(plugins);
+  // Until delivery starts, decisions go to the local host; then to the queue's owner.
+  let deliver = (request: ActorRequest) => host.dispatch(request);
+  const queues = new QueueRouter({
+    router,
+    tenantSettings: (tenant) => tenants.get(tenant),
+    deliver: (request) => deliver(request),
+    onError: (message, fields) => log.warn(message, fields),
+  });
   const host = new ActorHost({
     store,
     committer,
@@ -110,6 +128,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),
+    onState: (address, state) => queues.observe(address, state),
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -141,10 +160,13 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     store,
     host,
     committer,
+    plugins,
+    router,
     startDelivery(routing = {}) {
+      if (routing.deliver) deliver = routing.deliver;
       const delivery = {
         store,
-        deliver: routing.deliver ?? ((request: ActorRequest) => host.dispatch(request)),
+        deliver,
         isLocal: routing.isLocal,
         onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
       };
@@ -155,11 +177,13 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     },
     async close() {
       pruner.stop();
+      queues.close();
       timers?.stop();
       relay?.stop();
       await host.drain();
       await committer.settled();
       await store.close();
+      await plugins.close();
     },
   };
 }

@@ -52,6 +52,11 @@ export interface ActorHostOptions {
    * when its status or assignee changed (null otherwise).
    */
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  /**
+   * Receives an actor's state once it is durable: after each turn that
+   * wrote events, in commit order, and after an activation loads a log.
+   */
+  onState?: (address: ActorAddress, state: unknown) => void;
 }
 
 /** Hosts the activations of one node. */
@@ -60,7 +65,7 @@ export class ActorHost {
     & Required<
       Omit<
         ActorHostOptions,
-        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted"
+        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted" | "onState"
       >
     >
     & ActorHostOptions;
@@ -247,6 +252,7 @@ export class ActorHost {
     ]);
     restore(activation, loaded);
     activation.settings = settings;
+    if (activation.seq > 0) this.#options.onState?.(activation.address, activation.state);
   }
 
   // A failed append means this activation's state is ahead of the log (or the

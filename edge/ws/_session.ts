@@ -8,6 +8,7 @@ import type { Logger } from "../../cluster/telemetry/log.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { ConversationHub } from "../live/conversation_hub.ts";
 import type { Presence } from "../live/presence.ts";
+import type { QueueAvailability } from "./availability.ts";
 import type { CallerRateLimiter } from "../limits/caller_limits.ts";
 import type { TenantFeed } from "../live/tenant_feed.ts";
 import type { ServerFrame } from "./frames.ts";
@@ -19,6 +20,8 @@ export interface ConnectionContext {
   hub: ConversationHub;
   feed: TenantFeed;
   presence: Presence;
+  /** Tells the tenant's queue what agents on this edge take. */
+  availability: QueueAvailability;
   jwtSecret: string;
   log: Logger;
   /** Per-caller and per-tenant limits on command frames (Redis in a cluster). */

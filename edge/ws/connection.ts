@@ -18,6 +18,7 @@ import { waitingList, Watch } from "./_watch.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import { relaySignal, type TypingSent } from "./_relay.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
+import type { StatusReport } from "./availability.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
@@ -182,6 +183,8 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         if (principal.role === "visitor") {
           return this.error({ code: "forbidden", message: "only agents have a status" });
         }
+        // The schema may carry skills, languages and teams; what it carries is passed on.
+        this.#ctx.availability.status(principal.tenant, principal.sub, frame as StatusReport);
         return this.#ctx.presence.set(
           principal.tenant,
           principal.sub,
@@ -222,6 +225,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
     if (principal.role !== "visitor") {
       this.#ctx.presence.connect(principal.tenant, principal.sub);
+      this.#ctx.availability.connected(principal.tenant, principal.sub);
       this.#watchAssigned(principal).catch(() => {});
     }
     if (resume) this.#resume(resume).catch(() => {});
@@ -437,7 +441,10 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
-      if (principal.role !== "visitor") this.#ctx.presence.release(principal.tenant, principal.sub);
+      if (principal.role !== "visitor") {
+        this.#ctx.presence.release(principal.tenant, principal.sub);
+        this.#ctx.availability.disconnected(principal.tenant, principal.sub);
+      }
     }
   }
 }

@@ -1,0 +1,65 @@
+// What sessions, tickets and the queue tell each other through the outbox:
+// items arriving and leaving the tenant's queue, and the queue's assignments.
+import type { ActorAddress, Caller, Effect } from "./decider.ts";
+import { systemSub } from "./decider.ts";
+import type { Explanation, ItemRef, QueueCommand, QueueEvent, QueueState } from "./queue.ts";
+
+/** The id of a tenant's queue actor. */
+export const tenantQueueId = "main";
+
+/** Who the queue's assignments come from. */
+export const routingCaller: Caller = { sub: systemSub, role: "admin" };
+
+/** The command a session or ticket takes a queue assignment with, like a claim. */
+export interface RouteCommand {
+  type: "route";
+  by: Caller;
+  agent: string;
+  explanation: Explanation;
+  /** The agent the queue took the item back from, whom this assignment replaces. */
+  replaces: string | null;
+}
+
+/** Whether a `route` may replace the current agent: only the one the queue took it back from. */
+export function routeTakes(current: string | null, cmd: RouteCommand): boolean {
+  return cmd.by?.sub === systemSub && (current === null || current === cmd.replaces);
+}
+
+/** A command to the tenant's queue, its id derived from the sending event. */
+export function toQueue(
+  from: ActorAddress,
+  command: QueueCommand,
+  tag: string,
+): Effect {
+  return {
+    address: { kind: "queue", tenant: from.tenant, id: tenantQueueId },
+    command,
+    commandId: `s:queue:${from.kind}:${from.id}:${tag}`,
+  };
+}
+
+/** The item's own actor takes an assignment of the queue. */
+export function queueEffects(
+  state: QueueState,
+  event: QueueEvent,
+  address: ActorAddress,
+): Effect[] {
+  if (event.type !== "assigned") return [];
+  const { item, agent, explanation } = event;
+  const replaces = state.items[`${item.kind}:${item.id}`]?.previousAgent ?? null;
+  const command: RouteCommand = { type: "route", by: routingCaller, agent, explanation, replaces };
+  return [{
+    address: {
+      kind: item.kind === "chat" ? "session" : "ticket",
+      tenant: address.tenant,
+      id: item.id,
+    },
+    command: { ...command },
+    commandId: `s:routed:${item.kind}:${item.id}:${agent}:${event.at}`,
+  }];
+}
+
+/** A chat's or ticket's reference in its queue. */
+export function itemOf(address: ActorAddress): ItemRef {
+  return { kind: address.kind === "session" ? "chat" : "ticket", id: address.id };
+}
