@@ -129,7 +129,9 @@ export interface StoredTenantSettings {
   reopenWindowMinutes?: number;
   chat?: Partial<TenantSettings["chat"]>;
   widget?: WidgetSettings;
-  routing?: Partial<RoutingSettings>;
+  routing?: Partial<Omit<RoutingSettings, "capacity">> & {
+    capacity?: Partial<RoutingSettings["capacity"]>;
+  };
 }
 
 /** Ticket and work-item priorities, lowest first. */

@@ -19,7 +19,11 @@ export function effectiveSettings(stored: StoredTenantSettings | null): TenantSe
     ...stored,
     sla: { ...defaultTenantSettings.sla, ...stored?.sla },
     chat: { ...defaultTenantSettings.chat, ...stored?.chat },
-    routing: { ...defaultRoutingSettings, ...stored?.routing },
+    routing: {
+      ...defaultRoutingSettings,
+      ...stored?.routing,
+      capacity: { ...defaultRoutingSettings.capacity, ...stored?.routing?.capacity },
+    },
   };
 }
 
