@@ -372,6 +372,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         principal.role !== "visitor" && summary.status === "assigned" &&
         summary.agent === principal.sub
       ) {
+        this.send({ t: "assigned", conversation: summary.id, agent: summary.agent });
         this.follow(summary.id).catch(() => {});
       }
       if (principal.role !== "visitor") this.#queueChanged(principal);
