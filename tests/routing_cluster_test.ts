@@ -111,3 +111,160 @@ Deno.test("a chat and a ticket reach an online agent with room, without a claim,
     await cluster.close();
   }
 });
+
+const stormChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 1000);
+const stormAgents = 50;
+const chatCapacity = 3;
+
+/** An agent who closes each chat it is given after a random moment, retrying through failovers. */
+function closingAgent(client: WsClient, sub: string): { stop: () => void } {
+  let seen = 0;
+  let stopped = false;
+  const handled = new Set<string>();
+  const closeLater = async (conversation: string) => {
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
+    for (let attempt = 0; attempt < 20 && !stopped; attempt++) {
+      const answer = await client.ask({
+        t: "close",
+        id: `close-${conversation}-${attempt}`,
+        conversation,
+      })
+        .catch(() => null);
+      if (answer?.t === "ack" || (answer?.t === "err" && answer.code === "conversation_closed")) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+  const poll = setInterval(() => {
+    for (; seen < client.frames.length; seen++) {
+      const frame = client.frames[seen];
+      if (frame.t !== "assigned" || frame.agent !== sub) continue;
+      const conversation = frame.conversation as string;
+      if (handled.has(conversation)) continue;
+      handled.add(conversation);
+      closeLater(conversation);
+    }
+  }, 20);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(poll);
+    },
+  };
+}
+
+/** Bootstraps, retrying what a failover refused; a lost answer may leave an extra chat, which is fine. */
+async function burst(cluster: TestCluster, count: number, onProgress: (done: number) => void) {
+  let done = 0;
+  const one = async (i: number) => {
+    const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await call(`${edge}/v1/widget/sessions`, null, "POST", { widgetKey })
+        .catch(() => null);
+      if (response?.status === 201) return onProgress(++done);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error("a chat could not be opened");
+  };
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => one(i + j)));
+  }
+}
+
+/**
+ * The queue's own order of events is the truth of who held what: fold it,
+ * checking no agent ever holds more than its capacity by the queue's
+ * doing and no item is assigned while someone holds it.
+ */
+function checkQueueLog(log: { type: string; data: Record<string, unknown> }[]) {
+  const holder = new Map<string, string>();
+  const held = new Map<string, number>();
+  const key = (item: unknown) => {
+    const { kind, id } = item as { kind: string; id: string };
+    return `${kind}:${id}`;
+  };
+  const release = (item: string) => {
+    const agent = holder.get(item);
+    if (agent === undefined) return;
+    holder.delete(item);
+    held.set(agent, held.get(agent)! - 1);
+  };
+  let assignments = 0;
+  for (const { type, data } of log) {
+    if (type === "assigned") {
+      const item = key(data.item);
+      assert(!holder.has(item), `${item} assigned while ${holder.get(item)} held it`);
+      const agent = data.agent as string;
+      const load = (held.get(agent) ?? 0) + 1;
+      assert(load <= chatCapacity, `${agent} was given a chat beyond its capacity`);
+      held.set(agent, load);
+      holder.set(item, agent);
+      assignments++;
+    } else if (type === "left") {
+      release(key(data.item));
+      if (data.agent) {
+        holder.set(key(data.item), data.agent as string);
+        held.set(data.agent as string, (held.get(data.agent as string) ?? 0) + 1);
+      }
+    } else if (type === "requeued") release(key(data.item));
+    else if (type === "released") {
+      for (const item of data.items as unknown[]) release(key(item));
+    }
+  }
+  return assignments;
+}
+
+async function runStorm(killQueueOwner: boolean) {
+  const cluster = await routingCluster();
+  const agents: { client: WsClient; stop: () => void }[] = [];
+  try {
+    for (let i = 0; i < stormAgents; i++) {
+      const sub = `agent${i}`;
+      const client = await agent(cluster, i % 2 === 0 ? "e1" : "e2", sub, chatCapacity);
+      agents.push({ client, ...closingAgent(client, sub) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const owner = new Ring(nodes).owner("queue/acme/main");
+    let killed: Promise<void> | undefined;
+    await burst(cluster, stormChats, (done) => {
+      if (killQueueOwner && !killed && done === Math.floor(stormChats / 3)) {
+        killed = cluster.kill(owner);
+      }
+    });
+    await killed;
+    // Done when every chat opened has been assigned and closed by its agent.
+    const sessions = await eventually(async () => {
+      const log = await eventLog(cluster, "session");
+      const opened = new Set(log.filter((e) => e.type === "opened").map((e) => e.actor));
+      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
+      return opened.size >= stormChats && [...opened].every((id) => closed.has(id))
+        ? log
+        : undefined;
+    }, 120_000);
+    const opened = sessions.filter((e) => e.type === "opened").map((e) => e.actor);
+    for (const id of opened) {
+      const events = sessions.filter((e) => e.actor === id);
+      const assigned = events.filter((e) => e.type === "assigned");
+      assertEquals(assigned.length, 1, `${id}: ${JSON.stringify(assigned)}`);
+      assertEquals(assigned[0].data.via, "route");
+      assertEquals(events.find((e) => e.type === "closed")?.data.reason, "agent");
+    }
+    const assignments = checkQueueLog(await eventLog(cluster, "queue"));
+    assertEquals(assignments, opened.length, "the queue assigned each chat once");
+  } finally {
+    for (const { client, stop } of agents) {
+      stop();
+      await client.close();
+    }
+    await cluster.close();
+  }
+}
+
+Deno.test(`storm: ${stormChats} chats to ${stormAgents} agents of capacity ${chatCapacity} on two edges: each assigned once, never over capacity, freed slots refilled`, async () => {
+  await runStorm(false);
+});
+
+Deno.test("storm: kill -9 the queue's node midway: nothing assigned twice or lost", async () => {
+  await runStorm(true);
+});
