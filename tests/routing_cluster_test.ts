@@ -116,40 +116,45 @@ const stormChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 1000);
 const stormAgents = 50;
 const chatCapacity = 3;
 
-/** An agent who closes each chat it is given after a random moment, retrying through failovers. */
-function closingAgent(client: WsClient, sub: string): { stop: () => void } {
+/**
+ * An agent who closes each chat it is given after a random moment, retrying
+ * through failovers. Pushes are best effort (a node killed between its
+ * commit and its publish never sends one), so like a console it also looks
+ * up what is assigned to it now and then.
+ */
+function closingAgent(
+  client: WsClient,
+  sub: string,
+  list: () => Promise<string[]>,
+): { stop: () => void } {
   let seen = 0;
   let stopped = false;
   const handled = new Set<string>();
   const closeLater = async (conversation: string) => {
+    if (handled.has(conversation)) return;
+    handled.add(conversation);
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
-    for (let attempt = 0; attempt < 20 && !stopped; attempt++) {
-      const answer = await client.ask({
-        t: "close",
-        id: `close-${conversation}-${attempt}`,
-        conversation,
-      })
-        .catch(() => null);
-      if (answer?.t === "ack" || (answer?.t === "err" && answer.code === "conversation_closed")) {
-        return;
-      }
+    for (let attempt = 0; !stopped; attempt++) {
+      const id = `close-${conversation}-${attempt}`;
+      const answer = await client.ask({ t: "close", id, conversation }).catch(() => null);
+      if (answer?.t === "ack" || answer?.code === "conversation_closed") return;
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   };
   const poll = setInterval(() => {
     for (; seen < client.frames.length; seen++) {
       const frame = client.frames[seen];
-      if (frame.t !== "assigned" || frame.agent !== sub) continue;
-      const conversation = frame.conversation as string;
-      if (handled.has(conversation)) continue;
-      handled.add(conversation);
-      closeLater(conversation);
+      if (frame.t === "assigned" && frame.agent === sub) closeLater(frame.conversation as string);
     }
   }, 20);
+  const lookup = setInterval(() => {
+    list().then((ids) => ids.forEach(closeLater), () => {});
+  }, 3_000);
   return {
     stop() {
       stopped = true;
       clearInterval(poll);
+      clearInterval(lookup);
     },
   };
 }
@@ -221,8 +226,15 @@ async function runStorm(killQueueOwner: boolean) {
   try {
     for (let i = 0; i < stormAgents; i++) {
       const sub = `agent${i}`;
+      const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
       const client = await agent(cluster, i % 2 === 0 ? "e1" : "e2", sub, chatCapacity);
-      agents.push({ client, ...closingAgent(client, sub) });
+      const token = await cluster.token(sub);
+      const list = async () => {
+        const query = `assignee=${sub}&status=assigned&limit=200`;
+        const page = await call(`${edge}/v1/conversations?${query}`, token, "GET");
+        return ((page.body.items ?? []) as { id: string }[]).map((doc) => doc.id);
+      };
+      agents.push({ client, ...closingAgent(client, sub, list) });
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const owner = new Ring(nodes).owner("queue/acme/main");
@@ -241,7 +253,18 @@ async function runStorm(killQueueOwner: boolean) {
       return opened.size >= stormChats && [...opened].every((id) => closed.has(id))
         ? log
         : undefined;
-    }, 120_000);
+    }, 60_000).catch(async () => {
+      // Say which chats are stuck and where, not just that time ran out.
+      const log = await eventLog(cluster, "session");
+      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
+      const stuck = new Map<string, string[]>();
+      for (const e of log.filter((e) => !closed.has(e.actor))) {
+        stuck.set(e.actor, [...(stuck.get(e.actor) ?? []), e.type]);
+      }
+      throw new Error(
+        `${stuck.size} chats never closed: ${JSON.stringify([...stuck].slice(0, 5))}`,
+      );
+    });
     const opened = sessions.filter((e) => e.type === "opened").map((e) => e.actor);
     for (const id of opened) {
       const events = sessions.filter((e) => e.actor === id);
