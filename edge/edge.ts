@@ -19,6 +19,7 @@ import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { QueueAvailability } from "./ws/availability.ts";
+import { QueueFeed } from "./live/queue_feed.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
 
@@ -121,6 +122,7 @@ export function createEdge(options: EdgeOptions): Edge {
     backend,
     hub,
     feed,
+    queueFeed: new QueueFeed(bus, config.cluster),
     presence,
     availability: new QueueAvailability(backend, log),
     jwtSecret,

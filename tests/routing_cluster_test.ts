@@ -291,3 +291,116 @@ Deno.test(`storm: ${stormChats} chats to ${stormAgents} agents of capacity ${cha
 Deno.test("storm: kill -9 the queue's node midway: nothing assigned twice or lost", async () => {
   await runStorm(true);
 });
+
+/** The queue's events of one item, by type, in order. */
+async function queueEventsOf(cluster: TestCluster, id: string): Promise<[string, unknown][]> {
+  const log = await eventLog(cluster, "queue");
+  return log
+    .filter((e) =>
+      (e.data.item as { id?: string } | undefined)?.id === id || e.type === "agent_away"
+    )
+    .map((e) => [e.type, e.data.agent]);
+}
+
+Deno.test("offers: a decline goes to the next agent; silence goes on and sets the silent one away", async () => {
+  const cluster = await routingCluster({ offerSeconds: 2 });
+  try {
+    const alice = await agent(cluster, "e1", "alice", 1);
+    const bob = await agent(cluster, "e2", "bob", 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { conversation } = await bootstrap(cluster.get("e1").url);
+    const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
+    const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
+    const [declining, silent] = alice.frames.includes(first) ? [alice, bob] : [bob, alice];
+    assert(typeof first.deadline === "number" && first.deadline > Date.now() - 5_000);
+    const declined = await declining.ask({ t: "decline", id: "no", conversation });
+    assertEquals(declined.t, "ack", JSON.stringify(declined));
+    await silent.next(isOffer);
+    const silentSub = silent === alice ? "alice" : "bob";
+    const declinerSub = silent === alice ? "bob" : "alice";
+    const log = await eventually(async () => {
+      const events = await queueEventsOf(cluster, conversation);
+      return events.some(([type]) => type === "agent_away") ? events : undefined;
+    });
+    assertEquals(log, [
+      ["arrived", undefined],
+      ["offered", declinerSub],
+      ["declined", declinerSub],
+      ["offered", silentSub],
+      ["offer_expired", silentSub],
+      ["agent_away", silentSub],
+    ]);
+    // Only the one offered may answer; an accept after the deadline is refused.
+    const late = await silent.ask({ t: "accept", id: "late", conversation });
+    assertEquals(late.code, "no_offer", JSON.stringify(late));
+
+    const carol = await agent(cluster, "e2", "carol", 1);
+    const offer = await carol.next(isOffer, 10_000);
+    assert(offer.deadline);
+    const accepted = await carol.ask({ t: "accept", id: "yes", conversation });
+    assertEquals(accepted.t, "ack", JSON.stringify(accepted));
+    const assigned = await carol.next((f) => f.t === "assigned" && f.conversation === conversation);
+    assertEquals(assigned.agent, "carol");
+    for (const client of [alice, bob, carol]) await client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("offers: the queue's node is killed mid-offer: the deadline still passes it on", async () => {
+  const cluster = await routingCluster({ offerSeconds: 3 });
+  try {
+    const alice = await agent(cluster, "e1", "alice", 1);
+    const bob = await agent(cluster, "e2", "bob", 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { conversation } = await bootstrap(cluster.get("e1").url);
+    const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
+    const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
+    const next = alice.frames.includes(first) ? bob : alice;
+    await cluster.kill(new Ring(nodes).owner("queue/acme/main"));
+    const offer = await next.next(isOffer, 20_000);
+    assert(offer.deadline);
+    const accepted = await eventually(async () => {
+      const answer = await next.ask({ t: "accept", id: crypto.randomUUID(), conversation });
+      return answer.t === "ack" ? answer : undefined;
+    });
+    assertEquals(accepted.t, "ack");
+    await next.next((f) => f.t === "assigned" && f.conversation === conversation, 10_000);
+    for (const client of [alice, bob]) await client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("queue positions and estimated waits reach each waiting visitor as the queue moves", async () => {
+  const cluster = await routingCluster();
+  try {
+    // Online with no room: chats wait instead of becoming tickets.
+    const alice = await agent(cluster, "e2", "alice", 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const visitors: { client: WsClient; conversation: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { token, conversation } = await bootstrap(cluster.get("e1").url);
+      const client = await WsClient.hello(cluster.get(i % 2 ? "e1" : "e2").url, token, {
+        [conversation]: 0,
+      });
+      visitors.push({ client, conversation });
+    }
+    const placed = (position: number, estimate?: (ms: unknown) => boolean) => (f: Frame) =>
+      f.t === "queue" && f.position === position && (estimate?.(f.estimatedWaitMs) ?? true);
+    for (const [i, { client }] of visitors.entries()) {
+      const frame = await client.next(placed(i + 1), 10_000);
+      assertEquals(frame.estimatedWaitMs, null, "no estimate before two assignments");
+    }
+    // Room for two: the first two go, the others move up and learn an estimate.
+    alice.send({ t: "status", status: "online", capacity: 2 });
+    const number = (ms: unknown) => typeof ms === "number" && ms >= 0;
+    const third = await visitors[2].client.next(placed(1, number), 10_000);
+    const fourth = await visitors[3].client.next(placed(2, number), 10_000);
+    assertEquals(third.waiting, 2);
+    assert((fourth.estimatedWaitMs as number) >= (third.estimatedWaitMs as number));
+    for (const { client } of [...visitors, { client: alice }]) await client.close();
+  } finally {
+    await cluster.close();
+  }
+});

@@ -24,6 +24,7 @@ import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
 import { Router } from "../runtime/routing.ts";
 import { QueueRouter } from "../runtime/queue_router.ts";
+import { QueuePublisher } from "../runtime/queue_publisher.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { ActorAddress, Projection } from "../../actors/decider.ts";
@@ -118,6 +119,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     deliver: (request) => deliver(request),
     onError: (message, fields) => log.warn(message, fields),
   });
+  const queueViews = options.bus && new QueuePublisher(options.bus, config.cluster);
   const host = new ActorHost({
     store,
     committer,
@@ -128,7 +130,10 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),
-    onState: (address, state) => queues.observe(address, state),
+    onState: (address, state) => {
+      queues.observe(address, state);
+      queueViews?.observe(address, state);
+    },
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -178,6 +183,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     async close() {
       pruner.stop();
       queues.close();
+      queueViews?.close();
       timers?.stop();
       relay?.stop();
       await host.drain();

@@ -18,6 +18,7 @@ export function subjects(prefix: string): {
   query: string;
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
+  queue: (tenant: string) => string;
   presence: (tenant: string) => string;
   everyPresence: string;
   signals: (tenant: string, id: string) => string;
@@ -34,6 +35,8 @@ export function subjects(prefix: string): {
     conversation: (tenant, id) => `${prefix}.conv.${t(tenant)}.${t(id)}`,
     /** Status and assignment changes of a tenant's conversations. */
     sessions: (tenant) => `${prefix}.sessions.${t(tenant)}`,
+    /** The tenant's queue after its changes: positions, estimated waits and offers out. */
+    queue: (tenant) => `${prefix}.queue.${t(tenant)}`,
     /** Ephemeral signals of a conversation (typing, read markers), relayed, never stored. */
     signals: (tenant, id) => `${prefix}.signal.${t(tenant)}.${t(id)}`,
     /** Agent presence (status and capacity) of a tenant, announced by edges. */
