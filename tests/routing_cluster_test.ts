@@ -404,3 +404,25 @@ Deno.test("queue positions and estimated waits reach each waiting visitor as the
     await cluster.close();
   }
 });
+
+Deno.test("an agent whose last socket closes gets no more work; the other agent does", async () => {
+  const cluster = await routingCluster();
+  try {
+    // Equal load and idle time: least-loaded would pick alice first, by id.
+    const alice = await agent(cluster, "e1", "alice", 3);
+    const aliceAgain = await WsClient.hello(cluster.get("e2").url, await cluster.token("alice"));
+    const bob = await agent(cluster, "e2", "bob", 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await alice.close();
+    await aliceAgain.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { conversation } = await bootstrap(cluster.get("e1").url);
+    const assigned = await bob.next((f) => f.t === "assigned" && f.conversation === conversation);
+    assertEquals(assigned.agent, "bob");
+    const gone = (await eventLog(cluster, "queue")).filter((e) => e.type === "agent_gone");
+    assertEquals(gone.map((e) => e.data.agent), ["alice"]);
+    await bob.close();
+  } finally {
+    await cluster.close();
+  }
+});
