@@ -2,6 +2,7 @@
 // items arriving and leaving the tenant's queue, and the queue's assignments.
 import type { ActorAddress, Caller, Effect } from "./decider.ts";
 import { systemSub } from "./decider.ts";
+import { forbidden, isRefusal, type Refusal, text } from "./_validation.ts";
 import type { Explanation, ItemRef, QueueCommand, QueueEvent, QueueState } from "./queue.ts";
 
 /** The id of a tenant's queue actor. */
@@ -20,9 +21,22 @@ export interface RouteCommand {
   replaces: string | null;
 }
 
-/** Whether a `route` may replace the current agent: only the one the queue took it back from. */
-export function routeTakes(current: string | null, cmd: RouteCommand): boolean {
-  return cmd.by?.sub === systemSub && (current === null || current === cmd.replaces);
+/**
+ * The agent a `route` hands the item to, given its `current` agent; or what
+ * to answer instead: a refusal for anyone but the queue, and nothing when
+ * the item is someone else's (a claim by hand came first) or already this
+ * agent's. Only the agent the queue took the item back from is replaced.
+ */
+export function routedAgent(
+  current: string | null,
+  cmd: RouteCommand,
+  maxChars: number,
+): string | Refusal | { events: [] } {
+  if (cmd.by?.sub !== systemSub) return forbidden("only the queue routes");
+  if (current !== null && current !== cmd.replaces) return { events: [] };
+  const agent = text(cmd.agent, "agent", maxChars, true);
+  if (isRefusal(agent)) return agent;
+  return agent === current ? { events: [] } : agent;
 }
 
 /** A command to the tenant's queue, its id derived from the sending event. */

@@ -20,7 +20,7 @@ import {
 } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import type { Explanation } from "./queue.ts";
-import { itemOf, type RouteCommand, routeTakes, toQueue } from "./_queue_effects.ts";
+import { itemOf, type RouteCommand, routedAgent, toQueue } from "./_queue_effects.ts";
 import {
   charCount,
   forbidden,
@@ -491,12 +491,9 @@ function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
  * conversation takes none.
  */
 function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
-  if (!routeTakes(state.agent, cmd)) {
-    return cmd.by?.sub === systemSub ? { events: [] } : forbidden("only the queue routes");
-  }
-  const agent = text(cmd.agent, "agent", sessionLimits.idChars, true);
-  if (isRefusal(agent)) return agent;
-  if (state.status === "closed" || agent === state.agent) return { events: [] };
+  const agent = routedAgent(state.agent, cmd, sessionLimits.idChars);
+  if (typeof agent !== "string") return agent;
+  if (state.status === "closed") return { events: [] };
   return {
     events: [
       {

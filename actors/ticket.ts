@@ -5,7 +5,7 @@
  */
 import { projectionOf } from "./_projection.ts";
 import type { Explanation } from "./queue.ts";
-import { type RouteCommand, routeTakes } from "./_queue_effects.ts";
+import { type RouteCommand, routedAgent } from "./_queue_effects.ts";
 import { ticketQueueEffects } from "./_ticket_queue.ts";
 import {
   type Caller,
@@ -432,13 +432,9 @@ function route(
   cmd: RouteCommand,
   ctx: DecideContext,
 ): Outcome {
-  if (!routeTakes(state.assignee, cmd)) {
-    return cmd.by?.sub === systemSub ? { events: [] } : forbidden("only the queue routes");
-  }
-  const agent = text(cmd.agent, "agent", ticketLimits.idChars, true);
-  if (isRefusal(agent)) return agent;
-  if (!OPEN.has(status) || agent === state.assignee) return { events: [] };
-  const by = cmd.by;
+  const agent = routedAgent(state.assignee, cmd, ticketLimits.idChars);
+  if (typeof agent !== "string") return agent;
+  if (!OPEN.has(status)) return { events: [] };
   return {
     events: [
       {
@@ -450,7 +446,7 @@ function route(
         via: "route",
         explanation: cmd.explanation,
       },
-      ...moveTo(status, statusForNewAssignee(status), by, ctx),
+      ...moveTo(status, statusForNewAssignee(status), cmd.by, ctx),
     ],
   };
 }

@@ -24,6 +24,19 @@ async function routingCluster(routing: Record<string, unknown> = {}): Promise<Te
   return cluster;
 }
 
+/** Run `test` against a fresh routing cluster, closed after it whatever happens. */
+async function withCluster(
+  test: (cluster: TestCluster) => Promise<void>,
+  routing: Record<string, unknown> = {},
+): Promise<void> {
+  const cluster = await routingCluster(routing);
+  try {
+    await test(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
 async function bootstrap(url: string, visitorId?: string) {
   const response = await call(`${url}/v1/widget/sessions`, null, "POST", {
     widgetKey,
@@ -74,8 +87,7 @@ async function eventLog(cluster: TestCluster, kind: string) {
 }
 
 Deno.test("a chat and a ticket reach an online agent with room, without a claim, and say why", async () => {
-  const cluster = await routingCluster();
-  try {
+  await withCluster(async (cluster) => {
     const alice = await agent(cluster, "e2", "alice", 1);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const { conversation } = await bootstrap(cluster.get("e1").url);
@@ -107,9 +119,7 @@ Deno.test("a chat and a ticket reach an online agent with room, without a claim,
       explanation: { router: "least-loaded", candidates: [{ id: "alice", score: 1 }] },
     });
     await alice.close();
-  } finally {
-    await cluster.close();
-  }
+  });
 });
 
 const stormChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 1000);
@@ -302,16 +312,22 @@ async function queueEventsOf(cluster: TestCluster, id: string): Promise<[string,
     .map((e) => [e.type, e.data.agent]);
 }
 
+/** Alice and Bob online with room for one chat, and a chat offered to one of them. */
+async function firstOffer(cluster: TestCluster) {
+  const alice = await agent(cluster, "e1", "alice", 1);
+  const bob = await agent(cluster, "e2", "bob", 1);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const { conversation } = await bootstrap(cluster.get("e1").url);
+  const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
+  const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
+  const [offered, other] = alice.frames.includes(first) ? [alice, bob] : [bob, alice];
+  return { alice, bob, conversation, isOffer, first, offered, other };
+}
+
 Deno.test("offers: a decline goes to the next agent; silence goes on and sets the silent one away", async () => {
-  const cluster = await routingCluster({ offerSeconds: 2 });
-  try {
-    const alice = await agent(cluster, "e1", "alice", 1);
-    const bob = await agent(cluster, "e2", "bob", 1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const { conversation } = await bootstrap(cluster.get("e1").url);
-    const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
-    const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
-    const [declining, silent] = alice.frames.includes(first) ? [alice, bob] : [bob, alice];
+  await withCluster(async (cluster) => {
+    const { alice, bob, conversation, isOffer, first, offered, other } = await firstOffer(cluster);
+    const [declining, silent] = [offered, other];
     assert(typeof first.deadline === "number" && first.deadline > Date.now() - 5_000);
     const declined = await declining.ask({ t: "decline", id: "no", conversation });
     assertEquals(declined.t, "ack", JSON.stringify(declined));
@@ -342,21 +358,12 @@ Deno.test("offers: a decline goes to the next agent; silence goes on and sets th
     const assigned = await carol.next((f) => f.t === "assigned" && f.conversation === conversation);
     assertEquals(assigned.agent, "carol");
     for (const client of [alice, bob, carol]) await client.close();
-  } finally {
-    await cluster.close();
-  }
+  }, { offerSeconds: 2 });
 });
 
 Deno.test("offers: the queue's node is killed mid-offer: the deadline still passes it on", async () => {
-  const cluster = await routingCluster({ offerSeconds: 3 });
-  try {
-    const alice = await agent(cluster, "e1", "alice", 1);
-    const bob = await agent(cluster, "e2", "bob", 1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const { conversation } = await bootstrap(cluster.get("e1").url);
-    const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
-    const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
-    const next = alice.frames.includes(first) ? bob : alice;
+  await withCluster(async (cluster) => {
+    const { alice, bob, conversation, isOffer, other: next } = await firstOffer(cluster);
     await cluster.kill(new Ring(nodes).owner("queue/acme/main"));
     const offer = await next.next(isOffer, 20_000);
     assert(offer.deadline);
@@ -367,14 +374,11 @@ Deno.test("offers: the queue's node is killed mid-offer: the deadline still pass
     assertEquals(accepted.t, "ack");
     await next.next((f) => f.t === "assigned" && f.conversation === conversation, 10_000);
     for (const client of [alice, bob]) await client.close();
-  } finally {
-    await cluster.close();
-  }
+  }, { offerSeconds: 3 });
 });
 
 Deno.test("queue positions and estimated waits reach each waiting visitor as the queue moves", async () => {
-  const cluster = await routingCluster();
-  try {
+  await withCluster(async (cluster) => {
     // Online with no room: chats wait instead of becoming tickets.
     const alice = await agent(cluster, "e2", "alice", 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -400,14 +404,11 @@ Deno.test("queue positions and estimated waits reach each waiting visitor as the
     assertEquals(third.waiting, 2);
     assert((fourth.estimatedWaitMs as number) >= (third.estimatedWaitMs as number));
     for (const { client } of [...visitors, { client: alice }]) await client.close();
-  } finally {
-    await cluster.close();
-  }
+  });
 });
 
 Deno.test("an agent whose last socket closes gets no more work; the other agent does", async () => {
-  const cluster = await routingCluster();
-  try {
+  await withCluster(async (cluster) => {
     // Equal load and idle time: least-loaded would pick alice first, by id.
     const alice = await agent(cluster, "e1", "alice", 3);
     const aliceAgain = await WsClient.hello(cluster.get("e2").url, await cluster.token("alice"));
@@ -422,7 +423,5 @@ Deno.test("an agent whose last socket closes gets no more work; the other agent 
     const gone = (await eventLog(cluster, "queue")).filter((e) => e.type === "agent_gone");
     assertEquals(gone.map((e) => e.data.agent), ["alice"]);
     await bob.close();
-  } finally {
-    await cluster.close();
-  }
+  });
 });

@@ -21,6 +21,7 @@ import {
 import { type TicketCommand, ticketDecider, type TicketEvent } from "../actors/ticket.ts";
 import { charCount } from "../actors/_validation.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import { explanationBy, routeCommand } from "./_support/route_command.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
 import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
@@ -661,20 +662,9 @@ Deno.test("session: a chat that becomes a ticket at once never waits in the queu
   assertEquals(sent[1].command, { type: "leave", item: chat, reason: "converted" });
 });
 
-const explanation = {
-  router: "least-loaded",
-  version: "builtin",
-  rule: "decided by least-loaded",
-  candidates: [{ id: "alice", score: 1 }],
-  reason: null,
-};
-const route = (agent: string, replaces: string | null = null) => ({
-  type: "route" as const,
-  by: { sub: systemSub, role: "admin" as const },
-  agent,
-  explanation,
-  replaces,
-});
+const explanation = explanationBy("least-loaded");
+const route = (agent: string, replaces: string | null = null) =>
+  routeCommand(agent, explanation, replaces);
 
 Deno.test("session: the queue's assignment is taken like a claim, with its explanation", () => {
   const run = given([open(), route("alice")]);

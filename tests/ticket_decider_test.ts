@@ -16,6 +16,7 @@ import {
   visitorTicketView,
 } from "../actors/ticket.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import { explanationBy, routeCommand } from "./_support/route_command.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
 import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
@@ -826,20 +827,9 @@ Deno.test("ticket: the queue hears of every change of who holds it", () => {
   assertEquals(new Set(sent.map((effect) => effect.commandId)).size, sent.length);
 });
 
-const explanation = {
-  router: "skills-weighted",
-  version: "builtin",
-  rule: "decided by skills-weighted",
-  candidates: [{ id: "alice", score: 0.5 }],
-  reason: null,
-};
-const route = (agent: string, replaces: string | null = null) => ({
-  type: "route" as const,
-  by: { sub: systemSub, role: "admin" as const },
-  agent,
-  explanation,
-  replaces,
-});
+const explanation = explanationBy("skills-weighted", 0.5);
+const route = (agent: string, replaces: string | null = null) =>
+  routeCommand(agent, explanation, replaces);
 
 Deno.test("ticket: the queue's assignment is taken like a claim and says why", () => {
   const run = given([create(), route("alice")]);
