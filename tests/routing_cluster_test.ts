@@ -392,9 +392,9 @@ Deno.test("queue positions and estimated waits reach each waiting visitor as the
     }
     const placed = (position: number, estimate?: (ms: unknown) => boolean) => (f: Frame) =>
       f.t === "queue" && f.position === position && (estimate?.(f.estimatedWaitMs) ?? true);
+    // The edge's own list may tell a place first; the queue's view adds the estimate.
     for (const [i, { client }] of visitors.entries()) {
-      const frame = await client.next(placed(i + 1), 10_000);
-      assertEquals(frame.estimatedWaitMs, null, "no estimate before two assignments");
+      await client.next(placed(i + 1, (ms) => ms === null), 10_000);
     }
     // Room for two: the first two go, the others move up and learn an estimate.
     alice.send({ t: "status", status: "online", capacity: 2 });
