@@ -21,22 +21,29 @@ export interface RouteCommand {
   replaces: string | null;
 }
 
+/** What a session or ticket does with a `route`; see {@linkcode routeAnswer}. */
+export type RouteAnswer = { take: string } | { decline: string } | { events: [] } | Refusal;
+
 /**
- * The agent a `route` hands the item to, given its `current` agent; or what
- * to answer instead: a refusal for anyone but the queue, and nothing when
- * the item is someone else's (a claim by hand came first) or already this
- * agent's. Only the agent the queue took the item back from is replaced.
+ * How an item with `current` agent takes a `route`: `take` the agent;
+ * `decline` it when the item is no longer open (its arrival reached the
+ * queue late), which must tell the queue; nothing when it is someone
+ * else's (a claim by hand came first, and told the queue) or already this
+ * agent's; a refusal for anyone but the queue. Only the agent the queue
+ * took the item back from is replaced.
  */
-export function routedAgent(
+export function routeAnswer(
   current: string | null,
   cmd: RouteCommand,
   maxChars: number,
-): string | Refusal | { events: [] } {
+  open: boolean,
+): RouteAnswer {
   if (cmd.by?.sub !== systemSub) return forbidden("only the queue routes");
-  if (current !== null && current !== cmd.replaces) return { events: [] };
   const agent = text(cmd.agent, "agent", maxChars, true);
   if (isRefusal(agent)) return agent;
-  return agent === current ? { events: [] } : agent;
+  if (!open) return { decline: agent };
+  if (agent === current || (current !== null && current !== cmd.replaces)) return { events: [] };
+  return { take: agent };
 }
 
 /** A command to the tenant's queue, its id derived from the sending event. */

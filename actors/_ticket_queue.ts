@@ -38,6 +38,14 @@ export function ticketQueueEffects(
         : [toQueue(address, { type: "requeue", item, team: event.to.team }, tag)];
     case "unassigned":
       return [toQueue(address, { type: "requeue", item }, tag)];
+    case "route_declined":
+      return [
+        toQueue(address, {
+          type: "leave",
+          item,
+          reason: state.status === "resolved" ? "resolved" : "closed",
+        }, tag),
+      ];
     case "status_changed":
       if (ENDED.has(event.to)) {
         const reason = event.to === "resolved" ? "resolved" : "closed";

@@ -20,7 +20,7 @@ import {
 } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import type { Explanation } from "./queue.ts";
-import { itemOf, type RouteCommand, routedAgent, toQueue } from "./_queue_effects.ts";
+import { itemOf, routeAnswer, type RouteCommand, toQueue } from "./_queue_effects.ts";
 import {
   charCount,
   forbidden,
@@ -213,7 +213,9 @@ export type SessionEvent =
   /** The idle timer fired early (messages came since): look again at `next`. */
   | SessionEventBase & { type: "idle_checked"; next: number }
   | SessionEventBase & { type: "converted"; ticketId: string; reason: ConversionReason }
-  | SessionEventBase & { type: "rated"; score: number; comment: string | null };
+  | SessionEventBase & { type: "rated"; score: number; comment: string | null }
+  /** The queue assigned the closed conversation (its arrival came late): the queue is told. */
+  | SessionEventBase & { type: "route_declined"; agent: string };
 
 const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
 const MINUTE = 60_000;
@@ -491,9 +493,14 @@ function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
  * conversation takes none.
  */
 function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
-  const agent = routedAgent(state.agent, cmd, sessionLimits.idChars);
-  if (typeof agent !== "string") return agent;
-  if (state.status === "closed") return { events: [] };
+  const answer = routeAnswer(state.agent, cmd, sessionLimits.idChars, state.status !== "closed");
+  if ("decline" in answer) {
+    return {
+      events: [{ type: "route_declined", by: systemSub, at: ctx.now, agent: answer.decline }],
+    };
+  }
+  if (!("take" in answer)) return answer;
+  const agent = answer.take;
   return {
     events: [
       {
@@ -704,6 +711,8 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
       return { ...next, ticketId: event.ticketId };
     case "rated":
       return { ...next, rating: { score: event.score, comment: event.comment } };
+    case "route_declined":
+      return next;
     default:
       // Events of a newer version replay as no-ops rather than breaking the fold.
       return state;
@@ -784,6 +793,10 @@ function queueEffects(state: SessionState, event: SessionEvent, address: ActorAd
   if (event.type === "closed") {
     const reason = event.reason === "converted" ? "converted" : "closed";
     return [toQueue(address, { type: "leave", item, reason }, "closed")];
+  }
+  if (event.type === "route_declined") {
+    const tag = `declined:${event.agent}:${event.at}`;
+    return [toQueue(address, { type: "leave", item, reason: "closed" }, tag)];
   }
   return [];
 }

@@ -5,7 +5,7 @@
  */
 import { projectionOf } from "./_projection.ts";
 import type { Explanation } from "./queue.ts";
-import { type RouteCommand, routedAgent } from "./_queue_effects.ts";
+import { routeAnswer, type RouteCommand } from "./_queue_effects.ts";
 import { ticketQueueEffects } from "./_ticket_queue.ts";
 import {
   type Caller,
@@ -176,7 +176,9 @@ export type TicketEvent =
   | TicketEventBase & { type: "tagged"; tags: string[] }
   | TicketEventBase & { type: "untagged"; tags: string[] }
   | TicketEventBase & { type: "escalated"; from: number; level: number; reason: string }
-  | TicketEventBase & { type: "sla_breached"; clock: SlaClock; dueAt: number };
+  | TicketEventBase & { type: "sla_breached"; clock: SlaClock; dueAt: number }
+  /** The queue assigned the ticket once it was no longer open: the queue is told. */
+  | TicketEventBase & { type: "route_declined"; agent: string };
 
 const TIMER_NAMES: Record<SlaClock, string> = {
   first_response: "sla.first_response",
@@ -432,9 +434,14 @@ function route(
   cmd: RouteCommand,
   ctx: DecideContext,
 ): Outcome {
-  const agent = routedAgent(state.assignee, cmd, ticketLimits.idChars);
-  if (typeof agent !== "string") return agent;
-  if (!OPEN.has(status)) return { events: [] };
+  const answer = routeAnswer(state.assignee, cmd, ticketLimits.idChars, OPEN.has(status));
+  if ("decline" in answer) {
+    return {
+      events: [{ type: "route_declined", by: systemSub, at: ctx.now, agent: answer.decline }],
+    };
+  }
+  if (!("take" in answer)) return answer;
+  const agent = answer.take;
   return {
     events: [
       {
@@ -757,6 +764,8 @@ function evolve(state: TicketState, event: TicketEvent): TicketState {
           ? { ...next.sla, firstResponseBreached: true }
           : { ...next.sla, resolutionBreached: true },
       };
+    case "route_declined":
+      return next;
     default:
       // Events of a newer version replay as no-ops rather than breaking the fold.
       return state;

@@ -685,8 +685,17 @@ Deno.test("session: a claim by hand that came first wins over the queue's assign
   const claimed = given([open(), claim(bob)]);
   assertEquals(when(claimed, route("alice")).run.events, []);
   assertEquals(when(claimed, route("alice")).run.state.agent, "bob");
+});
+
+Deno.test("session: an assignment that reaches a closed conversation is handed back to the queue", () => {
+  // Its arrival came late (a failover), so the queue routed what had closed.
   const closed = given([open(), close(vera)]);
-  assertEquals(when(closed, route("alice")).run.events, []);
+  const { run } = when(closed, route("alice"));
+  assertObjectMatch(run.events[0], { type: "route_declined", by: systemSub, agent: "alice" });
+  assertEquals(run.state.status, "closed");
+  assertEquals(effectsOf(run.events).map((effect) => effect.command), [
+    { type: "leave", item: chat, reason: "closed" },
+  ]);
 });
 
 Deno.test("session: an assignment the queue took back goes to the next agent", () => {

@@ -856,3 +856,12 @@ Deno.test("ticket: a claim by hand that came first keeps the ticket", () => {
   const { decision } = when(given([create()]), { ...route("alice"), by: alice });
   assertEquals(rejection(decision).code, "forbidden");
 });
+
+Deno.test("ticket: an assignment that reaches a ticket no longer open is handed back to the queue", () => {
+  const resolved = given([create(), claim(alice), resolve(alice)]);
+  const { run } = when(resolved, route("bob"));
+  assertObjectMatch(run.events[0], { type: "route_declined", by: systemSub, agent: "bob" });
+  assertEquals(run.state.assignee, "alice");
+  const sent = ticket.effects!(run.state, run.events[0], address);
+  assertEquals(sent.map((effect) => effect.command), [{ type: "leave", item, reason: "resolved" }]);
+});

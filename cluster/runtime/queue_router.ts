@@ -77,6 +77,11 @@ export class QueueRouter {
       };
     queue.state = state as QueueState;
     queue.version++;
+    // Items that left are forgotten, in sweeps rare enough to cost nothing per turn.
+    const items = queue.state.items;
+    if (queue.parked.size > 64 + 2 * Object.keys(items).length) {
+      for (const key of queue.parked.keys()) if (!items[key]) queue.parked.delete(key);
+    }
     this.#queues.set(key, queue);
     this.#schedule(queue);
   }
