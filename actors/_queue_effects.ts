@@ -21,29 +21,54 @@ export interface RouteCommand {
   replaces: string | null;
 }
 
-/** What a session or ticket does with a `route`; see {@linkcode routeAnswer}. */
-export type RouteAnswer = { take: string } | { decline: string } | { events: [] } | Refusal;
+/** The assignment a session or ticket records when it takes a `route`. */
+export interface RoutedAssignment {
+  type: "assigned";
+  by: string;
+  at: number;
+  agent: string;
+  previous: string | null;
+  via: "route";
+  explanation: Explanation;
+}
+
+/** What a session or ticket answers a `route` with; see {@linkcode routeOutcome}. */
+export type RouteOutcome =
+  | { assigned: RoutedAssignment }
+  | { events: [] | [{ type: "route_declined"; by: string; at: number; agent: string }] }
+  | Refusal;
 
 /**
- * How an item with `current` agent takes a `route`: `take` the agent;
- * `decline` it when the item is no longer open (its arrival reached the
- * queue late), which must tell the queue; nothing when it is someone
- * else's (a claim by hand came first, and told the queue) or already this
- * agent's; a refusal for anyone but the queue. Only the agent the queue
- * took the item back from is replaced.
+ * How an item with `current` agent takes a `route` at `at`: it is
+ * `assigned` (the caller adds its own events); declined when the item is
+ * no longer open (its arrival reached the queue late), an event whose
+ * effect tells the queue; nothing when it is someone else's (a claim by
+ * hand came first, and told the queue) or already this agent's; refused for
+ * anyone but the queue. Only the agent the queue took the item back from is
+ * replaced.
  */
-export function routeAnswer(
+export function routeOutcome(
   current: string | null,
   cmd: RouteCommand,
-  maxChars: number,
-  open: boolean,
-): RouteAnswer {
+  limits: { idChars: number; open: boolean; at: number },
+): RouteOutcome {
   if (cmd.by?.sub !== systemSub) return forbidden("only the queue routes");
-  const agent = text(cmd.agent, "agent", maxChars, true);
+  const agent = text(cmd.agent, "agent", limits.idChars, true);
   if (isRefusal(agent)) return agent;
-  if (!open) return { decline: agent };
+  const { at } = limits;
+  if (!limits.open) return { events: [{ type: "route_declined", by: systemSub, at, agent }] };
   if (agent === current || (current !== null && current !== cmd.replaces)) return { events: [] };
-  return { take: agent };
+  return {
+    assigned: {
+      type: "assigned",
+      by: systemSub,
+      at,
+      agent,
+      previous: current,
+      via: "route",
+      explanation: cmd.explanation,
+    },
+  };
 }
 
 /** A command to the tenant's queue, its id derived from the sending event. */

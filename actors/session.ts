@@ -20,7 +20,7 @@ import {
 } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import type { Explanation } from "./queue.ts";
-import { itemOf, routeAnswer, type RouteCommand, toQueue } from "./_queue_effects.ts";
+import { itemOf, type RouteCommand, routeOutcome, toQueue } from "./_queue_effects.ts";
 import {
   charCount,
   forbidden,
@@ -493,27 +493,18 @@ function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
  * conversation takes none.
  */
 function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
-  const answer = routeAnswer(state.agent, cmd, sessionLimits.idChars, state.status !== "closed");
-  if ("decline" in answer) {
-    return {
-      events: [{ type: "route_declined", by: systemSub, at: ctx.now, agent: answer.decline }],
-    };
-  }
-  if (!("take" in answer)) return answer;
-  const agent = answer.take;
+  const open = state.status !== "closed";
+  const outcome = routeOutcome(state.agent, cmd, {
+    idChars: sessionLimits.idChars,
+    open,
+    at: ctx.now,
+  });
+  if (!("assigned" in outcome)) return outcome;
+  const { assigned } = outcome;
   return {
     events: [
-      {
-        type: "assigned",
-        by: systemSub,
-        at: ctx.now,
-        agent,
-        previous: state.agent,
-        via: "route",
-        reason: null,
-        explanation: cmd.explanation,
-      },
-      messages(state, ctx).system(`${agent} joined`),
+      { ...assigned, reason: null },
+      messages(state, ctx).system(`${assigned.agent} joined`),
     ],
   };
 }

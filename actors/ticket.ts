@@ -5,7 +5,7 @@
  */
 import { projectionOf } from "./_projection.ts";
 import type { Explanation } from "./queue.ts";
-import { routeAnswer, type RouteCommand } from "./_queue_effects.ts";
+import { type RouteCommand, routeOutcome } from "./_queue_effects.ts";
 import { ticketQueueEffects } from "./_ticket_queue.ts";
 import {
   type Caller,
@@ -434,27 +434,11 @@ function route(
   cmd: RouteCommand,
   ctx: DecideContext,
 ): Outcome {
-  const answer = routeAnswer(state.assignee, cmd, ticketLimits.idChars, OPEN.has(status));
-  if ("decline" in answer) {
-    return {
-      events: [{ type: "route_declined", by: systemSub, at: ctx.now, agent: answer.decline }],
-    };
-  }
-  if (!("take" in answer)) return answer;
-  const agent = answer.take;
+  const limits = { idChars: ticketLimits.idChars, open: OPEN.has(status), at: ctx.now };
+  const outcome = routeOutcome(state.assignee, cmd, limits);
+  if (!("assigned" in outcome)) return outcome;
   return {
-    events: [
-      {
-        type: "assigned",
-        by: systemSub,
-        at: ctx.now,
-        agent,
-        previous: state.assignee,
-        via: "route",
-        explanation: cmd.explanation,
-      },
-      ...moveTo(status, statusForNewAssignee(status), cmd.by, ctx),
-    ],
+    events: [outcome.assigned, ...moveTo(status, statusForNewAssignee(status), cmd.by, ctx)],
   };
 }
 

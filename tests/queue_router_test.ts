@@ -48,9 +48,8 @@ async function settle(): Promise<void> {
 }
 
 function setup(tenant: TenantSettings, router = new Router(new PluginHost())) {
-  let queues: QueueRouter;
   const queue = memoryQueue(tenant, (state) => queues.observe(address, state));
-  queues = new QueueRouter({
+  const queues: QueueRouter = new QueueRouter({
     router,
     tenantSettings: () => Promise.resolve(tenant),
     deliver: (request) => queue.dispatch(request),
