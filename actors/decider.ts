@@ -67,6 +67,10 @@ export interface RoutingSettings {
   releaseAfterSeconds: number;
   /** Items that may wait at once; arrivals past it are refused. */
   maxWaiting: number;
+  /** The router that decides: a built-in's name or a plugin's; `least-loaded` when absent. */
+  router?: string;
+  /** The options handed to that router. */
+  routerOptions?: Record<string, unknown>;
 }
 
 /**
@@ -127,6 +131,9 @@ export interface StoredTenantSettings {
   reopenWindowMinutes?: number;
   chat?: Partial<TenantSettings["chat"]>;
   widget?: WidgetSettings;
+  routing?: Partial<Omit<RoutingSettings, "capacity">> & {
+    capacity?: Partial<RoutingSettings["capacity"]>;
+  };
 }
 
 /** Ticket and work-item priorities, lowest first. */

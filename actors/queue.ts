@@ -9,9 +9,11 @@ import type { Decider, Priority, RelaxationStep } from "./decider.ts";
 import type { Caller } from "./decider.ts";
 import { decide, wantedTimers } from "./_queue_decide.ts";
 import { evolve } from "./_queue_evolve.ts";
+import { queueEffects } from "./_queue_effects.ts";
 import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
 
 export { heldBy, itemKey, queuePositions, routable, routingInput } from "./_queue_work.ts";
+export { type RouteCommand, tenantQueueId } from "./_queue_effects.ts";
 
 /** The kinds of work a queue hands out. */
 export type ItemKind = "chat" | "ticket";
@@ -291,6 +293,8 @@ export interface QueueView {
  *   agent away. Either way the item may go to the next agent, not this one.
  * - Relaxation timers fire at each step of an item's wait, so it is routed
  *   again with fewer requirements.
+ * - Each `assigned` sends the item's own actor a `route` command (see
+ *   {@linkcode RouteCommand}), which it takes unless a hand claim came first.
  */
 export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   kind: "queue",
@@ -308,6 +312,8 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   timers: (state) => wantedTimers(state).map(({ name, at }) => ({ name, at })),
   // As of the last event: a view is pure, so it has no clock of its own.
   view: (state) => queueView(state, state.updatedAt),
+  // An assignment goes to the chat's session or the ticket, which takes it like a claim.
+  effects: queueEffects,
 };
 
 /**

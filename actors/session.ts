@@ -19,6 +19,8 @@ import {
   type TimerSpec,
 } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
+import type { Explanation } from "./queue.ts";
+import { itemOf, type RouteCommand, routeOutcome, toQueue } from "./_queue_effects.ts";
 import {
   charCount,
   forbidden,
@@ -88,7 +90,8 @@ export type SessionCommand =
    * Checkpoint the caller's read marker: the highest message number it has
    * read, in its own numbering (`publicSeq` for the visitor, `seq` for staff).
    */
-  | { type: "mark_read"; by: Caller; seq: number };
+  | { type: "mark_read"; by: Caller; seq: number }
+  | RouteCommand;
 
 /** The business limits a conversation enforces, for validators that want to agree. */
 export const sessionLimits = {
@@ -203,21 +206,27 @@ export type SessionEvent =
     visitor: Visitor;
     subject: string | null;
     limits: TenantSettings["chat"];
+    /** Whether it waits for an agent in the tenant's queue (not when it becomes a ticket at once). */
+    queued?: boolean;
   }
   | SessionEventBase & {
     type: "assigned";
     agent: string;
     previous: string | null;
-    via: "claim" | "transfer";
+    via: "claim" | "transfer" | "route";
     /** Why it was transferred; for agents only, so no system message repeats it. */
     reason: string | null;
+    /** Why the queue's router chose this agent, when it did. */
+    explanation?: Explanation;
   }
   | SessionEventBase & { type: "closed"; reason: CloseReason }
   /** The idle timer fired early (messages came since): look again at `next`. */
   | SessionEventBase & { type: "idle_checked"; next: number }
   | SessionEventBase & { type: "converted"; ticketId: string; reason: ConversionReason }
   | SessionEventBase & { type: "rated"; score: number; comment: string | null }
-  | SessionEventBase & { type: "read_marked"; participant: string; seq: number };
+  | SessionEventBase & { type: "read_marked"; participant: string; seq: number }
+  /** The queue assigned the closed conversation (its arrival came late): the queue is told. */
+  | SessionEventBase & { type: "route_declined"; agent: string };
 
 const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
 const MINUTE = 60_000;
@@ -345,6 +354,8 @@ function decide(
       return rate(opened, command, ctx);
     case "mark_read":
       return markRead(opened, command, ctx);
+    case "route":
+      return route(opened, command, ctx);
     default:
       // Commands arrive over the wire, so the union is a hope, not a guarantee.
       return reject("invalid_command", `unknown session command "${(command as Cmd).type}"`, {
@@ -385,6 +396,7 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
     visitor,
     subject,
     limits: { waitLimitMinutes, idleCloseMinutes },
+    queued: cmd.agentsOnline > 0,
   };
   const message = messages(state, ctx);
   const events: SessionEvent[] = [opened, message.system("Conversation started")];
@@ -493,6 +505,28 @@ function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
         reason: null,
       },
       messages(state, ctx).system(`${by.sub} joined`),
+    ],
+  };
+}
+
+/**
+ * The queue's assignment, taken like a claim: a claim by hand that came
+ * first wins (the queue learns of it from that claim), and a closed
+ * conversation takes none.
+ */
+function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
+  const open = state.status !== "closed";
+  const outcome = routeOutcome(state.agent, cmd, {
+    idChars: sessionLimits.idChars,
+    open,
+    at: ctx.now,
+  });
+  if (!("assigned" in outcome)) return outcome;
+  const { assigned } = outcome;
+  return {
+    events: [
+      { ...assigned, reason: null },
+      messages(state, ctx).system(`${assigned.agent} joined`),
     ],
   };
 }
@@ -710,6 +744,8 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
       return { ...next, ticketId: event.ticketId };
     case "rated":
       return { ...next, rating: { score: event.score, comment: event.comment } };
+    case "route_declined":
+      return next;
     default:
       // Events of a newer version replay as no-ops rather than breaking the fold.
       return state;
@@ -753,9 +789,9 @@ function timers(state: SessionState): TimerSpec[] {
   return [];
 }
 
-/** The ticket a `converted` event creates, carrying the transcript. */
+/** What the tenant's queue learns of the conversation, and the ticket a conversion creates. */
 function effects(state: SessionState, event: SessionEvent, address: ActorAddress): Effect[] {
-  if (event.type !== "converted") return [];
+  if (event.type !== "converted") return queueEffects(state, event, address);
   const command: TicketCommand = {
     type: "create",
     by: { sub: systemSub, role: "agent" },
@@ -772,6 +808,30 @@ function effects(state: SessionState, event: SessionEvent, address: ActorAddress
     command,
     commandId: `s:convert:${address.id}`,
   }];
+}
+
+// Opened → waits in the queue; claimed or transferred by hand → the agent's
+// (routed: the queue's own doing); closed → gone. The message number makes
+// each command's id unique, as every change is followed by a message.
+function queueEffects(state: SessionState, event: SessionEvent, address: ActorAddress): Effect[] {
+  const item = itemOf(address);
+  if (event.type === "opened" && event.queued) {
+    return [toQueue(address, { type: "arrive", item }, "arrive")];
+  }
+  if (event.type === "assigned" && event.via !== "route") {
+    const reason = event.via === "claim" ? "claimed" : "transferred";
+    const command = { type: "leave" as const, item, reason, agent: event.agent } as const;
+    return [toQueue(address, command, `${reason}:${state.seq}`)];
+  }
+  if (event.type === "closed") {
+    const reason = event.reason === "converted" ? "converted" : "closed";
+    return [toQueue(address, { type: "leave", item, reason }, "closed")];
+  }
+  if (event.type === "route_declined") {
+    const tag = `declined:${event.agent}:${event.at}`;
+    return [toQueue(address, { type: "leave", item, reason: "closed" }, tag)];
+  }
+  return [];
 }
 
 /** The ticket body: who the visitor is, then the conversation's text messages. */

@@ -4,6 +4,9 @@
  * @module
  */
 import { projectionOf } from "./_projection.ts";
+import type { Explanation } from "./queue.ts";
+import { type RouteCommand, routeOutcome } from "./_queue_effects.ts";
+import { ticketQueueEffects } from "./_ticket_queue.ts";
 import {
   type Caller,
   type DecideContext,
@@ -46,6 +49,7 @@ export type TicketCommand =
   | { type: "assign"; by: Caller; agent: string }
   | { type: "transfer"; by: Caller; to: { agent: string } | { team: string }; reason: string }
   | { type: "unassign"; by: Caller }
+  | RouteCommand
   | {
     type: "comment";
     by: Caller;
@@ -120,6 +124,8 @@ export interface TicketState {
   /** Count of internal notes. */
   notes: number;
   sla: TicketSla;
+  /** Events folded so far; names the commands an event sends, as several may share a millisecond. */
+  revision?: number;
 }
 
 /** Fields every ticket event carries: who caused it and when (the turn's `ctx.now`). */
@@ -148,7 +154,9 @@ export type TicketEvent =
     type: "assigned";
     agent: string;
     previous: string | null;
-    via: "claim" | "assign";
+    via: "claim" | "assign" | "route";
+    /** Why the queue's router chose this agent, when it did. */
+    explanation?: Explanation;
   }
   | TicketEventBase & {
     type: "transferred";
@@ -168,7 +176,9 @@ export type TicketEvent =
   | TicketEventBase & { type: "tagged"; tags: string[] }
   | TicketEventBase & { type: "untagged"; tags: string[] }
   | TicketEventBase & { type: "escalated"; from: number; level: number; reason: string }
-  | TicketEventBase & { type: "sla_breached"; clock: SlaClock; dueAt: number };
+  | TicketEventBase & { type: "sla_breached"; clock: SlaClock; dueAt: number }
+  /** The queue assigned the ticket once it was no longer open: the queue is told. */
+  | TicketEventBase & { type: "route_declined"; agent: string };
 
 const TIMER_NAMES: Record<SlaClock, string> = {
   first_response: "sla.first_response",
@@ -249,6 +259,7 @@ export const ticketDecider: Decider<TicketState, TicketCommand, TicketEvent> = {
   evolve,
   timers,
   project: (state) => projectionOf(state, state.assignee, () => summary(state)),
+  effects: ticketQueueEffects,
   view(state) {
     if (state.status === "none") return null;
     return {
@@ -281,6 +292,8 @@ function decide(
       return transfer(state, status, command, ctx);
     case "unassign":
       return unassign(state, status, command.by, ctx);
+    case "route":
+      return route(state, status, command, ctx);
     case "comment":
       return comment(state, status, command, ctx);
     case "priority":
@@ -407,6 +420,25 @@ function assign(
       },
       ...moveTo(status, statusForNewAssignee(status), by, ctx),
     ],
+  };
+}
+
+/**
+ * The queue's assignment, taken like a claim: an assignee who came first
+ * keeps the ticket (the queue learns of it from that claim), and a ticket
+ * no longer open takes none.
+ */
+function route(
+  state: TicketState,
+  status: TicketStatus,
+  cmd: RouteCommand,
+  ctx: DecideContext,
+): Outcome {
+  const limits = { idChars: ticketLimits.idChars, open: OPEN.has(status), at: ctx.now };
+  const outcome = routeOutcome(state.assignee, cmd, limits);
+  if (!("assigned" in outcome)) return outcome;
+  return {
+    events: [outcome.assigned, ...moveTo(status, statusForNewAssignee(status), cmd.by, ctx)],
   };
 }
 
@@ -667,7 +699,7 @@ function onTimer(state: TicketState, cmd: TimerCommand, ctx: DecideContext): Out
 }
 
 function evolve(state: TicketState, event: TicketEvent): TicketState {
-  const next = { ...state, updatedAt: event.at };
+  const next = { ...state, updatedAt: event.at, revision: (state.revision ?? 0) + 1 };
   switch (event.type) {
     case "created":
       return {
@@ -716,6 +748,8 @@ function evolve(state: TicketState, event: TicketEvent): TicketState {
           ? { ...next.sla, firstResponseBreached: true }
           : { ...next.sla, resolutionBreached: true },
       };
+    case "route_declined":
+      return next;
     default:
       // Events of a newer version replay as no-ops rather than breaking the fold.
       return state;

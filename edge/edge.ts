@@ -22,6 +22,8 @@ import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { tenantOriginCheck } from "./http/cors.ts";
+import { QueueAvailability } from "./ws/availability.ts";
+import { QueueFeed } from "./live/queue_feed.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
 import { createWebPages, type WebOptions } from "./web/web.ts";
@@ -147,8 +149,10 @@ export function createEdge(options: EdgeOptions): Edge {
     backend,
     hub,
     feed,
+    queueFeed: new QueueFeed(bus, config.cluster),
     presence,
     readMarkers,
+    availability: new QueueAvailability(backend, log),
     jwtSecret,
     log,
     callerLimiter: callers,

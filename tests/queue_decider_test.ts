@@ -4,6 +4,7 @@ import {
   defaultRoutingSettings,
   defaultTenantSettings,
   type RoutingSettings,
+  systemSub,
   type TenantSettings,
   type TimerCommand,
 } from "../actors/decider.ts";
@@ -879,4 +880,40 @@ Deno.test("queue: no sequence of commands and timers puts an agent over capacity
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("queue: an assignment is sent to the item's own actor, with what it replaces", () => {
+  const effectsOf = (run: DeciderRun<QueueState, QueueEvent>, step: DeciderInput<QueueCommand>) => {
+    let state = run.state;
+    return events(when(run, step).decision).flatMap((event) => {
+      state = queue.evolve(state, event);
+      return queue.effects!(state, event, address);
+    });
+  };
+  const run = given([online("alice"), online("bob"), arrive(chat("c1")), arrive(ticket("t1"))]);
+  const [toSession] = effectsOf(run, assign(chat("c1"), "alice"));
+  assertEquals(toSession.address, { kind: "session", tenant: "acme", id: "c1" });
+  assertObjectMatch(toSession.command, {
+    type: "route",
+    by: { sub: systemSub },
+    agent: "alice",
+    replaces: null,
+    explanation: {
+      router: "least-loaded",
+      version: "1.0.0",
+      candidates: [{ id: "alice", score: 1 }],
+    },
+  });
+  const [toTicket] = effectsOf(run, assign(ticket("t1"), "bob"));
+  assertEquals(toTicket.address, { kind: "ticket", tenant: "acme", id: "t1" });
+  // Taken back from a gone agent: the next assignment replaces it there too.
+  const releaseAt = T0 + defaultRoutingSettings.releaseAfterSeconds * SEC;
+  const released = given([
+    assign(chat("c1"), "alice"),
+    gone("alice"),
+    at(releaseAt - T0, timer("release:alice", releaseAt)),
+  ], run);
+  const [again] = effectsOf(released, at(releaseAt - T0, assign(chat("c1"), "bob")));
+  assertObjectMatch(again.command, { agent: "bob", replaces: "alice" });
+  assert(again.commandId !== toSession.commandId);
 });

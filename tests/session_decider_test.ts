@@ -21,6 +21,7 @@ import {
 import { type TicketCommand, ticketDecider, type TicketEvent } from "../actors/ticket.ts";
 import { charCount } from "../actors/_validation.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import { explanationBy, routeCommand } from "./_support/route_command.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
 import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
@@ -149,6 +150,7 @@ Deno.test("session: open queues the conversation and says it started", () => {
       visitor: { id: "vera", name: "Vera", email: "vera@example.com", verified: true },
       subject: "Billing",
       limits: { waitLimitMinutes: 10, idleCloseMinutes: 20 },
+      queued: true,
     },
     {
       type: "message",
@@ -612,13 +614,99 @@ Deno.test("session: a visitor's identity kind must match its conversation's, bot
   }
 });
 
-Deno.test("session: effects come only from converted events", () => {
-  const run = given([open(), claim(alice), send(vera), close(vera), rate(vera, 3)]);
-  let state = session.initial(address);
-  for (const event of run.events) {
+// Each event's effects, asked with the state the event leads to, as the runtime does.
+function effectsOf(history: SessionEvent[], at: ActorAddress = address) {
+  let state = session.initial(at);
+  return history.flatMap((event) => {
     state = session.evolve(state, event);
-    assertEquals(session.effects!(state, event, address), [], event.type);
-  }
+    return session.effects!(state, event, at).map((effect) => ({ event: event.type, ...effect }));
+  });
+}
+
+const queueAddress = { kind: "queue", tenant: "acme", id: "main" };
+const chat = { kind: "chat", id: "s-1" };
+
+Deno.test("session: the queue hears of the open, a claim by hand, a transfer and the close", () => {
+  const run = given([open(), claim(alice), transfer(alice, "bob"), close(vera), rate(vera, 3)]);
+  const sent = effectsOf(run.events);
+  assertEquals(sent.map(({ event, address, command }) => ({ event, address, command })), [
+    { event: "opened", address: queueAddress, command: { type: "arrive", item: chat } },
+    {
+      event: "assigned",
+      address: queueAddress,
+      command: { type: "leave", item: chat, reason: "claimed", agent: "alice" },
+    },
+    {
+      event: "assigned",
+      address: queueAddress,
+      command: { type: "leave", item: chat, reason: "transferred", agent: "bob" },
+    },
+    {
+      event: "closed",
+      address: queueAddress,
+      command: { type: "leave", item: chat, reason: "closed" },
+    },
+  ]);
+  // Redelivery must be harmless, and distinct commands must not share an id.
+  assertEquals(new Set(sent.map((effect) => effect.commandId)).size, sent.length);
+  assertEquals(effectsOf(run.events).map((e) => e.commandId), sent.map((e) => e.commandId));
+});
+
+Deno.test("session: a chat that becomes a ticket at once never waits in the queue", () => {
+  const run = given([open({ agentsOnline: 0 })]);
+  const sent = effectsOf(run.events);
+  assertEquals(sent.map((effect) => [effect.event, effect.address.kind, effect.command.type]), [
+    ["converted", "ticket", "create"],
+    ["closed", "queue", "leave"],
+  ]);
+  assertEquals(sent[1].command, { type: "leave", item: chat, reason: "converted" });
+});
+
+const explanation = explanationBy("least-loaded");
+const route = (agent: string, replaces: string | null = null) =>
+  routeCommand(agent, explanation, replaces);
+
+Deno.test("session: the queue's assignment is taken like a claim, with its explanation", () => {
+  const run = given([open(), route("alice")]);
+  assertObjectMatch(run.events[2], {
+    type: "assigned",
+    by: systemSub,
+    agent: "alice",
+    via: "route",
+    explanation,
+  });
+  assertEquals(messagesOf(run.events).at(-1)?.body, "alice joined");
+  assertEquals(run.state.agent, "alice");
+  // The queue made this assignment: it is not told of it again.
+  assertEquals(effectsOf(run.events).map((effect) => effect.event), ["opened"]);
+});
+
+Deno.test("session: a claim by hand that came first wins over the queue's assignment", () => {
+  const claimed = given([open(), claim(bob)]);
+  assertEquals(when(claimed, route("alice")).run.events, []);
+  assertEquals(when(claimed, route("alice")).run.state.agent, "bob");
+});
+
+Deno.test("session: an assignment that reaches a closed conversation is handed back to the queue", () => {
+  // Its arrival came late (a failover), so the queue routed what had closed.
+  const closed = given([open(), close(vera)]);
+  const { run } = when(closed, route("alice"));
+  assertObjectMatch(run.events[0], { type: "route_declined", by: systemSub, agent: "alice" });
+  assertEquals(run.state.status, "closed");
+  assertEquals(effectsOf(run.events).map((effect) => effect.command), [
+    { type: "leave", item: chat, reason: "closed" },
+  ]);
+});
+
+Deno.test("session: an assignment the queue took back goes to the next agent", () => {
+  const claimed = given([open(), claim(bob)]);
+  const { run } = when(claimed, route("alice", "bob"));
+  assertObjectMatch(run.events[0], { type: "assigned", agent: "alice", previous: "bob" });
+});
+
+Deno.test("session: only the queue routes", () => {
+  const { decision } = when(given([open()]), { ...route("alice"), by: alice });
+  assertEquals(rejection(decision).code, "forbidden");
 });
 
 Deno.test("session: a long visitor name is cut to a ticket subject", () => {

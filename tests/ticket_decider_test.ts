@@ -16,6 +16,7 @@ import {
   visitorTicketView,
 } from "../actors/ticket.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
+import { explanationBy, routeCommand } from "./_support/route_command.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
 import { ada, alice, bob, sam, sue, vera } from "./_support/decider_harness.ts";
 
@@ -778,4 +779,89 @@ Deno.test("ticket: the default tenant settings cover every priority", () => {
     assert(firstResponseMinutes > 0 && resolutionMinutes > firstResponseMinutes, p);
   }
   assert(defaultTenantSettings.reopenWindowMinutes > 0);
+});
+
+// Each event's effects, asked with the state the event leads to, as the runtime does.
+function queueCommandsOf(history: TicketEvent[]) {
+  let state = ticket.initial(address);
+  return history.flatMap((event) => {
+    state = ticket.evolve(state, event);
+    return ticket.effects!(state, event, address).map((effect) => {
+      assertEquals(effect.address, { kind: "queue", tenant: "acme", id: "main" });
+      return effect;
+    });
+  });
+}
+
+const item = { kind: "ticket", id: "t-1" };
+
+Deno.test("ticket: the queue hears of every change of who holds it", () => {
+  const run = given([
+    create({ by: sue, priority: "high", tags: ["vip"], team: "billing" }),
+    claim(alice),
+    unassign(alice),
+    assign(sue, "bob"),
+    toTeam(bob, "support"),
+    toAgent(sue, "alice"),
+    reply(alice),
+    resolve(alice),
+    reopen(alice),
+    close(sue),
+  ]);
+  const sent = queueCommandsOf(run.events);
+  assertEquals(sent.map((effect) => effect.command), [
+    {
+      type: "arrive",
+      item: { ...item, priority: "high", tags: ["vip"], team: "billing" },
+    },
+    { type: "leave", item, reason: "claimed", agent: "alice" },
+    { type: "requeue", item },
+    { type: "leave", item, reason: "assigned", agent: "bob" },
+    { type: "requeue", item, team: "support" },
+    { type: "leave", item, reason: "transferred", agent: "alice" },
+    { type: "leave", item, reason: "resolved" },
+    // Reopened with its assignee: it is hers again.
+    { type: "leave", item, reason: "assigned", agent: "alice" },
+    { type: "leave", item, reason: "closed" },
+  ]);
+  assertEquals(new Set(sent.map((effect) => effect.commandId)).size, sent.length);
+});
+
+const explanation = explanationBy("skills-weighted", 0.5);
+const route = (agent: string, replaces: string | null = null) =>
+  routeCommand(agent, explanation, replaces);
+
+Deno.test("ticket: the queue's assignment is taken like a claim and says why", () => {
+  const run = given([create(), route("alice")]);
+  assertObjectMatch(run.events[1], {
+    type: "assigned",
+    by: systemSub,
+    agent: "alice",
+    via: "route",
+    explanation,
+  });
+  assertEquals(run.state.status, "assigned");
+  assertEquals(queueCommandsOf(run.events).map((effect) => effect.command.type), ["arrive"]);
+});
+
+Deno.test("ticket: a claim by hand that came first keeps the ticket", () => {
+  const claimed = given([create(), claim(bob)]);
+  const { run } = when(claimed, route("alice"));
+  assertEquals(run.events, []);
+  assertEquals(run.state.assignee, "bob");
+  assertEquals(
+    when(given([create(), claim(bob)]), route("alice", "bob")).run.state.assignee,
+    "alice",
+  );
+  const { decision } = when(given([create()]), { ...route("alice"), by: alice });
+  assertEquals(rejection(decision).code, "forbidden");
+});
+
+Deno.test("ticket: an assignment that reaches a ticket no longer open is handed back to the queue", () => {
+  const resolved = given([create(), claim(alice), resolve(alice)]);
+  const { run } = when(resolved, route("bob"));
+  assertObjectMatch(run.events[0], { type: "route_declined", by: systemSub, agent: "bob" });
+  assertEquals(run.state.assignee, "alice");
+  const sent = ticket.effects!(run.state, run.events[0], address);
+  assertEquals(sent.map((effect) => effect.command), [{ type: "leave", item, reason: "resolved" }]);
 });

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { queueDecider } from "../../actors/queue.ts";
 import { sessionDecider } from "../../actors/session.ts";
 import { ticketDecider } from "../../actors/ticket.ts";
+import { PluginHost } from "../../plugins/host/plugin_host.ts";
 import type { Config } from "./config.ts";
 import type { EventStore } from "../store/event_store.ts";
 import { GroupCommitter } from "../store/group_committer.ts";
@@ -22,11 +24,13 @@ import { TenantDirectory } from "../store/tenant_directory.ts";
 import { OutboxRelay } from "../runtime/outbox_relay.ts";
 import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
+import { Router } from "../runtime/routing.ts";
+import { QueueRouter } from "../runtime/queue_router.ts";
+import { QueuePublisher } from "../runtime/queue_publisher.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { ActorAddress, Projection } from "../../actors/decider.ts";
 import type { NewEvent } from "../store/event_store.ts";
-import { PluginHost } from "../../plugins/host/plugin_host.ts";
 import { PluginRegistry } from "../runtime/plugin_registry.ts";
 import {
   pluginAdmin,
@@ -35,7 +39,7 @@ import {
 } from "../runtime/plugin_admin.ts";
 
 /** The deciders every node hosts. */
-export const deciders = [ticketDecider, sessionDecider];
+export const deciders = [ticketDecider, sessionDecider, queueDecider];
 
 /** Options of {@linkcode startNodeRuntime}. */
 export interface NodeRuntimeOptions {
@@ -67,6 +71,8 @@ export interface NodeRuntime {
   pluginHost: PluginHost;
   /** Answer a plugin admin request on this node. */
   plugins(request: PluginAdminRequest): Promise<PluginAdminResponse>;
+  /** Routes the node's queues: built-ins in process, plugins through {@linkcode pluginHost}. */
+  router: Router;
   /**
    * Start firing durable timers and relaying outbox commands, once the
    * process knows where actors live.
@@ -116,6 +122,17 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
   });
   const tenants = new TenantDirectory(store);
   const load = options.shared && new LoadFeed(options.shared, config.nodeId);
+  const pluginHost = new PluginHost({ metrics, deadlineMs: config.pluginDeadlineMs });
+  const router = new Router(pluginHost);
+  // Until delivery starts, decisions go to the local host; then to the queue's owner.
+  let deliver = (request: ActorRequest) => host.dispatch(request);
+  const queues = new QueueRouter({
+    router,
+    tenantSettings: (tenant) => tenants.get(tenant),
+    deliver: (request) => deliver(request),
+    onError: (message, fields) => log.warn(message, fields),
+  });
+  const queueViews = options.bus && new QueuePublisher(options.bus, config.cluster);
   const host = new ActorHost({
     store,
     committer,
@@ -127,6 +144,10 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onEffects: (entries) => relay?.deliver(entries),
     onCommitted: options.bus && publisher(options.bus, config.cluster),
     onEveryCommit: load && ((address, events, row) => load.committed(address, events, row)),
+    onState: (address, state) => {
+      queues.observe(address, state);
+      queueViews?.observe(address, state);
+    },
   });
   metrics.callbackGauge<"kind">({
     name: "sb_active_actors",
@@ -154,7 +175,6 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onError: (message, fields) => log.warn(message, fields),
   });
   pruner.start();
-  const pluginHost = new PluginHost({ metrics, deadlineMs: config.pluginDeadlineMs });
   const registry = new PluginRegistry({
     store,
     host: pluginHost,
@@ -169,10 +189,12 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     committer,
     pluginHost,
     plugins: pluginAdmin(store, registry, config.nodeId),
+    router,
     startDelivery(routing = {}) {
+      if (routing.deliver) deliver = routing.deliver;
       const delivery = {
         store,
-        deliver: routing.deliver ?? ((request: ActorRequest) => host.dispatch(request)),
+        deliver,
         isLocal: routing.isLocal,
         onError: (message: string, fields: Record<string, unknown>) => log.warn(message, fields),
       };
@@ -183,6 +205,8 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     },
     async close() {
       pruner.stop();
+      queues.close();
+      queueViews?.close();
       timers?.stop();
       relay?.stop();
       await registry.close();

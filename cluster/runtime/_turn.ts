@@ -31,6 +31,7 @@ export interface TurnOptions {
   onEffects?: (entries: OutboxEntry[]) => void;
   onCommitted?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
   onEveryCommit?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  onState?: (address: ActorAddress, state: unknown) => void;
   /** Told of an activation whose append failed. */
   fail: (activation: Activation, error: unknown) => void;
   /** Told of an activation whose decider threw: its state can no longer be trusted. */
@@ -184,14 +185,16 @@ export class Turns {
     const outcome = this.#success(activation);
     const record = recordOf(request, outcome, now);
     append.idempotency = [record];
-    const { onEffects, onCommitted, onEveryCommit } = this.#options;
+    const { onEffects, onCommitted, onEveryCommit, onState } = this.#options;
     const seq = activation.seq;
+    const state = activation.state;
     const { committed, response } = this.#append(activation, append, record, started, () => ({
       ok: true,
       reply,
       seq,
     }));
     if (outbox.length > 0 && onEffects) this.#afterCommit(committed, () => onEffects(outbox));
+    if (onState) this.#afterCommit(committed, () => onState(activation.address, state));
     if (activation.decider.pushed && onCommitted) {
       const placed = placement(row);
       const moved = placed !== activation.placed;

@@ -58,6 +58,11 @@ export interface ActorHostOptions {
    * without projection): what this node committed, once per event.
    */
   onEveryCommit?: (address: ActorAddress, events: NewEvent[], row: Projection | null) => void;
+  /**
+   * Receives an actor's state once it is durable: after each turn that
+   * wrote events, in commit order, and after an activation loads a log.
+   */
+  onState?: (address: ActorAddress, state: unknown) => void;
 }
 
 /** Hosts the activations of one node. */
@@ -66,7 +71,13 @@ export class ActorHost {
     & Required<
       Omit<
         ActorHostOptions,
-        "onTurn" | "onTurnFailed" | "onError" | "onEffects" | "onCommitted" | "onEveryCommit"
+        | "onTurn"
+        | "onTurnFailed"
+        | "onError"
+        | "onEffects"
+        | "onCommitted"
+        | "onEveryCommit"
+        | "onState"
       >
     >
     & ActorHostOptions;
@@ -253,6 +264,7 @@ export class ActorHost {
     ]);
     restore(activation, loaded);
     activation.settings = settings;
+    if (activation.seq > 0) this.#options.onState?.(activation.address, activation.state);
   }
 
   // A failed append means this activation's state is ahead of the log (or the

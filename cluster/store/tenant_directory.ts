@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  defaultRoutingSettings,
   defaultTenantSettings,
   type StoredTenantSettings,
   type TenantSettings,
@@ -18,6 +19,11 @@ export function effectiveSettings(stored: StoredTenantSettings | null): TenantSe
     ...stored,
     sla: { ...defaultTenantSettings.sla, ...stored?.sla },
     chat: { ...defaultTenantSettings.chat, ...stored?.chat },
+    routing: {
+      ...defaultRoutingSettings,
+      ...stored?.routing,
+      capacity: { ...defaultRoutingSettings.capacity, ...stored?.routing?.capacity },
+    },
   };
 }
 

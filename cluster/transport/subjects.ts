@@ -18,6 +18,7 @@ export function subjects(prefix: string): {
   query: string;
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
+  queue: (tenant: string) => string;
   signals: (tenant: string, id: string) => string;
   pluginsChanged: string;
   pluginAdmin: string;
@@ -35,6 +36,8 @@ export function subjects(prefix: string): {
     conversation: (tenant, id) => `${prefix}.conv.${t(tenant)}.${t(id)}`,
     /** Status and assignment changes of a tenant's conversations. */
     sessions: (tenant) => `${prefix}.sessions.${t(tenant)}`,
+    /** The tenant's queue after its changes: positions, estimated waits and offers out. */
+    queue: (tenant) => `${prefix}.queue.${t(tenant)}`,
     /** Ephemeral signals of a conversation (typing, read markers), relayed, never stored. */
     signals: (tenant, id) => `${prefix}.signal.${t(tenant)}.${t(id)}`,
     /** A tenant's plugin changed in the store: every node re-reads it. */

@@ -374,6 +374,11 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
         },
       },
       reopenWindowMinutes: { type: "number" },
+      routing: {
+        type: "object",
+        description:
+          "How the tenant's queue routes work: router (a built-in or a plugin's name), routerOptions, offerSeconds (0 assigns directly), capacity {chats, tickets} per agent, relaxation steps [{afterMs, drop}], releaseAfterSeconds, maxWaiting.",
+      },
       widget: {
         type: "object",
         required: ["key", "hasIdentitySecret"],

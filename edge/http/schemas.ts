@@ -257,6 +257,54 @@ const widgetSettings = v.pipe(
   ),
 );
 
+const count = (max: number) =>
+  v.pipe(
+    v.number("must be a number"),
+    v.integer("must be a whole number"),
+    v.minValue(0, "must be 0 or more"),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+// Options go to a router as JSON; a cap on their size keeps every call small.
+const routerOptions = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.check((options) => JSON.stringify(options).length <= 8_192, "must be at most 8 KiB of JSON"),
+);
+
+const routingSettings = v.strictObject({
+  router: v.optional(
+    v.pipe(
+      v.string("must be a string"),
+      v.regex(
+        /^[a-z0-9][a-z0-9._-]{0,79}$/,
+        "must be 1-80 of a-z, 0-9, ._- starting with a letter or digit",
+      ),
+      v.description(
+        "A built-in router (round-robin, least-loaded, skills-weighted, sticky) or a plugin's name.",
+      ),
+    ),
+  ),
+  routerOptions: v.optional(routerOptions),
+  offerSeconds: v.optional(
+    v.pipe(count(600), v.description("Seconds to accept an offer; 0 assigns directly.")),
+  ),
+  capacity: v.optional(v.strictObject({
+    chats: v.optional(count(1_000)),
+    tickets: v.optional(count(1_000)),
+  })),
+  relaxation: v.optional(
+    v.pipe(
+      v.array(v.strictObject({
+        afterMs: count(86_400_000),
+        drop: v.picklist(["optional", "required"], "must be optional or required"),
+      })),
+      v.maxLength(10, "must have at most 10 steps"),
+    ),
+  ),
+  releaseAfterSeconds: v.optional(count(86_400)),
+  maxWaiting: v.optional(v.pipe(count(100_000), v.minValue(1, "must be at least 1"))),
+});
+
 /** `POST /v1/admin/settings` */
 export const tenantSettingsBody = v.strictObject({
   sla: v.optional(v.strictObject({
@@ -276,6 +324,7 @@ export const tenantSettingsBody = v.strictObject({
     idleCloseMinutes: v.optional(minutes),
   })),
   widget: v.optional(widgetSettings),
+  routing: v.optional(routingSettings),
 });
 
 /** `POST /v1/widget/sessions` */

@@ -9,6 +9,8 @@ import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { ConversationHub } from "../live/conversation_hub.ts";
 import type { Presence } from "../live/presence.ts";
 import type { ReadMarkers } from "../live/read_markers.ts";
+import type { QueueAvailability } from "./availability.ts";
+import type { QueueFeed } from "../live/queue_feed.ts";
 import type { CallerRateLimiter } from "../limits/caller_limits.ts";
 import type { TenantFeed } from "../live/tenant_feed.ts";
 import type { ServerFrame } from "./frames.ts";
@@ -19,8 +21,12 @@ export interface ConnectionContext {
   backend: Backend;
   hub: ConversationHub;
   feed: TenantFeed;
+  /** The tenant's queue as its actor publishes it: places, estimates, offers. */
+  queueFeed: QueueFeed;
   presence: Presence;
   readMarkers: ReadMarkers;
+  /** Tells the tenant's queue what agents on this edge take. */
+  availability: QueueAvailability;
   jwtSecret: string;
   log: Logger;
   /** Per-caller and per-tenant limits on command frames (Redis in a cluster). */

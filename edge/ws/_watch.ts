@@ -7,6 +7,7 @@
  * @module
  */
 import type { SessionSummary } from "../live/tenant_feed.ts";
+import type { ChatPlace } from "../live/queue_feed.ts";
 import { ConversationStream } from "./conversation_stream.ts";
 import type { ServerFrame } from "./frames.ts";
 
@@ -19,6 +20,7 @@ export class Watch extends ConversationStream {
   newest = 0;
   /** The unread count last told, if any. */
   unreadShown?: number;
+  estimatedWaitMs?: number | null;
   /** Stops the conversation's pushes to this socket. */
   unsubscribe: () => void = noop;
 
@@ -51,13 +53,32 @@ export class Watch extends ConversationStream {
     return { t: "unread", conversation: this.conversation, count };
   }
 
-  /** The frame telling the visitor its new place in `queue`, if it moved. */
+  /** The frame telling the visitor its new place in `queue` (the edge's own list), if it moved. */
   positionChange(queue: string[]): ServerFrame | null {
     const position = queue.indexOf(this.conversation) + 1;
-    if (position === (this.position ?? 0)) return null;
+    return this.placeChange(position === 0 ? null : { position, waiting: queue.length });
+  }
+
+  /**
+   * The frame telling the visitor its new place and estimated wait, as the
+   * queue actor tells them, if either changed; null once it no longer waits.
+   */
+  placeChange(
+    place: Omit<ChatPlace, "estimatedWaitMs"> & Partial<ChatPlace> | null,
+  ): ServerFrame | null {
+    const position = place?.position ?? 0;
+    const estimate = place?.estimatedWaitMs;
+    if (position === (this.position ?? 0) && estimate === this.estimatedWaitMs) return null;
     this.position = position;
-    if (position === 0) return null;
-    return { t: "queue", conversation: this.conversation, position, waiting: queue.length };
+    this.estimatedWaitMs = estimate;
+    if (place === null) return null;
+    return {
+      t: "queue",
+      conversation: this.conversation,
+      position,
+      waiting: place.waiting,
+      ...(estimate !== undefined && { estimatedWaitMs: estimate }),
+    };
   }
 }
 

@@ -19,6 +19,9 @@ import { isCommand, runCommand } from "./_commands.ts";
 import { relaySignal, type TypingSent } from "./_relay.ts";
 import { type ReadView, UnreadCounts } from "./_unread.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
+import type { StatusReport } from "./availability.ts";
+import type { QueueSnapshot } from "../live/queue_feed.ts";
+import { answerOffer, newOffers } from "./_offers.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
@@ -63,6 +66,9 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   #lastPinged: number;
   #typingSent?: TypingSent;
   #stopFeed?: () => void;
+  #stopQueue?: () => void;
+  /** Offers already sent to this agent, by item and deadline. */
+  #offersSent?: Set<string>;
   /** The waiting list last sent to this agent, so only changes are sent. */
   #queueShown = "";
   #closed = false;
@@ -198,12 +204,17 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         if (principal.role === "visitor") {
           return this.error({ code: "forbidden", message: "only agents have a status" });
         }
+        // The schema may carry skills, languages and teams; what it carries is passed on.
+        this.#ctx.availability.status(principal.tenant, principal.sub, frame as StatusReport);
         return this.#ctx.presence.set(principal.tenant, principal.sub, frame.status, {
           capacity: frame.capacity,
           skills: frame.skills,
           languages: frame.languages,
           teams: frame.teams,
         });
+    }
+    if (frame.t === "accept" || frame.t === "decline") {
+      return await answerOffer(this, frame, principal);
     }
     if (isCommand(frame)) return await runCommand(this, frame, principal);
   }
@@ -246,12 +257,14 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       current: (watch) => this.#watches.get(watch.conversation) === watch,
     });
     this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
+    this.#stopQueue = this.#ctx.queueFeed.watch(principal.tenant, (queue) => this.#queue(queue));
     if (principal.role === "visitor") {
       this.#welcome(principal);
       if (resume) this.#resume(resume).catch(() => {});
       return;
     }
     this.#ctx.presence.connect(principal.tenant, principal.sub);
+    this.#ctx.availability.connected(principal.tenant, principal.sub);
     this.#welcomeAgent(principal, resume).catch(() => {});
   }
 
@@ -417,6 +430,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         principal.role !== "visitor" && summary.status === "assigned" &&
         summary.agent === principal.sub
       ) {
+        this.send({ t: "assigned", conversation: summary.id, agent: summary.agent });
         this.follow(summary.id).catch(() => {});
       }
       if (principal.role !== "visitor") this.#queueChanged(principal);
@@ -424,9 +438,29 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     }
     for (const frame of watch.statusChange(summary)) this.send(frame);
     if (principal.role === "visitor") {
-      const moved = watch.positionChange(this.#ctx.feed.queue(principal.tenant));
+      // The queue actor's places carry estimates; the edge's own list is the fallback.
+      const queue = this.#ctx.queueFeed.latest(principal.tenant);
+      const moved = queue
+        ? watch.placeChange(queue.place(watch.conversation))
+        : watch.positionChange(this.#ctx.feed.queue(principal.tenant));
       if (moved) this.send(moved);
     } else this.#queueChanged(principal);
+  }
+
+  // The tenant's queue changed: visitors learn their place and wait, agents their offers.
+  #queue(queue: QueueSnapshot): void {
+    const principal = this.#principal;
+    if (!principal) return;
+    if (principal.role !== "visitor") {
+      for (const frame of newOffers(queue, principal.sub, this.#offersSent ??= new Set())) {
+        this.send(frame);
+      }
+      return;
+    }
+    for (const watch of this.#watches.values()) {
+      const moved = watch.placeChange(queue.place(watch.conversation));
+      if (moved) this.send(moved);
+    }
   }
 
   #queueChanged(principal: Principal): void {
@@ -484,11 +518,15 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     }
     this.#watches.clear();
     this.#stopFeed?.();
+    this.#stopQueue?.();
     const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
       this.#ctx.presence.closed(principal.tenant);
-      if (principal.role !== "visitor") this.#ctx.presence.release(principal.tenant, principal.sub);
+      if (principal.role !== "visitor") {
+        this.#ctx.presence.release(principal.tenant, principal.sub);
+        this.#ctx.availability.disconnected(principal.tenant, principal.sub);
+      }
     }
   }
 }

@@ -69,6 +69,14 @@ export const clientFrame = v.variant("t", [
   }),
   v.strictObject({ t: v.literal("ping"), id: v.optional(id) }),
   v.strictObject({ t: v.literal("pong"), id: v.optional(id) }),
+  ...(["accept", "decline"] as const).map((t) =>
+    v.strictObject({
+      t: v.literal(t),
+      id,
+      conversation: v.optional(conversation),
+      ticket: v.optional(conversation),
+    })
+  ),
 ]);
 
 /** A validated client frame. */
@@ -107,8 +115,12 @@ export type ServerFrame =
     conversation?: string;
     position?: number;
     waiting: number;
+    /** For a visitor's conversation: the wait the queue expects, null until it can tell. */
+    estimatedWaitMs?: number | null;
     conversations?: string[];
   }
+  /** Work offered to this agent: answer `accept` or `decline` before `deadline` (epoch ms). */
+  | { t: "offer"; conversation?: string; ticket?: string; deadline: number }
   | { t: "err"; id?: string; code: string; message: string; retryAfterMs?: number; field?: string }
   | { t: "ping"; id?: string }
   | { t: "pong"; id?: string };

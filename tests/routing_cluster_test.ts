@@ -1,0 +1,428 @@
+// Routing across real processes: 3 nodes and 2 edges on loopback, the real
+// NATS and Postgres. Chats and tickets reach agents without a claim, the
+// queue's capacity holds under a storm, and a killed queue owner loses and
+// doubles nothing.
+import { assert, assertEquals, assertObjectMatch } from "@std/assert";
+import postgres from "postgres";
+import { Ring } from "../cluster/placement/ring.ts";
+import { call } from "./_support/api_server.ts";
+import { TestCluster } from "./_support/cluster.ts";
+import { type Frame, WsClient } from "./_support/ws_client.ts";
+
+const widgetKey = "widget-key-0123456789";
+const nodes = ["n1", "n2", "n3"];
+
+async function routingCluster(routing: Record<string, unknown> = {}): Promise<TestCluster> {
+  const cluster = new TestCluster();
+  await cluster.start(...nodes, "e1", "e2");
+  const admin = await cluster.token("root", "admin");
+  const settings = await call(`${cluster.get("e1").url}/v1/admin/settings`, admin, "POST", {
+    widget: { key: widgetKey },
+    routing,
+  });
+  assertEquals(settings.status, 200, JSON.stringify(settings.body));
+  return cluster;
+}
+
+/** Run `test` against a fresh routing cluster, closed after it whatever happens. */
+async function withCluster(
+  test: (cluster: TestCluster) => Promise<void>,
+  routing: Record<string, unknown> = {},
+): Promise<void> {
+  const cluster = await routingCluster(routing);
+  try {
+    await test(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function bootstrap(url: string, visitorId?: string) {
+  const response = await call(`${url}/v1/widget/sessions`, null, "POST", {
+    widgetKey,
+    ...(visitorId && { visitorId }),
+  });
+  assertEquals(response.status, 201, JSON.stringify(response.body));
+  return {
+    token: response.body.token as string,
+    conversation: response.body.conversationId as string,
+  };
+}
+
+async function agent(cluster: TestCluster, edge: string, sub: string, capacity: number) {
+  const client = await WsClient.hello(cluster.get(edge).url, await cluster.token(sub));
+  client.send({ t: "status", status: "online", capacity });
+  return client;
+}
+
+/** What `find` answers once it answers anything, polling. */
+async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = await find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing found within ${timeoutMs} ms`);
+}
+
+/** The events of every actor of a kind, in each actor's order. */
+async function eventLog(cluster: TestCluster, kind: string) {
+  const sql = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql.unsafe(
+      `select actor_key, seq, type, data, at from ${cluster.schema}.events
+       where actor_key like $1 order by actor_key, seq`,
+      [`${kind}/acme/%`],
+    );
+    return rows.map((row) => ({
+      actor: String(row.actor_key).split("/")[2],
+      type: String(row.type),
+      data: row.data as Record<string, unknown>,
+      at: Number(row.at),
+    }));
+  } finally {
+    await sql.end();
+  }
+}
+
+Deno.test("a chat and a ticket reach an online agent with room, without a claim, and say why", async () => {
+  await withCluster(async (cluster) => {
+    const alice = await agent(cluster, "e2", "alice", 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { conversation } = await bootstrap(cluster.get("e1").url);
+    const assigned = await alice.next((f) => f.t === "assigned" && f.conversation === conversation);
+    assertEquals(assigned.agent, "alice");
+    const log = await eventLog(cluster, "session");
+    const event = log.find((e) => e.actor === conversation && e.type === "assigned");
+    assertObjectMatch(event?.data ?? {}, {
+      agent: "alice",
+      via: "route",
+      explanation: { router: "least-loaded", version: "builtin" },
+    });
+
+    const sue = await cluster.token("sue", "supervisor");
+    const created = await call(`${cluster.get("e2").url}/v1/tickets`, sue, "POST", {
+      subject: "Printer on fire",
+      body: "It is on fire.",
+    });
+    assertEquals(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    const history = await eventually(async () => {
+      const page = await call(`${cluster.get("e1").url}/v1/tickets/${id}/events`, sue, "GET");
+      const items = page.body.items as { type: string; data: Record<string, unknown> }[];
+      return items.find((e) => e.type === "assigned");
+    });
+    assertObjectMatch(history.data, {
+      agent: "alice",
+      via: "route",
+      explanation: { router: "least-loaded", candidates: [{ id: "alice", score: 1 }] },
+    });
+    await alice.close();
+  });
+});
+
+// The failover storm is smaller by default, to keep the suite's time on a
+// 2-core machine; SB_STORM_CHATS sets both.
+const stormChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 1000);
+const failoverChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 400);
+const stormAgents = 50;
+const chatCapacity = 3;
+
+/**
+ * An agent who closes each chat it is given after a random moment, retrying
+ * through failovers. Pushes are best effort (a node killed between its
+ * commit and its publish never sends one), so like a console it also looks
+ * up what is assigned to it now and then.
+ */
+function closingAgent(
+  client: WsClient,
+  sub: string,
+  list: () => Promise<string[]>,
+): { stop: () => void } {
+  let seen = 0;
+  let stopped = false;
+  const handled = new Set<string>();
+  const closeLater = async (conversation: string) => {
+    if (handled.has(conversation)) return;
+    handled.add(conversation);
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
+    for (let attempt = 0; !stopped; attempt++) {
+      const id = `close-${conversation}-${attempt}`;
+      const answer = await client.ask({ t: "close", id, conversation }).catch(() => null);
+      if (answer?.t === "ack" || answer?.code === "conversation_closed") return;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+  const poll = setInterval(() => {
+    for (; seen < client.frames.length; seen++) {
+      const frame = client.frames[seen];
+      if (frame.t === "assigned" && frame.agent === sub) closeLater(frame.conversation as string);
+    }
+  }, 20);
+  const lookup = setInterval(() => {
+    list().then((ids) => ids.forEach(closeLater), () => {});
+  }, 3_000);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(poll);
+      clearInterval(lookup);
+    },
+  };
+}
+
+/** Bootstraps, retrying what a failover refused; a lost answer may leave an extra chat, which is fine. */
+async function burst(cluster: TestCluster, count: number, onProgress: (done: number) => void) {
+  let done = 0;
+  const one = async (i: number) => {
+    const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await call(`${edge}/v1/widget/sessions`, null, "POST", { widgetKey })
+        .catch(() => null);
+      if (response?.status === 201) return onProgress(++done);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error("a chat could not be opened");
+  };
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => one(i + j)));
+  }
+}
+
+/**
+ * The queue's own order of events is the truth of who held what: fold it,
+ * checking no agent ever holds more than its capacity by the queue's
+ * doing and no item is assigned while someone holds it.
+ */
+function checkQueueLog(log: { type: string; data: Record<string, unknown> }[]) {
+  const holder = new Map<string, string>();
+  const held = new Map<string, number>();
+  const key = (item: unknown) => {
+    const { kind, id } = item as { kind: string; id: string };
+    return `${kind}:${id}`;
+  };
+  const release = (item: string) => {
+    const agent = holder.get(item);
+    if (agent === undefined) return;
+    holder.delete(item);
+    held.set(agent, held.get(agent)! - 1);
+  };
+  let assignments = 0;
+  for (const { type, data } of log) {
+    if (type === "assigned") {
+      const item = key(data.item);
+      assert(!holder.has(item), `${item} assigned while ${holder.get(item)} held it`);
+      const agent = data.agent as string;
+      const load = (held.get(agent) ?? 0) + 1;
+      assert(load <= chatCapacity, `${agent} was given a chat beyond its capacity`);
+      held.set(agent, load);
+      holder.set(item, agent);
+      assignments++;
+    } else if (type === "left") {
+      release(key(data.item));
+      if (data.agent) {
+        holder.set(key(data.item), data.agent as string);
+        held.set(data.agent as string, (held.get(data.agent as string) ?? 0) + 1);
+      }
+    } else if (type === "requeued") release(key(data.item));
+    else if (type === "released") {
+      for (const item of data.items as unknown[]) release(key(item));
+    }
+  }
+  return assignments;
+}
+
+async function runStorm(killQueueOwner: boolean, chats: number) {
+  const cluster = await routingCluster();
+  const agents: { client: WsClient; stop: () => void }[] = [];
+  try {
+    for (let i = 0; i < stormAgents; i++) {
+      const sub = `agent${i}`;
+      const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
+      const client = await agent(cluster, i % 2 === 0 ? "e1" : "e2", sub, chatCapacity);
+      const token = await cluster.token(sub);
+      const list = async () => {
+        const query = `assignee=${sub}&status=assigned&limit=200`;
+        const page = await call(`${edge}/v1/conversations?${query}`, token, "GET");
+        return ((page.body.items ?? []) as { id: string }[]).map((doc) => doc.id);
+      };
+      agents.push({ client, ...closingAgent(client, sub, list) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const owner = new Ring(nodes).owner("queue/acme/main");
+    let killed: Promise<void> | undefined;
+    await burst(cluster, chats, (done) => {
+      if (killQueueOwner && !killed && done === Math.floor(chats / 3)) {
+        killed = cluster.kill(owner);
+      }
+    });
+    await killed;
+    // Done when every chat opened has been assigned and closed by its agent.
+    const sessions = await eventually(async () => {
+      const log = await eventLog(cluster, "session");
+      const opened = new Set(log.filter((e) => e.type === "opened").map((e) => e.actor));
+      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
+      return opened.size >= chats && [...opened].every((id) => closed.has(id)) ? log : undefined;
+    }, 60_000).catch(async () => {
+      // Say which chats are stuck and where, not just that time ran out.
+      const log = await eventLog(cluster, "session");
+      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
+      const stuck = new Map<string, string[]>();
+      for (const e of log.filter((e) => !closed.has(e.actor))) {
+        stuck.set(e.actor, [...(stuck.get(e.actor) ?? []), e.type]);
+      }
+      throw new Error(
+        `${stuck.size} chats never closed: ${JSON.stringify([...stuck].slice(0, 5))}`,
+      );
+    });
+    const opened = sessions.filter((e) => e.type === "opened").map((e) => e.actor);
+    for (const id of opened) {
+      const events = sessions.filter((e) => e.actor === id);
+      const assigned = events.filter((e) => e.type === "assigned");
+      assertEquals(assigned.length, 1, `${id}: ${JSON.stringify(assigned)}`);
+      assertEquals(assigned[0].data.via, "route");
+      assertEquals(events.find((e) => e.type === "closed")?.data.reason, "agent");
+    }
+    const assignments = checkQueueLog(await eventLog(cluster, "queue"));
+    assertEquals(assignments, opened.length, "the queue assigned each chat once");
+  } finally {
+    for (const { client, stop } of agents) {
+      stop();
+      await client.close();
+    }
+    await cluster.close();
+  }
+}
+
+Deno.test(`storm: ${stormChats} chats to ${stormAgents} agents of capacity ${chatCapacity} on two edges: each assigned once, never over capacity, freed slots refilled`, async () => {
+  await runStorm(false, stormChats);
+});
+
+Deno.test(`storm: ${failoverChats} chats, kill -9 the queue's node midway: nothing assigned twice or lost`, async () => {
+  await runStorm(true, failoverChats);
+});
+
+/** The queue's events of one item, by type, in order. */
+async function queueEventsOf(cluster: TestCluster, id: string): Promise<[string, unknown][]> {
+  const log = await eventLog(cluster, "queue");
+  return log
+    .filter((e) =>
+      (e.data.item as { id?: string } | undefined)?.id === id || e.type === "agent_away"
+    )
+    .map((e) => [e.type, e.data.agent]);
+}
+
+/** Alice and Bob online with room for one chat, and a chat offered to one of them. */
+async function firstOffer(cluster: TestCluster) {
+  const alice = await agent(cluster, "e1", "alice", 1);
+  const bob = await agent(cluster, "e2", "bob", 1);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const { conversation } = await bootstrap(cluster.get("e1").url);
+  const isOffer = (f: Frame) => f.t === "offer" && f.conversation === conversation;
+  const first = await Promise.race([alice.next(isOffer), bob.next(isOffer)]);
+  const [offered, other] = alice.frames.includes(first) ? [alice, bob] : [bob, alice];
+  return { alice, bob, conversation, isOffer, first, offered, other };
+}
+
+Deno.test("offers: a decline goes to the next agent; silence goes on and sets the silent one away", async () => {
+  await withCluster(async (cluster) => {
+    const { alice, bob, conversation, isOffer, first, offered, other } = await firstOffer(cluster);
+    const [declining, silent] = [offered, other];
+    assert(typeof first.deadline === "number" && first.deadline > Date.now() - 5_000);
+    const declined = await declining.ask({ t: "decline", id: "no", conversation });
+    assertEquals(declined.t, "ack", JSON.stringify(declined));
+    await silent.next(isOffer);
+    const silentSub = silent === alice ? "alice" : "bob";
+    const declinerSub = silent === alice ? "bob" : "alice";
+    const log = await eventually(async () => {
+      const events = await queueEventsOf(cluster, conversation);
+      return events.some(([type]) => type === "agent_away") ? events : undefined;
+    });
+    assertEquals(log, [
+      ["arrived", undefined],
+      ["offered", declinerSub],
+      ["declined", declinerSub],
+      ["offered", silentSub],
+      ["offer_expired", silentSub],
+      ["agent_away", silentSub],
+    ]);
+    // Only the one offered may answer; an accept after the deadline is refused.
+    const late = await silent.ask({ t: "accept", id: "late", conversation });
+    assertEquals(late.code, "no_offer", JSON.stringify(late));
+
+    const carol = await agent(cluster, "e2", "carol", 1);
+    const offer = await carol.next(isOffer, 10_000);
+    assert(offer.deadline);
+    const accepted = await carol.ask({ t: "accept", id: "yes", conversation });
+    assertEquals(accepted.t, "ack", JSON.stringify(accepted));
+    const assigned = await carol.next((f) => f.t === "assigned" && f.conversation === conversation);
+    assertEquals(assigned.agent, "carol");
+    for (const client of [alice, bob, carol]) await client.close();
+  }, { offerSeconds: 2 });
+});
+
+Deno.test("offers: the queue's node is killed mid-offer: the deadline still passes it on", async () => {
+  await withCluster(async (cluster) => {
+    const { alice, bob, conversation, isOffer, other: next } = await firstOffer(cluster);
+    await cluster.kill(new Ring(nodes).owner("queue/acme/main"));
+    const offer = await next.next(isOffer, 20_000);
+    assert(offer.deadline);
+    const accepted = await eventually(async () => {
+      const answer = await next.ask({ t: "accept", id: crypto.randomUUID(), conversation });
+      return answer.t === "ack" ? answer : undefined;
+    });
+    assertEquals(accepted.t, "ack");
+    await next.next((f) => f.t === "assigned" && f.conversation === conversation, 10_000);
+    for (const client of [alice, bob]) await client.close();
+  }, { offerSeconds: 3 });
+});
+
+Deno.test("queue positions and estimated waits reach each waiting visitor as the queue moves", async () => {
+  await withCluster(async (cluster) => {
+    // Online with no room: chats wait instead of becoming tickets.
+    const alice = await agent(cluster, "e2", "alice", 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const visitors: { client: WsClient; conversation: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { token, conversation } = await bootstrap(cluster.get("e1").url);
+      const client = await WsClient.hello(cluster.get(i % 2 ? "e1" : "e2").url, token, {
+        [conversation]: 0,
+      });
+      visitors.push({ client, conversation });
+    }
+    const placed = (position: number, estimate?: (ms: unknown) => boolean) => (f: Frame) =>
+      f.t === "queue" && f.position === position && (estimate?.(f.estimatedWaitMs) ?? true);
+    // The edge's own list may tell a place first; the queue's view adds the estimate.
+    for (const [i, { client }] of visitors.entries()) {
+      await client.next(placed(i + 1, (ms) => ms === null), 10_000);
+    }
+    // Room for two: the first two go, the others move up and learn an estimate.
+    alice.send({ t: "status", status: "online", capacity: 2 });
+    const number = (ms: unknown) => typeof ms === "number" && ms >= 0;
+    const third = await visitors[2].client.next(placed(1, number), 10_000);
+    const fourth = await visitors[3].client.next(placed(2, number), 10_000);
+    assertEquals(third.waiting, 2);
+    assert((fourth.estimatedWaitMs as number) >= (third.estimatedWaitMs as number));
+    for (const { client } of [...visitors, { client: alice }]) await client.close();
+  });
+});
+
+Deno.test("an agent whose last socket closes gets no more work; the other agent does", async () => {
+  await withCluster(async (cluster) => {
+    // Equal load and idle time: least-loaded would pick alice first, by id.
+    const alice = await agent(cluster, "e1", "alice", 3);
+    const aliceAgain = await WsClient.hello(cluster.get("e2").url, await cluster.token("alice"));
+    const bob = await agent(cluster, "e2", "bob", 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await alice.close();
+    await aliceAgain.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { conversation } = await bootstrap(cluster.get("e1").url);
+    const assigned = await bob.next((f) => f.t === "assigned" && f.conversation === conversation);
+    assertEquals(assigned.agent, "bob");
+    const gone = (await eventLog(cluster, "queue")).filter((e) => e.type === "agent_gone");
+    assertEquals(gone.map((e) => e.data.agent), ["alice"]);
+    await bob.close();
+  });
+});
