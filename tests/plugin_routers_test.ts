@@ -3,15 +3,15 @@
 import fc from "fast-check";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import type { Decision, RouteInput, RoutingPlugin } from "../plugins/sdk.ts";
-import { builtinRouters, stickyFallbacks } from "../plugins/routers/mod.ts";
+import { builtinRouters, manual, stickyFallbacks } from "../plugins/routers/mod.ts";
 import { routeLeastLoaded } from "../plugins/routers/least_loaded.ts";
 import { routeRoundRobin } from "../plugins/routers/round_robin.ts";
 import { matchShare, routeSkillsWeighted } from "../plugins/routers/skills_weighted.ts";
 import { routeSticky } from "../plugins/routers/sticky.ts";
 import { agent, hasRoomFor, input, item, routeInputArb } from "./_support/routing_inputs.ts";
 
-// Only skills-weighted may leave an item waiting while someone has room
-// (nobody with room has the required skills).
+// Only skills-weighted (nobody with room has the required skills) and manual
+// (it never assigns) may leave an item waiting while someone has room.
 const cases = [
   ...[...builtinRouters.values()].map((router) => ({ name: router.name, router, options: {} })),
   ...stickyFallbacks.map((fallback) => ({
@@ -19,7 +19,7 @@ const cases = [
     router: builtinRouters.get("sticky")!,
     options: { fallback },
   })),
-].map((c) => ({ ...c, checksSkills: c.name.endsWith("skills-weighted") }));
+].map((c) => ({ ...c, mayWait: c.name.endsWith("skills-weighted") || c.name === "manual" }));
 
 function decide(router: RoutingPlugin, given: RouteInput): Decision {
   const decision = router.route(given);
@@ -27,7 +27,7 @@ function decide(router: RoutingPlugin, given: RouteInput): Decision {
   return decision;
 }
 
-for (const { name, router, options, checksSkills } of cases) {
+for (const { name, router, options, mayWait } of cases) {
   Deno.test(`${name}: assigns only a known online candidate with room, and waits when nobody fits`, () => {
     fc.assert(
       fc.property(routeInputArb, (drawn) => {
@@ -35,7 +35,7 @@ for (const { name, router, options, checksSkills } of cases) {
         const decision = decide(router, given);
         const fits = given.candidates.some((c) => hasRoomFor(c, given.item.kind));
         if (!fits) return "wait" in decision;
-        if (!("assign" in decision)) return checksSkills && "wait" in decision;
+        if (!("assign" in decision)) return mayWait && "wait" in decision;
         const chosen = given.candidates.find((c) => c.id === decision.assign);
         return chosen !== undefined && hasRoomFor(chosen, given.item.kind);
       }),
@@ -182,5 +182,12 @@ Deno.test("sticky: the previous agent with room, else the fallback router, sayin
     () => routeSticky(input([other], returning, { fallback: "random" })),
     RangeError,
     "option fallback must be one of",
+  );
+});
+
+Deno.test("manual: every item waits for a hand claim, whoever has room", () => {
+  fc.assert(
+    fc.property(routeInputArb, (drawn) => "wait" in decide(manual, { ...drawn, options: {} })),
+    { numRuns: 200 },
   );
 });

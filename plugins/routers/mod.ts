@@ -5,15 +5,16 @@
  */
 import type { RoutingPlugin } from "../sdk.ts";
 import { leastLoaded } from "./least_loaded.ts";
+import { manual } from "./manual.ts";
 import { roundRobin } from "./round_robin.ts";
 import { skillsWeighted } from "./skills_weighted.ts";
 import { sticky } from "./sticky.ts";
 
-export { leastLoaded, roundRobin, skillsWeighted, sticky };
+export { leastLoaded, manual, roundRobin, skillsWeighted, sticky };
 export { stickyFallbacks } from "./sticky.ts";
 export { hasRoom } from "./_candidates.ts";
 
 /** Every built-in router, keyed by its name. */
 export const builtinRouters: ReadonlyMap<string, RoutingPlugin> = new Map(
-  [roundRobin, leastLoaded, skillsWeighted, sticky].map((router) => [router.name, router]),
+  [roundRobin, leastLoaded, skillsWeighted, sticky, manual].map((router) => [router.name, router]),
 );

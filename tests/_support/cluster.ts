@@ -9,15 +9,17 @@ export const CLUSTER_SECRET = "cluster-test-secret-0123456789abcdef";
 /** The widget key of tenant acme in {@linkcode widgetCluster}. */
 export const WIDGET_KEY = "widget-key-0123456789";
 
-/** 3 nodes and 2 edges, with tenant acme's widget at {@linkcode WIDGET_KEY}. */
-export async function widgetCluster(): Promise<TestCluster> {
+/** 3 nodes and 2 edges, with tenant acme's widget at {@linkcode WIDGET_KEY} (and its router, if given). */
+export async function widgetCluster(
+  routing?: { router: string },
+): Promise<TestCluster> {
   const cluster = new TestCluster();
   await cluster.start("n1", "n2", "n3", "e1", "e2");
   const admin = await cluster.token("root", "admin");
   const response = await fetch(`${cluster.get("e1").url}/v1/admin/settings`, {
     method: "POST",
     headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-    body: JSON.stringify({ widget: { key: WIDGET_KEY } }),
+    body: JSON.stringify({ widget: { key: WIDGET_KEY }, ...(routing && { routing }) }),
   });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`widget settings: ${response.status} ${body}`);
