@@ -32,7 +32,10 @@ export class VisitorChat {
   readonly connection = signal<string>("closed");
   readonly open = signal(false);
   readonly agent = signal<string | null>(null);
-  readonly queue = signal<{ position: number; waiting: number } | null>(null);
+  /** The place in line and, once the queue has seen assignments, the estimated wait. */
+  readonly queue = signal<
+    { position: number; waiting: number; estimatedWaitMs: number | null } | null
+  >(null);
   readonly agentTyping = signal(false);
   /** The highest seq the agent has seen. */
   readonly agentSeen = signal(0);
@@ -225,7 +228,12 @@ export class VisitorChat {
     });
     client.on("queue", (frame) => {
       if (frame.conversation === this.#session.conversationId) {
-        this.queue.value = { position: Number(frame.position), waiting: Number(frame.waiting) };
+        const estimate = frame.estimatedWaitMs;
+        this.queue.value = {
+          position: Number(frame.position),
+          waiting: Number(frame.waiting),
+          estimatedWaitMs: typeof estimate === "number" ? estimate : null,
+        };
       }
     });
     client.on("close", (frame) => {

@@ -112,9 +112,17 @@ function statusLine(chat: VisitorChat): string {
   if (closed) return "This chat has ended";
   if (chat.connection.value === "offline") return "Reconnecting…";
   const queue = chat.queue.value;
-  if (queue) return `You are number ${queue.position} in line`;
+  if (queue) return `You are number ${queue.position} in line${waitText(queue.estimatedWaitMs)}`;
   if (chat.agent.value) return "Online";
   return chat.messages.value.length ? "Waiting for an agent" : "We're here to help";
+}
+
+// "About 3 minutes" from the queue's estimate; nothing until it has one.
+export function waitText(estimatedWaitMs: number | null): string {
+  if (estimatedWaitMs === null) return "";
+  const minutes = Math.round(estimatedWaitMs / 60_000);
+  if (minutes < 1) return ", less than a minute";
+  return `, about ${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
 function Message({ message }: { message: MessageFrame }) {
