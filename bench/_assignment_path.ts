@@ -1,6 +1,6 @@
 // Arrival → assignment latency of any assigner, measured the same way: the
-// routing scenario runs it over the periodic-sweep baseline, and the live
-// path (the queue actor) plugs in by implementing AssignmentPath.
+// routing scenario runs it over the periodic-sweep baseline and over
+// Switchboard's live path (the queue actor), each an AssignmentPath.
 import { quantile } from "./_stats.ts";
 
 /** An assigner under test: items arrive, agents free slots, assignments are observed. */
@@ -8,10 +8,17 @@ export interface AssignmentPath extends AsyncDisposable {
   readonly name: string;
   /** Put `agents` agents online with `capacity` chats each, none held. */
   setup(agents: number, capacity: number): Promise<void>;
-  /** Make item `id` arrive; resolves once it is assigned, with the agent. */
-  arrive(id: string): Promise<string>;
+  /** Make item `id` arrive; resolves once it is assigned. */
+  arrive(id: string): Promise<Assignment>;
   /** Agent `agent` closes one of its items `id`, freeing a slot. */
   release(agent: string, id: string): Promise<void>;
+}
+
+/** Who took an item, and when (`performance.now()`) it arrived and was assigned. */
+export interface Assignment {
+  agent: string;
+  arrivedAt: number;
+  assignedAt: number;
 }
 
 /** p50/p99/max in ms of one measurement. */
@@ -47,15 +54,17 @@ export async function measureAssignment(
   const free: number[] = [];
   for (let i = 0; i < options.arrivals; i++) {
     options.signal.throwIfAborted();
-    const started = performance.now();
-    const agent = await path.arrive(`free-${i}`);
-    free.push(performance.now() - started);
+    const { agent, arrivedAt, assignedAt } = await path.arrive(`free-${i}`);
+    free.push(assignedAt - arrivedAt);
     await path.release(agent, `free-${i}`);
     await new Promise((resolve) => setTimeout(resolve, options.spacingMs));
   }
   // Fill every slot, then each round: one item waits, a holder lets go.
   const held = await Promise.all(
-    Array.from({ length: agents }, async (_, i) => [await path.arrive(`fill-${i}`), `fill-${i}`]),
+    Array.from(
+      { length: agents },
+      async (_, i) => [(await path.arrive(`fill-${i}`)).agent, `fill-${i}`],
+    ),
   );
   const refilled: number[] = [];
   for (let i = 0; i < options.refills; i++) {
@@ -65,8 +74,9 @@ export async function measureAssignment(
     const [agent, id] = held.shift()!;
     const released = performance.now();
     await path.release(agent, id);
-    held.push([await waiting, `wait-${i}`]);
-    refilled.push(performance.now() - released);
+    const assigned = await waiting;
+    held.push([assigned.agent, `wait-${i}`]);
+    refilled.push(assigned.assignedAt - released);
   }
   return { freeAgents: latency(free), slotFreed: latency(refilled) };
 }

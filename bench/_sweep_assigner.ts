@@ -3,7 +3,7 @@
 // locks the oldest waiting item with `for update skip locked`, gives it to
 // the least-loaded agent with room, and ends: one item per cycle.
 import type postgres from "postgres";
-import type { AssignmentPath } from "./_assignment_path.ts";
+import type { Assignment, AssignmentPath } from "./_assignment_path.ts";
 
 /** The sweep over its own two tables in the scenario's schema. */
 export class SweepAssigner implements AssignmentPath {
@@ -11,7 +11,7 @@ export class SweepAssigner implements AssignmentPath {
   #sql: postgres.Sql;
   #pollMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #waiting = new Map<string, (agent: string) => void>();
+  #waiting = new Map<string, (assigned: { agent: string; at: number }) => void>();
   #cycle: Promise<void> = Promise.resolve();
 
   constructor(sql: postgres.Sql, pollMs = 5000) {
@@ -36,10 +36,14 @@ export class SweepAssigner implements AssignmentPath {
     }, this.#pollMs);
   }
 
-  async arrive(id: string): Promise<string> {
-    const assigned = new Promise<string>((resolve) => this.#waiting.set(id, resolve));
+  async arrive(id: string): Promise<Assignment> {
+    const assigned = new Promise<{ agent: string; at: number }>((resolve) =>
+      this.#waiting.set(id, resolve)
+    );
     await this.#sql`insert into sweep_items (id) values (${id})`;
-    return await assigned;
+    const arrivedAt = performance.now();
+    const { agent, at } = await assigned;
+    return { agent, arrivedAt, assignedAt: at };
   }
 
   async release(agent: string, id: string): Promise<void> {
@@ -70,7 +74,7 @@ export class SweepAssigner implements AssignmentPath {
       return { item: item.id, agent: agent.id };
     });
     if (!assigned) return;
-    this.#waiting.get(assigned.item)?.(assigned.agent);
+    this.#waiting.get(assigned.item)?.({ agent: assigned.agent, at: performance.now() });
     this.#waiting.delete(assigned.item);
   }
 }

@@ -10,8 +10,9 @@
  *   the admin API until every node routes with it.
  * - Arrival → assignment of the periodic-sweep assigner peers ship (poll
  *   5 s, lock, one per cycle) on the cluster's Postgres, with free agents
- *   and when a slot frees. The queue actor's live path is not wired into
- *   the runtime yet; `measureAssignment` takes it as an `AssignmentPath`.
+ *   and when a slot frees, beside Switchboard's live path in the same run:
+ *   widget bootstraps on one edge, agents' sockets on another, the queue
+ *   actor routing between them.
  *
  * @module
  */
@@ -26,10 +27,27 @@ import { type Latency, latency, measureAssignment } from "./_assignment_path.ts"
 import { BenchCluster, sleep } from "./_process_cluster.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 import { SweepAssigner } from "./_sweep_assigner.ts";
+import { SwitchboardAssigner } from "./_switchboard_assigner.ts";
 
 const sizes = {
-  full: { calls: 3000, hangs: 20, reloads: 10, arrivals: 6, refills: 3 },
-  quick: { calls: 500, hangs: 5, reloads: 3, arrivals: 2, refills: 1 },
+  full: {
+    calls: 3000,
+    hangs: 20,
+    reloads: 10,
+    arrivals: 6,
+    refills: 3,
+    liveArrivals: 200,
+    liveRefills: 50,
+  },
+  quick: {
+    calls: 500,
+    hangs: 5,
+    reloads: 3,
+    arrivals: 2,
+    refills: 1,
+    liveArrivals: 20,
+    liveRefills: 5,
+  },
 };
 const deadlineMs = 50;
 const nodes = ["n1", "n2", "n3"];
@@ -55,11 +73,19 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   signal.throwIfAborted();
   const fallback = await hungFallback(size.hangs);
   signal.throwIfAborted();
-  await using cluster = await BenchCluster.open(...nodes, "e1");
+  await using cluster = await BenchCluster.open(...nodes, "e1", "e2");
   await cluster.waitForNodes("e1", nodes, signal);
+  await cluster.waitForNodes("e2", nodes, signal);
   const reload = await hotReload(cluster, size.reloads, signal);
   await using sweep = new SweepAssigner(cluster.sql);
   const assignment = await measureAssignment(sweep, { ...size, spacingMs: 500, signal });
+  await using live = new SwitchboardAssigner(cluster, "e1", "e2");
+  const liveAssignment = await measureAssignment(live, {
+    arrivals: size.liveArrivals,
+    refills: size.liveRefills,
+    spacingMs: 20,
+    signal,
+  });
 
   const row = (what: string, figures: Latency, target: string): Row => ({
     what,
@@ -101,14 +127,25 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
         rows: [
           row(`${sweep.name}: free agents`, assignment.freeAgents, "–"),
           row(`${sweep.name}: slot frees`, assignment.slotFreed, "–"),
-          {
-            what: "queue actor (event-driven): not wired into the runtime in this branch",
-            target: `p99 < ${targets.assignP99Ms}`,
-          },
+          row(
+            `${live.name}: free agents`,
+            liveAssignment.freeAgents,
+            `p99 < ${targets.assignP99Ms}`,
+          ),
+          row(`${live.name}: slot frees`, liveAssignment.slotFreed, "–"),
         ],
       },
     ],
-    details: { sizes: size, deadlineMs, targets, overhead, fallback, reload, assignment },
+    details: {
+      sizes: size,
+      deadlineMs,
+      targets,
+      overhead,
+      fallback,
+      reload,
+      assignment,
+      liveAssignment,
+    },
   };
 }
 

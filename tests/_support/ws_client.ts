@@ -6,6 +6,8 @@ export type Frame = Record<string, unknown> & { t: string };
 
 export class WsClient {
   readonly frames: Frame[] = [];
+  /** When each of `frames` was received (`performance.now()`), by index. */
+  readonly receivedAt: number[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Whether server pings are answered, as a live client does. */
   answerPings = true;
@@ -24,6 +26,7 @@ export class WsClient {
           : decode(new Uint8Array(event.data))) as Frame;
       if (frame.t === "ping" && this.answerPings) this.send({ t: "pong" });
       this.frames.push(frame);
+      this.receivedAt.push(performance.now());
       for (const waiter of [...this.#waiters]) {
         if (waiter.test(frame)) {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
