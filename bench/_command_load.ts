@@ -14,6 +14,9 @@ export interface Answer {
   status: number;
 }
 
+/** The principal both load-driving scenarios send as; its token comes from the cluster. */
+export const benchAgent = { sub: "bench-agent", role: "agent" } as const;
+
 /** Who sends the load, where, and how much of it. */
 export interface CommandLoadOptions {
   /** The edge's base URL. */

@@ -10,7 +10,7 @@
  */
 import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "../tests/_support/api_server.ts";
-import { CommandLoad, lostCommands } from "./_command_load.ts";
+import { benchAgent, CommandLoad, lostCommands } from "./_command_load.ts";
 import { BenchCluster, sleep, ticketKey } from "./_process_cluster.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 import { quantile } from "./_stats.ts";
@@ -49,15 +49,13 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const size = quick ? sizes.quick : sizes.full;
   await using cluster = await BenchCluster.open(...nodes, edge);
   await cluster.waitForNodes(edge, nodes, signal);
-  const sub = "bench-agent";
-  const token = await cluster.token(sub);
+  const token = await cluster.token(benchAgent.sub);
   const tickets = await cluster.openTickets(edge, token, ticketsPerNode * nodes.length);
 
   const background = CommandLoad.start({
     url: cluster.get(edge).url,
     token,
-    sub,
-    role: "agent",
+    ...benchAgent,
     ...load,
   });
   const kills: Kill[] = [];

@@ -8,7 +8,7 @@
  * @module
  */
 import { Ring } from "../cluster/placement/ring.ts";
-import { CommandLoad, lostCommands } from "./_command_load.ts";
+import { benchAgent, CommandLoad, lostCommands } from "./_command_load.ts";
 import { BenchCluster, sleep, ticketKey } from "./_process_cluster.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 import { quantile } from "./_stats.ts";
@@ -27,15 +27,13 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const size = quick ? sizes.quick : sizes.full;
   await using cluster = await BenchCluster.open(...before, edge);
   await cluster.waitForNodes(edge, before, signal);
-  const sub = "bench-agent";
-  const token = await cluster.token(sub);
+  const token = await cluster.token(benchAgent.sub);
   const existing = await cluster.openTickets(edge, token, size.tickets);
 
   const background = CommandLoad.start({
     url: cluster.get(edge).url,
     token,
-    sub,
-    role: "agent",
+    ...benchAgent,
     ...load,
   });
   let joinedAt: number;
