@@ -32,6 +32,18 @@ export interface Ack {
   seq: number;
 }
 
+/** What an offer is for: a chat or a ticket (README: `offer` frames). */
+export type OfferedItem = { conversation: string } | { ticket: string };
+
+/**
+ * A command frame: one about a conversation (`claim`, `transfer`, `close`,
+ * `resolve`, `rate`, `send`), or the answer to an offer, which may name a
+ * ticket instead.
+ */
+export type CommandFrame =
+  & Record<string, unknown>
+  & ({ t: string; conversation: string } | ({ t: "accept" | "decline" } & OfferedItem));
+
 /** A command the server refused for good. */
 export class CommandError extends Error {
   readonly code: string;
@@ -188,11 +200,10 @@ export class ProtocolClient {
   }
 
   /**
-   * A command frame (`claim`, `transfer`, `close`, `resolve`, `rate`, `send`):
-   * sent now or once connected, resent with the same id after a reconnect
-   * or a retryable refusal, resolved by its `ack`.
+   * A command frame: sent now or once connected, resent with the same id
+   * after a reconnect or a retryable refusal, resolved by its `ack`.
    */
-  command(frame: Record<string, unknown> & { t: string; conversation: string }): Promise<Ack> {
+  command(frame: CommandFrame): Promise<Ack> {
     const id = typeof frame.id === "string" ? frame.id : crypto.randomUUID();
     const existing = this.#pending.get(id);
     if (existing) return existing.promise;

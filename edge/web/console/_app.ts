@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
- * The console's page: the sign-in, then the desk (chats, tickets, and the
- * board for supervisors), the keyboard shortcuts and the title badge.
+ * The console's page: the sign-in, then the desk (the offers to answer,
+ * chats, tickets, and the board for supervisors), the keyboard shortcuts
+ * and the title badge.
  *
  * @module
  */
@@ -10,13 +11,16 @@ import { html } from "htm/preact";
 import { ChatList, ConversationView } from "./_chat_view.ts";
 import { Tickets } from "./_tickets_view.ts";
 import { Board } from "./_board_view.ts";
+import { OffersPanel } from "./_offers_view.ts";
 import type { Availability, Desk } from "./_desk.ts";
+import type { Offer } from "./_offers.ts";
 
 /** What `?` lists. */
 export const shortcuts: [string, string][] = [
   ["j / k", "next / previous conversation"],
   ["r", "reply"],
   ["e", "close the conversation and open the next"],
+  ["a / d", "accept / decline the oldest offer"],
   ["?", "show or hide these shortcuts"],
 ];
 
@@ -26,6 +30,12 @@ export function DeskPage({ desk, onSignOut }: { desk: Desk; onSignOut: () => voi
   const [help, setHelp] = useState(false);
   const me = desk.me.value;
   const work = desk.newWork.value;
+  // An accepted chat opens in the chats tab, an accepted ticket in the tickets tab.
+  const accept = (offer: Offer | undefined) => {
+    if (!offer) return;
+    setTab(offer.kind === "chat" ? "chats" : "tickets");
+    desk.answer(offer, true).catch(() => {});
+  };
   useEffect(() => {
     document.title = work > 0 ? `(${work}) Switchboard console` : "Switchboard console";
   }, [work]);
@@ -42,6 +52,8 @@ export function DeskPage({ desk, onSignOut }: { desk: Desk; onSignOut: () => voi
       else if (event.key === "k") desk.step(-1);
       else if (event.key === "r") document.getElementById("reply")?.focus();
       else if (event.key === "e" && selected) desk.closeAndNext(selected);
+      else if (event.key === "a") accept(desk.offers.oldest);
+      else if (event.key === "d") desk.declineOldest();
       else return;
       event.preventDefault();
     };
@@ -86,6 +98,8 @@ export function DeskPage({ desk, onSignOut }: { desk: Desk; onSignOut: () => voi
       </div>
     </header>
     ${desk.error.value && html`<p class="error banner" role="alert">${desk.error.value}</p>`}
+    ${desk.notice.value && html`<p class="notice banner" role="status">${desk.notice.value}</p>`}
+    <${OffersPanel} desk=${desk} onAccept=${accept} />
     <main class=${`main ${tab}`}>
       ${tab === "chats" && html`
         <${ChatList} desk=${desk} />

@@ -22,8 +22,11 @@ export function ago(at: number, now = Date.now()): string {
   return `${Math.floor(s / 3600)}h`;
 }
 
-function visitorName(c: Conversation | undefined): string {
-  return c?.visitor.name ?? c?.visitor.id.slice(0, 14) ?? "…";
+/** The visitor's name; "Visitor" for an anonymous one (an `anon:` id means nothing to agents). */
+export function visitorName(c: Conversation | undefined): string {
+  if (!c) return "…";
+  return c.visitor.name ??
+    (c.visitor.id.startsWith("anon:") ? "Visitor" : c.visitor.id.slice(0, 14));
 }
 
 /** The queue and the agent's conversations. */
@@ -112,7 +115,7 @@ export function ConversationView({ desk }: { desk: Desk }) {
       <${VirtualList}
         items=${messages}
         keyOf=${(m: MessageFrame) => m.seq}
-        row=${(m: MessageFrame) => html`<${Row} m=${m} />`}
+        row=${(m: MessageFrame) => html`<${Row} m=${m} visitor=${visitorName(c)} />`}
         onTop=${() => thread.older()}
         label="Messages"
       />
@@ -128,8 +131,13 @@ export function ConversationView({ desk }: { desk: Desk }) {
   `;
 }
 
-function Row({ m }: { m: MessageFrame }) {
+function Row({ m, visitor }: { m: MessageFrame; visitor: string }) {
   const role = m.author?.role ?? "system";
+  const author = m.kind === "note"
+    ? `Note · ${m.author?.sub}`
+    : role === "visitor"
+    ? visitor
+    : m.author?.sub ?? "system";
   const cls = m.kind === "note"
     ? "note"
     : role === "visitor"
@@ -139,7 +147,7 @@ function Row({ m }: { m: MessageFrame }) {
     : "mine";
   return html`
     <article class=${`msg ${cls}`}>
-      <header><b>${m.kind === "note" ? `Note · ${m.author?.sub}` : m.author?.sub ?? "system"}</b>
+      <header><b>${author}</b>
           <time datetime=${new Date(m.at).toISOString()}>${new Date(m.at)
             .toLocaleTimeString()}</time>
           <span class="seq">#${m.seq}</span></header>

@@ -3,13 +3,20 @@
  * every edge it may use), the REST API, the queue, the agent's
  * conversations with unread counts (head seq − the agent's read mark, kept
  * in storage), and one thread per opened conversation, paged backwards
- * from its newest messages. Views read the signals and call the actions.
+ * from its newest messages, and the offers waiting for the agent's answer.
+ * Views read the signals and call the actions.
  *
  * @module
  */
 import { computed, signal } from "@preact/signals";
-import { type MessageFrame, ProtocolClient, type ServerFrame } from "../client/protocol_client.ts";
+import {
+  type CommandFrame,
+  type MessageFrame,
+  ProtocolClient,
+  type ServerFrame,
+} from "../client/protocol_client.ts";
 import { Api } from "./_api.ts";
+import { type Offer, offeredItem, Offers } from "./_offers.ts";
 import { Thread } from "./_thread.ts";
 
 /** A conversation's summary, as `GET /v1/conversations/:id` answers it. */
@@ -54,15 +61,27 @@ export class Desk {
   readonly readMarks = signal<Record<string, number>>({});
   readonly typing = signal<Record<string, boolean>>({});
   readonly error = signal<string | null>(null);
+  /** What the agent should know that is no error (an offer that lapsed). */
+  readonly notice = signal<string | null>(null);
+  readonly offers = new Offers();
+  /** Ticket subjects, for the tickets on offer. */
+  readonly subjects = signal<Record<string, string>>({});
+  /** The page's clock (epoch ms), ticked every second: countdowns and waits. */
+  readonly now = signal(Date.now());
   readonly mine = computed(() =>
     Object.values(this.conversations.value)
       .filter((c) => c.status === "assigned" && c.agent === this.me.value?.sub)
       .sort((a, b) => a.createdAt - b.createdAt)
   );
-  /** The agent's unread messages in all, and the queue: the title's badge. */
-  readonly newWork = computed(() =>
-    this.waiting.value + this.mine.value.reduce((n, c) => n + this.unread(c.id), 0)
-  );
+  /** The agent's unread messages in all, the queue and the offers: the title's badge. */
+  readonly newWork = computed(() => {
+    // An offered chat waits too: counted once.
+    const offeredElsewhere = this.offers.pending.value.filter((o) =>
+      o.kind !== "chat" || !this.queue.value.includes(o.id)
+    );
+    return this.waiting.value + offeredElsewhere.length +
+      this.mine.value.reduce((n, c) => n + this.unread(c.id), 0);
+  });
 
   readonly api: Api;
   readonly client: ProtocolClient;
@@ -70,6 +89,7 @@ export class Desk {
   #storage?: Storage;
   #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #notify: (title: string, body: string) => void;
+  #clock?: ReturnType<typeof setInterval>;
 
   constructor(options: {
     edges: string[];
@@ -85,8 +105,14 @@ export class Desk {
     this.client.on("welcome", (frame) => this.#welcome(frame));
     this.client.on("queue", (frame) => this.#queued(frame));
     this.client.on("msg", (frame) => this.#message(frame as unknown as MessageFrame));
-    this.client.on("assigned", (frame) => this.#refresh(String(frame.conversation)));
-    this.client.on("close", (frame) => this.#refresh(String(frame.conversation)));
+    this.client.on("offer", (frame) => this.#offered(frame));
+    // Assigned (accepted, or to someone else) or closed: no longer on offer.
+    for (const type of ["assigned", "close"]) {
+      this.client.on(type, (frame) => {
+        this.offers.end("chat", String(frame.conversation));
+        this.#refresh(String(frame.conversation));
+      });
+    }
     this.client.on("typing", (frame) => this.#typed(frame));
     this.client.on("read", (frame) => this.thread(String(frame.conversation)).seenBy(frame));
     this.client.on("err", (frame) => {
@@ -97,9 +123,11 @@ export class Desk {
   /** Connect, and load the agent's conversations. */
   start(): void {
     this.client.connect();
+    this.#clock = setInterval(() => this.#tick(Date.now()), 1000);
   }
 
   stop(): void {
+    clearInterval(this.#clock);
     this.client.close();
   }
 
@@ -154,12 +182,24 @@ export class Desk {
   }
 
   async claim(id: string): Promise<void> {
-    // Watched from its head before the claim, the socket is not sent the
-    // whole history again when the claim makes the edge follow it.
-    await this.#refresh(id);
-    this.client.watch(id, this.conversations.value[id]?.messages ?? 0);
+    await this.#watchFromHead(id);
     await this.#command({ t: "claim", conversation: id });
     await this.select(id);
+  }
+
+  /** Accept or decline an offer; an accepted chat opens. */
+  async answer(offer: Offer, accept: boolean): Promise<void> {
+    if (!this.offers.end(offer.kind, offer.id)) return;
+    const chat = offer.kind === "chat";
+    if (accept && chat) await this.#watchFromHead(offer.id);
+    await this.#command({ t: accept ? "accept" : "decline", ...offeredItem(offer) });
+    if (accept && chat) await this.select(offer.id);
+  }
+
+  /** Decline the oldest offer outstanding (`d`). */
+  declineOldest(): void {
+    const offer = this.offers.oldest;
+    if (offer) this.answer(offer, false).catch(() => {});
   }
 
   async transfer(id: string, to: string, reason?: string): Promise<void> {
@@ -175,7 +215,14 @@ export class Desk {
     await this.select(next?.id ?? null);
   }
 
-  async #command(frame: { t: string; conversation: string; [field: string]: unknown }) {
+  // Watched from its head before it is taken, the socket is not sent the
+  // whole history again when the edge starts following it.
+  async #watchFromHead(id: string): Promise<void> {
+    await this.#refresh(id);
+    this.client.watch(id, this.conversations.value[id]?.messages ?? 0);
+  }
+
+  async #command(frame: CommandFrame) {
     this.error.value = null;
     try {
       return await this.client.command(frame);
@@ -220,6 +267,7 @@ export class Desk {
     const fresh = ids.filter((id) => !this.queue.value.includes(id));
     this.queue.value = ids;
     this.waiting.value = Number(frame.waiting);
+    this.offers.waiting(ids, ids.length >= this.waiting.value);
     for (const id of ids) if (!this.conversations.value[id]) this.#refresh(id);
     if (fresh.length) this.#notify("New chat waiting", `${this.waiting.value} in the queue`);
   }
@@ -238,6 +286,36 @@ export class Desk {
       }
     }
     if (id === this.selected.value) this.markRead();
+  }
+
+  #offered(frame: ServerFrame): void {
+    const offer = this.offers.offered(frame);
+    if (!offer) return;
+    // The countdown starts from now, not from the last tick.
+    this.now.value = Date.now();
+    this.notice.value = null;
+    if (offer.kind === "chat" && !this.conversations.value[offer.id]) this.#refresh(offer.id);
+    if (offer.kind === "ticket") {
+      this.api.get<{ subject: string }>(`/v1/tickets/${offer.id}`).then((ticket) =>
+        this.subjects.value = { ...this.subjects.value, [offer.id]: ticket.subject }
+      ).catch(() => {});
+    }
+    const seconds = Math.round((offer.deadline - Date.now()) / 1000);
+    this.#notify(
+      `${offer.kind === "chat" ? "Chat" : "Ticket"} offered`,
+      `Accept within ${seconds} s`,
+    );
+  }
+
+  #tick(now: number): void {
+    this.now.value = now;
+    const lapsed = this.offers.tick(now);
+    // The queue sets an online agent who lets an offer lapse away: show it, and say so.
+    if (lapsed.length && this.status.value === "online") {
+      this.setStatus("away");
+      this.notice.value =
+        "An offer lapsed unanswered, so the queue set you away: choose online to take work again.";
+    }
   }
 
   #typed(frame: ServerFrame): void {
@@ -263,6 +341,7 @@ export class Desk {
     for (const c of list) {
       const head = Math.max(c.messages, next[c.id]?.messages ?? 0, this.thread(c.id).last);
       next[c.id] = { ...c, messages: head };
+      if (c.status !== "queued") this.offers.end("chat", c.id);
     }
     this.conversations.value = next;
   }
