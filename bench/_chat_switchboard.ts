@@ -39,6 +39,10 @@ export async function connectSwitchboard(
       }),
   );
   const peers = [...agents];
+  // Online without room, so the tenant's queue routes no conversation to
+  // them (nor closes one for want of agents): each agent claims its own by
+  // hand, on the edge its visitors are not on.
+  for (const agent of agents) agent.send({ t: "status", status: "online", capacity: 0 });
   try {
     await new Promise((resolve) => setTimeout(resolve, presenceSettleMs));
     const indexes = Array.from({ length: conversations }, (_, i) => i);
