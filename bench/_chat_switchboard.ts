@@ -21,6 +21,7 @@ type Frame = Record<string, unknown> & { t: string };
 // Presence reaches every edge over NATS; a conversation opened before its
 // tenant has an agent online becomes a ticket at once.
 const presenceSettleMs = 500;
+const claimAttempts = 5;
 
 /** Connect agents and visitors and claim every conversation. */
 export async function connectSwitchboard(
@@ -70,13 +71,18 @@ export async function connectSwitchboard(
     });
     await pooled(indexes, 50, async (i) => {
       const conversation = sessions[i].conversationId;
-      const answer = await agents[places[i].agent].ask({
-        t: "claim",
-        id: `claim-${i}`,
-        conversation,
-      });
-      if (answer.t !== "ack") {
-        throw new Error(`claim of ${conversation}: ${JSON.stringify(answer)}`);
+      // A loaded machine may answer a retryable refusal; the same id makes the retry safe.
+      for (let attempt = 1;; attempt++) {
+        const answer = await agents[places[i].agent].ask({
+          t: "claim",
+          id: `claim-${i}`,
+          conversation,
+        });
+        if (answer.t === "ack") return;
+        if (typeof answer.retryAfterMs !== "number" || attempt === claimAttempts) {
+          throw new Error(`claim of ${conversation}: ${JSON.stringify(answer)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs as number));
       }
     });
     return {

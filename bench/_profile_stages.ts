@@ -115,8 +115,8 @@ export interface StageTimes {
   busyUs: number;
   idleUs: number;
   byStage: Record<Stage, number>;
-  /** The busiest frames that fell through to "other JS", for tuning the rules. */
-  unmatched: { frame: string; us: number }[];
+  /** The busiest leaf frames of each stage, for checking (and tuning) the rules. */
+  topFrames: Partial<Record<Stage, { frame: string; us: number }[]>>;
 }
 
 /**
@@ -131,7 +131,7 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
     for (const child of node.children ?? []) parents.set(child, node.id);
   }
   const stageOfNode = new Map<number, Stage | "idle">();
-  const unmatched = new Map<string, number>();
+  const frames = new Map<Stage, Map<string, number>>();
   const resolve = (id: number): Stage | "idle" => {
     const known = stageOfNode.get(id);
     if (known) return known;
@@ -162,22 +162,23 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
       continue;
     }
     byStage[stage] += weight;
-    if (stage === "other JS") {
-      const { functionName, url, lineNumber } = nodes.get(profile.samples[i])!.callFrame;
-      const frame = `${functionName || "(anonymous)"} ${
-        url.split("/").slice(-2).join("/")
-      }:${lineNumber}`;
-      unmatched.set(frame, (unmatched.get(frame) ?? 0) + weight);
-    }
+    const { functionName, url, lineNumber } = nodes.get(profile.samples[i])!.callFrame;
+    const frame = `${functionName || "(anonymous)"} ${
+      url.split("/").slice(-2).join("/")
+    }:${lineNumber}`;
+    const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
+    byFrame.set(frame, (byFrame.get(frame) ?? 0) + weight);
   }
   const busyUs = Object.values(byStage).reduce((sum, us) => sum + us, 0);
   return {
     busyUs,
     idleUs,
     byStage,
-    unmatched: [...unmatched].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([frame, us]) => ({
-      frame,
-      us,
-    })),
+    topFrames: Object.fromEntries(
+      [...frames].map(([stage, byFrame]) => [
+        stage,
+        [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([frame, us]) => ({ frame, us })),
+      ]),
+    ),
   };
 }

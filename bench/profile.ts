@@ -165,7 +165,7 @@ class Profiler {
       costs[row][role] = (costs[row][role] ?? 0) + us;
     };
     const coverage: Record<string, number> = {};
-    const unmatched: Record<string, unknown> = {};
+    const topFrames: Record<string, unknown> = {};
     for (const id of ids) {
       const role = roles.node.includes(id) ? "node" : "edge";
       const profile = profiles.get(id)!;
@@ -178,12 +178,12 @@ class Profiler {
       add(otherThreads, role, Math.max(0, perOp(id) - main));
       // Sampled busy time over measured main-thread CPU: near 1 when the samples tell the truth.
       coverage[id] = times.busyUs / (1e6 * cores[`${id} main`] * seconds);
-      unmatched[id] = times.unmatched;
+      topFrames[id] = times.topFrames;
     }
     add(postgresBackends, "postgres", perOp("postgres backends"));
     add(postgresServer, "postgres", perOp("postgres server"));
     add(natsServer, "nats", perOp("nats"));
-    return { operations, window, seconds, result: result!, costs, coverage, unmatched };
+    return { operations, window, seconds, result: result!, costs, coverage, topFrames };
   }
 
   async close(): Promise<void> {
