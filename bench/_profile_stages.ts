@@ -28,6 +28,7 @@ export const stages = [
   "client sockets (node:net)",
   "event loop (timers, ticks)",
   "garbage collector",
+  "inspector (the profiling's own cost)",
   "native, unattributed",
   "other JS",
 ] as const;
@@ -48,6 +49,9 @@ interface Rule {
 // repo's files that call them.
 const rules: Rule[] = [
   { stage: "garbage collector", fn: /^\(garbage collector\)$/ },
+  // With an inspector attached, node:net reports every socket event to it.
+  { stage: "inspector (the profiling's own cost)", fn: /^op_inspector_/ },
+  { stage: "inspector (the profiling's own cost)", url: /inspector/ },
   { stage: "native, unattributed", fn: /^\(program\)$/ },
   { stage: "decode", url: /@msgpack\/msgpack\/.*(Decoder|decode)/ },
   { stage: "encode", url: /@msgpack\/msgpack\/.*(Encoder|encode)/ },

@@ -192,6 +192,7 @@ class Profiler {
 }
 
 const otherThreads = "other threads of the process";
+const profiling: Stage = "inspector (the profiling's own cost)";
 const postgresBackends = "Postgres backends: statements, commits";
 const postgresServer = "Postgres server: WAL writer, checkpointer…";
 const natsServer = "nats-server";
@@ -206,10 +207,10 @@ function table(costs: Costs): Row[] {
     natsServer,
   ];
   const total = (role: string) =>
-    rowNames.reduce((sum, name) => sum + (costs[name]?.[role] ?? 0), 0);
+    rowNames.reduce((sum, name) => name === profiling ? sum : sum + (costs[name]?.[role] ?? 0), 0);
   const rows = rowNames.filter((name) => Object.values(costs[name] ?? {}).some((us) => us >= 0.5))
     .map((name) => row(name, (role) => costs[name]?.[role]));
-  return [...rows, row("total", total)];
+  return [...rows, row(`total (without ${profiling})`, total)];
 }
 
 function row(name: string | Stage, value: (role: string) => number | undefined): Row {

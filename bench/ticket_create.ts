@@ -109,14 +109,8 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   };
 }
 
-interface FloorLevel {
-  concurrency: number;
-  run: Omit<CreateRun, "ids">;
-  /** Rows the floor stored of the creates it answered 201 (warm-up included). */
-  stored: number;
-  acked: number;
-  cores: Record<string, number>;
-}
+/** A level of the floor: `persisted` counts its rows of the creates it acked. */
+type FloorLevel = Omit<Level, "commits">;
 
 // The server side of a create, floor or Switchboard: every group but the
 // load's own processes and the rest of the machine.
@@ -144,12 +138,12 @@ async function onFloor(size: Size, token: string, signal: AbortSignal): Promise<
           warmupMs: size.warmupMs,
           durationMs: size.durationMs,
         }, signal);
-        const [{ stored }] = await sql.unsafe<{ stored: number }[]>(
-          `select count(*)::int as stored from ${schema}.floor_tickets where id = any($1)`,
+        const [{ persisted }] = await sql.unsafe<{ persisted: number }[]>(
+          `select count(*)::int as persisted from ${schema}.floor_tickets where id = any($1)`,
           [ids],
         );
         const cores = sampler.coresBetween(run.window.from, run.window.to);
-        levels.push({ concurrency, run, stored, acked: ids.length, cores });
+        levels.push({ concurrency, run, persisted, acked: ids.length, cores });
       }
     } finally {
       await sampler.stop();
@@ -180,7 +174,7 @@ function floorRows(levels: Level[], floor: FloorLevel[], durationMs: number): Ro
       "switchboard ÷ floor": `${ratio.toFixed(2)}×`,
       "switchboard server µs CPU per create": cpuPerCreate(level.cores, level.run.created),
       "floor server µs CPU per create": cpuPerCreate(bare.cores, bare.run.created),
-      "floor rows / acked": `${bare.stored} / ${bare.acked}`,
+      "floor rows / acked": `${bare.persisted} / ${bare.acked}`,
       target: `≥ ${floorShare}×: ${ratio >= floorShare ? "met" : "missed"}`,
     };
   });
