@@ -15,6 +15,7 @@ export const stages = [
   "edge routing",
   "NATS request",
   "turn",
+  "queue actor (routing)",
   "activate (load)",
   "encode",
   "append statement",
@@ -90,6 +91,12 @@ const rules: Rule[] = [
   {
     stage: "append statement",
     url: /\/postgres\/|\/cluster\/store\/|\/cluster\/runtime\/_append\.ts$/,
+  },
+  // The tenant's queue actor turns once per arrival and departure, whatever the command.
+  {
+    stage: "queue actor (routing)",
+    url:
+      /\/actors\/(_queue_\w+|_ticket_queue|queue)\.ts$|\/cluster\/runtime\/(queue_\w+|routing)\.ts$/,
   },
   { stage: "turn", url: /\/actors\/|\/cluster\/runtime\// },
   {

@@ -41,6 +41,10 @@ Deno.test("frames are charged to the stage of the code they run", () => {
     "NATS request",
   );
   assertEquals(stageOfFrame(frame("decide", `${repo}/actors/ticket.ts`)), "turn");
+  assertEquals(
+    stageOfFrame(frame("waitingInOrder", `${repo}/actors/_queue_work.ts`)),
+    "queue actor (routing)",
+  );
   assertEquals(stageOfFrame(frame("op_ws_send_text", "")), "socket write");
   // Plain JS of no known part is left to its callers.
   assertEquals(stageOfFrame(frame("map", "")), undefined);
