@@ -21,6 +21,7 @@ type Frame = Record<string, unknown> & { t: string };
 // Presence reaches every edge over NATS; a conversation opened before its
 // tenant has an agent online becomes a ticket at once.
 const presenceSettleMs = 500;
+const claimAttempts = 5;
 
 /** Connect agents and visitors and claim every conversation. */
 export async function connectSwitchboard(
@@ -39,6 +40,10 @@ export async function connectSwitchboard(
       }),
   );
   const peers = [...agents];
+  // Online without room, so the tenant's queue routes no conversation to
+  // them (nor closes one for want of agents): each agent claims its own by
+  // hand, on the edge its visitors are not on.
+  for (const agent of agents) agent.send({ t: "status", status: "online", capacity: 0 });
   try {
     await new Promise((resolve) => setTimeout(resolve, presenceSettleMs));
     const indexes = Array.from({ length: conversations }, (_, i) => i);
@@ -66,13 +71,18 @@ export async function connectSwitchboard(
     });
     await pooled(indexes, 50, async (i) => {
       const conversation = sessions[i].conversationId;
-      const answer = await agents[places[i].agent].ask({
-        t: "claim",
-        id: `claim-${i}`,
-        conversation,
-      });
-      if (answer.t !== "ack") {
-        throw new Error(`claim of ${conversation}: ${JSON.stringify(answer)}`);
+      // A loaded machine may answer a retryable refusal; the same id makes the retry safe.
+      for (let attempt = 1;; attempt++) {
+        const answer = await agents[places[i].agent].ask({
+          t: "claim",
+          id: `claim-${i}`,
+          conversation,
+        });
+        if (answer.t === "ack") return;
+        if (typeof answer.retryAfterMs !== "number" || attempt === claimAttempts) {
+          throw new Error(`claim of ${conversation}: ${JSON.stringify(answer)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs as number));
       }
     });
     return {

@@ -48,8 +48,15 @@ export async function pidsNamed(name: string): Promise<number[]> {
   return pids;
 }
 
-/** Processes to price, by group; a function is asked again at every sample. */
-export type ProcessGroups = Record<string, number[] | (() => Promise<number[]>)>;
+/**
+ * Processes to price, by group; a function is asked again at every sample;
+ * `mainThreads` prices only the main thread of each process (its JS thread,
+ * in Deno), the rest of its threads left out.
+ */
+export type ProcessGroups = Record<
+  string,
+  number[] | (() => Promise<number[]>) | { mainThreads: number[] }
+>;
 
 /** CPU seconds each process of each group had used, and the machine's busy seconds, at a moment. */
 interface CpuSample {
@@ -82,9 +89,13 @@ export function sampleCpu(groups: ProcessGroups, everyMs = 500): CpuSampler {
   const take = async () => {
     const seconds: CpuSample["seconds"] = {};
     for (const [group, pids] of Object.entries(groups)) {
-      const list = typeof pids === "function" ? await pids() : pids;
+      const threads = "mainThreads" in pids;
+      const list = threads ? pids.mainThreads : typeof pids === "function" ? await pids() : pids;
       seconds[group] = new Map();
-      for (const pid of list) seconds[group].set(pid, await cpuTicks(pid) / ticksPerSecond);
+      for (const pid of list) {
+        const path = threads ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+        seconds[group].set(pid, await cpuTicks(path) / ticksPerSecond);
+      }
     }
     samples.push({ at: Date.now(), seconds, machine: await machineBusySeconds() });
   };
@@ -156,9 +167,9 @@ export async function postgresBackendsOf(pids: number[], port = 5432): Promise<n
 }
 
 // utime + stime; the command name may hold spaces, so fields count from its ")".
-async function cpuTicks(pid: number): Promise<number> {
+async function cpuTicks(statPath: string): Promise<number> {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const stat = await Deno.readTextFile(statPath);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return Number(fields[11]) + Number(fields[12]);
   } catch {

@@ -5,8 +5,10 @@
 import postgres from "postgres";
 import { call } from "../tests/_support/api_server.ts";
 import { TestCluster } from "../tests/_support/cluster.ts";
-import type { ServiceProcess } from "../tests/_support/process.ts";
-import { DATABASE_URL } from "../tests/_support/services.ts";
+import { ServiceProcess } from "../tests/_support/process.ts";
+import { DATABASE_URL, NATS_URL } from "../tests/_support/services.ts";
+import type { SwitchboardSetup } from "./_chat_switchboard.ts";
+import { inspectorAddress } from "./_inspector.ts";
 import { pooled } from "./_pool.ts";
 
 /** The tenant of every token {@linkcode TestCluster.token} signs. */
@@ -17,14 +19,43 @@ export function ticketKey(id: string): string {
   return `ticket/${tenant}/${id}`;
 }
 
-/** A {@linkcode TestCluster} that cleans up on `await using`, with a pool on its schema. */
+/** How a {@linkcode BenchCluster}'s processes run. */
+export interface BenchClusterOptions {
+  /** The checkout whose `main.ts` the processes run; this one by default. */
+  target?: string;
+  /** Open each process's V8 inspector on a free port ({@linkcode BenchCluster.inspector}). */
+  inspect?: boolean;
+  natsUrl?: string;
+}
+
+const chatWidgetKey = "bench-widget-key-0123456789";
+
+/** The id of a process that is node and edge in one, over the in-process bus. */
+export const standaloneId = "standalone";
+
+/**
+ * A {@linkcode TestCluster} that cleans up on `await using`, with a pool on
+ * its schema. Ids start as in {@linkcode TestCluster.start}, and
+ * {@linkcode standaloneId} as one process with no NATS hop.
+ */
 export class BenchCluster extends TestCluster implements AsyncDisposable {
   #sql?: postgres.Sql;
+  readonly #options: BenchClusterOptions;
 
-  /** Start `ids` (as {@linkcode TestCluster.start}); disposed again if any fails to start. */
-  static async open(...ids: string[]): Promise<BenchCluster> {
+  constructor(options: BenchClusterOptions = {}) {
+    super(options.natsUrl ?? NATS_URL);
+    this.#options = options;
+  }
+
+  /** Start `ids` (as {@linkcode BenchCluster.start}); disposed again if any fails to start. */
+  static open(...ids: string[]): Promise<BenchCluster> {
+    return BenchCluster.openWith({}, ...ids);
+  }
+
+  /** {@linkcode BenchCluster.open} with `options`. */
+  static async openWith(options: BenchClusterOptions, ...ids: string[]): Promise<BenchCluster> {
     await using stack = new AsyncDisposableStack();
-    const cluster = stack.use(new BenchCluster());
+    const cluster = stack.use(new BenchCluster(options));
     await cluster.start(...ids);
     stack.move();
     return cluster;
@@ -35,10 +66,33 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
    * did start are kept (and so killed on dispose) when another one fails.
    */
   override async start(...ids: string[]): Promise<ServiceProcess[]> {
-    const started = await Promise.allSettled(ids.map((id) => super.start(id)));
+    const { target, inspect } = this.#options;
+    const flags = inspect ? ["--inspect=127.0.0.1:0"] : [];
+    const started = await Promise.allSettled(ids.map(async (id) => {
+      const process = await ServiceProcess.start({
+        env: this.env(id),
+        command: [Deno.execPath(), "run", "-A", ...flags, "main.ts"],
+        cwd: target,
+      });
+      this.processes.set(id, process);
+      return process;
+    }));
     const failure = started.find((result) => result.status === "rejected");
     if (failure) throw failure.reason;
-    return started.map((result) => (result as PromiseFulfilledResult<ServiceProcess[]>).value[0]);
+    return started.map((result) => (result as PromiseFulfilledResult<ServiceProcess>).value);
+  }
+
+  override env(id: string): Record<string, string> {
+    const env = super.env(id);
+    return id === standaloneId ? { ...env, SB_ROLE: "standalone", NATS_URL: "" } : env;
+  }
+
+  /** The inspector address of process `id`, started with `inspect`. */
+  inspector(id: string): string {
+    const address = this.get(id).logs.map((entry) => inspectorAddress(String(entry.message)))
+      .find((found) => found !== undefined);
+    if (!address) throw new Error(`${id} has no inspector: start the cluster with inspect`);
+    return address;
   }
 
   /** A small pool with the cluster's schema as its search path. */
@@ -69,6 +123,37 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
       await sleep(50, signal);
     }
     throw new Error(`${edge} still routes over ${seen}, not ${wanted}, after ${timeoutMs} ms`);
+  }
+
+  /**
+   * Set tenant acme's widget key and sign `agents` agent tokens: what the chat
+   * load needs to drive the cluster through `edges` (ids).
+   */
+  async chatSetup(
+    edges: string[],
+    agents: number,
+    conversations: number,
+  ): Promise<SwitchboardSetup> {
+    const urls = edges.map((id) => this.get(id).url);
+    const admin = await this.token("bench-admin", "admin");
+    const response = await fetch(`${urls[0]}/v1/admin/settings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ widget: { key: chatWidgetKey } }),
+    });
+    if (!response.ok) {
+      throw new Error(`admin settings: ${response.status} ${await response.text()}`);
+    }
+    const agentTokens = await Promise.all(
+      Array.from({ length: agents }, (_, a) => this.token(`agent${a}`, "agent")),
+    );
+    return {
+      system: "switchboard",
+      edges: urls,
+      widgetKey: chatWidgetKey,
+      agentTokens,
+      conversations,
+    };
   }
 
   /** Ticket actors active on each node, by the admin view of `edge`. */

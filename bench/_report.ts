@@ -27,6 +27,8 @@ export interface ScenarioOptions {
   quick: boolean;
   /** Aborted on Ctrl-C: stop early and clean up. */
   signal: AbortSignal;
+  /** The checkout whose `main.ts` the scenario's cluster runs, if not this one. */
+  target?: string;
 }
 
 /** A benchmark scenario, one module `bench/<scenario>.ts`. */

@@ -1,5 +1,5 @@
 // The chat baseline: a Socket.IO server with the Redis adapter, run as two
-// processes like Switchboard's two edges. A message is inserted into
+// processes like Switchboard's two edges (or alone, without the adapter). A message is inserted into
 // Postgres before it is relayed to its conversation's room and acknowledged,
 // so an ack means stored, as in Switchboard.
 import { createServer } from "node:http";
@@ -15,8 +15,11 @@ import type { SendReply } from "./_socketio_clients.ts";
 interface ServerSpec {
   /** Schema of the `messages` table. */
   schema: string;
-  /** Prefix of the adapter's Redis channels: it publishes and subscribes, and stores no keys. */
-  channel: string;
+  /**
+   * Prefix of the adapter's Redis channels: it publishes and subscribes, and
+   * stores no keys. Without one, no adapter: a lone server needs none.
+   */
+  channel?: string;
 }
 
 /** Running baseline servers; `await using` them to stop them. */
@@ -60,11 +63,10 @@ function serve(spec: ServerSpec): void {
     onnotice: () => {},
     connection: { search_path: spec.schema },
   });
-  const pub = new Redis(REDIS_URL);
-  const sub = pub.duplicate();
+  const pub = spec.channel ? new Redis(REDIS_URL) : undefined;
   const http = createServer();
   const io = new Server(http, {
-    adapter: createAdapter(pub, sub, { key: spec.channel }),
+    ...(pub && { adapter: createAdapter(pub, pub.duplicate(), { key: spec.channel }) }),
     transports: ["websocket"],
     serveClient: false,
   });

@@ -5,7 +5,9 @@
  * messages, checked against the event log afterwards. The same generator,
  * sockets and rates then drive the baseline: Socket.IO with the Redis
  * adapter on two processes, inserting each message into Postgres before
- * relaying and acknowledging it.
+ * relaying and acknowledging it. Then the matched topology: Switchboard as
+ * one standalone process on the same Postgres (no NATS hop) beside one
+ * Socket.IO process (no adapter: it holds every room).
  *
  * Everything shares one 2-core machine: five Switchboard processes (or two
  * Socket.IO ones), Postgres, NATS, Redis and the generator's process. The
@@ -16,7 +18,7 @@
 import postgres from "postgres";
 import { DATABASE_URL, uniqueName } from "../tests/_support/services.ts";
 import { type ChatLoad, type ChatRun, startChatLoad, type StepResult } from "./_chat_load.ts";
-import { BenchCluster } from "./_process_cluster.ts";
+import { BenchCluster, standaloneId } from "./_process_cluster.ts";
 import {
   otherGroup,
   pidsNamed,
@@ -42,11 +44,14 @@ const timing = { idleMs: 3000, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, d
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** The targets the issue sets for Switchboard. */
 const targets = { persistedPerSecond: 10_000, p99: { rate: 2000, ms: 25 }, vsSocketIo: 2 };
-const widgetKey = "bench-widget-key-0123456789";
+/** The matched topology's target: Switchboard's CPU per message ÷ Socket.IO's. */
+const matchedCpuTarget = 0.7;
 const nodeIds = ["n1", "n2", "n3"];
 const edgeIds = ["e1", "e2"];
 
 type System = "switchboard" | "socket.io";
+/** The processes a system runs on: the full cluster (two Socket.IO servers), or one. */
+type Topology = "cluster" | "single";
 /** Cores busy on average, by process group. */
 type Cores = Record<string, number>;
 /** Process groups in the CPU table, each system's own first. */
@@ -63,6 +68,9 @@ const cpuColumns = [
 
 interface SystemRun {
   system: System;
+  topology: Topology;
+  /** The system and its processes, as the tables name them. */
+  label: string;
   run: ChatRun;
   /** Messages in the system's store at the end: `message` events, or baseline rows. */
   stored: number;
@@ -74,14 +82,22 @@ interface SystemRun {
 export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioResult> {
   const size = quick ? sizes.quick : sizes.full;
   const infra = await infrastructure();
-  const switchboard = await onSwitchboard(size, infra, signal);
+  const switchboard = await onSwitchboard("cluster", size, infra, signal);
   signal.throwIfAborted();
-  const socketIo = await onSocketIo(size, infra, signal);
-  const runs = [switchboard, socketIo];
+  const socketIo = await onSocketIo("cluster", size, infra, signal);
+  signal.throwIfAborted();
+  const single = await onSwitchboard("single", size, {}, signal);
+  signal.throwIfAborted();
+  const singleSocketIo = await onSocketIo("single", size, {}, signal);
+  const runs = [switchboard, socketIo, single, singleSocketIo];
   return {
     scenario: "chat",
     tables: [
       { title: "targets", rows: targetRows(switchboard, socketIo, size) },
+      {
+        title: "matched topologies: CPU per delivered message",
+        rows: matchedRows([[switchboard, socketIo], [single, singleSocketIo]], size),
+      },
       { title: "each step (open loop, rising rate)", rows: runs.flatMap((r) => stepRows(r, size)) },
       { title: "cores busy during each step (of 2)", rows: runs.flatMap(cpuRows) },
     ],
@@ -104,23 +120,22 @@ async function infrastructure(): Promise<ProcessGroups> {
 }
 
 async function onSwitchboard(
+  topology: Topology,
   size: Size,
   infra: ProcessGroups,
   signal: AbortSignal,
 ): Promise<SystemRun> {
+  if (topology === "single") {
+    await using cluster = await BenchCluster.open(standaloneId);
+    const server = cluster.get(standaloneId).pid;
+    const setup = await cluster.chatSetup([standaloneId], size.agents, size.conversations);
+    const groups = { servers: [server], postgres: () => postgresBackendsOf([server]), ...infra };
+    const label = "switchboard ×1 (standalone)";
+    return await switchboardRun(cluster, { topology, label }, setup, groups, size, signal);
+  }
   await using cluster = await BenchCluster.open(...nodeIds, ...edgeIds);
   for (const edge of edgeIds) await cluster.waitForNodes(edge, nodeIds, signal);
-  const edges = edgeIds.map((id) => cluster.get(id).url);
-  const admin = await cluster.token("bench-admin", "admin");
-  const response = await fetch(`${edges[0]}/v1/admin/settings`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-    body: JSON.stringify({ widget: { key: widgetKey } }),
-  });
-  if (!response.ok) throw new Error(`admin settings: ${response.status} ${await response.text()}`);
-  const agentTokens = await Promise.all(
-    Array.from({ length: size.agents }, (_, a) => cluster.token(`agent${a}`, "agent")),
-  );
+  const setup = await cluster.chatSetup(edgeIds, size.agents, size.conversations);
   const nodes = nodeIds.map((id) => cluster.get(id).pid);
   const groups = {
     nodes,
@@ -128,31 +143,40 @@ async function onSwitchboard(
     postgres: () => postgresBackendsOf(nodes),
     ...infra,
   };
-  const setup = {
-    system: "switchboard" as const,
-    edges,
-    widgetKey,
-    agentTokens,
-    conversations: size.conversations,
-  };
+  const label = `switchboard ${nodeIds.length} nodes + ${edgeIds.length} edges`;
+  return await switchboardRun(cluster, { topology, label }, setup, groups, size, signal);
+}
+
+async function switchboardRun(
+  cluster: BenchCluster,
+  { topology, label }: Pick<SystemRun, "topology" | "label">,
+  setup: ChatLoad["setup"],
+  groups: ProcessGroups,
+  size: Size,
+  signal: AbortSignal,
+): Promise<SystemRun> {
   const { run, cpu } = await drive(setup, groups, size, signal);
   const [{ stored }] = await cluster.sql<{ stored: number }[]>`
     select count(*)::int as stored from events
     where type = 'message' and data->'author'->>'role' = 'visitor'`;
-  return { system: "switchboard", run, stored, cpu };
+  return { system: "switchboard", topology, label, run, stored, cpu };
 }
 
 async function onSocketIo(
+  topology: Topology,
   size: Size,
   infra: ProcessGroups,
   signal: AbortSignal,
 ): Promise<SystemRun> {
   const schema = uniqueName("sio_bench");
-  const channel = uniqueName("sio");
+  // One process holds every room: the Redis adapter would only add a hop.
+  const channel = topology === "cluster" ? uniqueName("sio") : undefined;
+  const count = topology === "cluster" ? 2 : 1;
+  const label = `socket.io ×${count}${channel ? " (Redis adapter)" : ""}`;
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
     await createMessagesTable(sql, schema);
-    await using servers = await startSocketIoServers(2, { schema, channel });
+    await using servers = await startSocketIoServers(count, { schema, channel });
     const setup = {
       system: "socket.io" as const,
       servers: servers.urls,
@@ -168,7 +192,7 @@ async function onSocketIo(
     const [{ stored }] = await sql.unsafe<{ stored: number }[]>(
       `select count(*)::int as stored from ${schema}.messages`,
     );
-    return { system: "socket.io", run, stored, cpu };
+    return { system: "socket.io", topology, label, run, stored, cpu };
   } finally {
     await sql.unsafe(`drop schema if exists ${schema} cascade`);
     await sql.end();
@@ -222,7 +246,7 @@ function targetRows(ours: SystemRun, theirs: SystemRun, size: Size): Row[] {
   const p99At = (r: SystemRun) =>
     r.run.steps.find((s) => s.rate === targets.p99.rate)?.latencyMs.p99;
   const ourP99 = p99At(ours);
-  const ratio = top(theirs) > 0 ? top(ours) / top(theirs) : Infinity;
+  const ratio = top(theirs) > 0 ? top(ours) / top(theirs) : top(ours) > 0 ? Infinity : 0;
   return [
     {
       measure: "highest sustained persisted msg/s",
@@ -254,9 +278,9 @@ function targetRows(ours: SystemRun, theirs: SystemRun, size: Size): Row[] {
   ];
 }
 
-function stepRows({ system, run }: SystemRun, size: Size): Row[] {
+function stepRows({ label, run }: SystemRun, size: Size): Row[] {
   return run.steps.map((step) => ({
-    system,
+    system: label,
     "offered msg/s": step.rate,
     "acked on time %": 100 * step.ackedOnTime / step.offered,
     "persisted msg/s": persistedPerSecond(step, size),
@@ -272,9 +296,9 @@ function stepRows({ system, run }: SystemRun, size: Size): Row[] {
   }));
 }
 
-function cpuRows({ system, run, cpu }: SystemRun): Row[] {
+function cpuRows({ label, run, cpu }: SystemRun): Row[] {
   const row = (rate: number | string, cores: Cores) => ({
-    system,
+    system: label,
     "offered msg/s": rate,
     ...Object.fromEntries(cpuColumns.map((group) => [group, cores[group] ?? null])),
     "machine total": Object.values(cores).reduce((sum, n) => sum + n, 0),
@@ -283,6 +307,41 @@ function cpuRows({ system, run, cpu }: SystemRun): Row[] {
       : null,
   });
   return [row("idle", cpu.idle), ...run.steps.map((step, i) => row(step.rate, cpu.steps[i]))];
+}
+
+// Each pair side by side: sustained rate, then p99 and the CPU all of the
+// system's processes spent per delivered message (above idle) at the p99
+// target's rate, or, when either stopped below it, at the top rate both ran.
+function matchedRows(pairs: [SystemRun, SystemRun][], size: Size): Row[] {
+  return pairs.flatMap(([ours, theirs]) => {
+    const ran = (r: SystemRun) => r.run.steps.map((step) => step.rate);
+    const both = ran(ours).filter((rate) => ran(theirs).includes(rate));
+    const rate = both.includes(targets.p99.rate) ? targets.p99.rate : both.at(-1);
+    const at = (r: SystemRun) => {
+      const i = r.run.steps.findIndex((step) => step.rate === rate);
+      if (i < 0 || r.run.steps[i].delivered === 0) return undefined;
+      const perSecond = r.run.steps[i].delivered / (size.stepMs / 1000);
+      const cpu = 1e6 * (serverCores(r.cpu.steps[i]) - serverCores(r.cpu.idle)) / perSecond;
+      return { cpu, p99: r.run.steps[i].latencyMs.p99 };
+    };
+    const [mine, other] = [at(ours), at(theirs)];
+    const ratio = mine && other ? mine.cpu / other.cpu : undefined;
+    const target = ours.topology === "single" ? matchedCpuTarget : 1;
+    const verdict = ratio === undefined ? "not reached" : ratio <= target ? "met" : "missed";
+    const row = (r: SystemRun, measured: typeof mine) => {
+      const top = best(r.run);
+      return {
+        system: r.label,
+        "highest sustained persisted msg/s": Math.round(top ? persistedPerSecond(top, size) : 0),
+        "at msg/s": rate ?? null,
+        "p99 visitor→agent ms": measured?.p99 ?? null,
+        "CPU µs per delivered message, all its processes": measured?.cpu ?? null,
+        "÷ socket.io": r === ours && ratio !== undefined ? `${ratio.toFixed(2)}×` : null,
+        target: r === ours ? `≤ ${target}×: ${verdict}` : null,
+      };
+    };
+    return [row(ours, mine), row(theirs, other)];
+  });
 }
 
 // Everything but the generator and the rest of the machine: the cost of serving the load.

@@ -6,9 +6,17 @@
  * the machine's CPU went meanwhile, per process. The cluster's tenant rate
  * limit (1,000,000/s, set by TestCluster) is far above any rate reached here.
  *
+ * Then the floor, loaded by the same client at the same concurrency: a bare
+ * `Deno.serve` that verifies the token, validates the same body and inserts
+ * one row per create with the same group commit (`_create_floor.ts`). Its
+ * distance from Switchboard is the overhead of everything else.
+ *
  * @module
  */
-import type postgres from "postgres";
+import postgres from "postgres";
+import { CLUSTER_SECRET } from "../tests/_support/cluster.ts";
+import { DATABASE_URL, uniqueName } from "../tests/_support/services.ts";
+import { createFloorTable, startFloor } from "./_create_floor.ts";
 import { type CreateRun, runCreators } from "./_create_client.ts";
 import { backendsOf, serverProcesses } from "./_pg_backends.ts";
 import { otherGroup, pidsNamed, type ProcessGroups, sampleCpu } from "./_proc_stats.ts";
@@ -19,10 +27,13 @@ const sizes = {
   full: { concurrency: [64, 256], warmupMs: 3000, durationMs: 20_000 },
   quick: { concurrency: [64, 256], warmupMs: 1000, durationMs: 5000 },
 };
+type Size = typeof sizes.full;
 const nodes = ["n1", "n2", "n3"];
 const edges = ["e1", "e2"];
 /** Persisted creates per second the issue asks for on this machine. */
 const target = 10_000;
+/** Switchboard's creates/s ÷ the floor's, in the same run, the issue asks for. */
+const floorShare = 0.5;
 
 interface Level {
   concurrency: number;
@@ -75,9 +86,15 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   } finally {
     await sampler.stop();
   }
+  signal.throwIfAborted();
+  const floor = await onFloor(size, token, signal);
   return {
     scenario: "ticket-create",
     tables: [
+      {
+        title: "Switchboard against the floor (bare Deno.serve, same validation and group commit)",
+        rows: floorRows(levels, floor, size.durationMs),
+      },
       {
         title: `persisted creates through ${edges.length} edges on ${nodes.length} nodes`,
         rows: levels.map((level) => createRow(level, size.durationMs)),
@@ -88,8 +105,79 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
         rows: cpuRows(levels, Object.keys(groups), size.durationMs),
       },
     ],
-    details: { size, target, levels },
+    details: { size, target, floorShare, levels, floor },
   };
+}
+
+/** A level of the floor: `persisted` counts its rows of the creates it acked. */
+type FloorLevel = Omit<Level, "commits">;
+
+// The server side of a create, floor or Switchboard: every group but the
+// load's own processes and the rest of the machine.
+const notServer = new Set(["bench runner", otherGroup]);
+
+async function onFloor(size: Size, token: string, signal: AbortSignal): Promise<FloorLevel[]> {
+  const schema = uniqueName("floor_bench");
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    await createFloorTable(sql, schema);
+    await using floor = await startFloor({ schema, jwtSecret: CLUSTER_SECRET });
+    const sampler = sampleCpu({
+      floor: [floor.pid],
+      "postgres backends of the floor": () => backendsOf(sql, [floor.pid]),
+      "postgres server (WAL writer, checkpointer…)": () => serverProcesses(sql),
+    });
+    const levels: FloorLevel[] = [];
+    try {
+      for (const concurrency of size.concurrency) {
+        signal.throwIfAborted();
+        const { ids, ...run } = await runCreators({
+          edges: [floor.url],
+          token,
+          concurrency,
+          warmupMs: size.warmupMs,
+          durationMs: size.durationMs,
+        }, signal);
+        const [{ persisted }] = await sql.unsafe<{ persisted: number }[]>(
+          `select count(*)::int as persisted from ${schema}.floor_tickets where id = any($1)`,
+          [ids],
+        );
+        const cores = sampler.coresBetween(run.window.from, run.window.to);
+        levels.push({ concurrency, run, persisted, acked: ids.length, cores });
+      }
+    } finally {
+      await sampler.stop();
+    }
+    return levels;
+  } finally {
+    await sql.unsafe(`drop schema if exists ${schema} cascade`);
+    await sql.end();
+  }
+}
+
+function floorRows(levels: Level[], floor: FloorLevel[], durationMs: number): Row[] {
+  const perSecond = (run: CreateRun | Omit<CreateRun, "ids">) => run.created / (durationMs / 1000);
+  const cpuPerCreate = (cores: Record<string, number>, created: number) => {
+    const used = Object.entries(cores).reduce(
+      (sum, [group, n]) => notServer.has(group) ? sum : sum + n,
+      0,
+    );
+    return created === 0 ? null : 1e6 * used * (durationMs / 1000) / created;
+  };
+  return levels.map((level, i) => {
+    const bare = floor[i];
+    const ratio = perSecond(level.run) / perSecond(bare.run);
+    return {
+      concurrency: level.concurrency,
+      "switchboard creates/s": perSecond(level.run),
+      "floor creates/s": perSecond(bare.run),
+      "switchboard ÷ floor": `${ratio.toFixed(2)}×`,
+      "switchboard server µs CPU per create": cpuPerCreate(level.cores, level.run.created),
+      "floor server µs CPU per create": cpuPerCreate(bare.cores, bare.run.created),
+      "floor rows / acked": `${bare.persisted} / ${bare.acked}`,
+      target: `≥ ${floorShare}×: ${ratio >= floorShare ? "met" : "missed"}`,
+    };
+  });
 }
 
 function createRow(level: Level, durationMs: number): Row {

@@ -1,0 +1,231 @@
+/**
+ * Profile: where the CPU of one chat message and of one ticket create goes,
+ * by stage and by process role, on 3 nodes + 2 edges with a NATS server of
+ * the scenario's own. A fixed-rate chat load, then a fixed-concurrency create
+ * load; meanwhile every Deno process is sampled by V8's profiler over its
+ * inspector, and every process's CPU time is read from /proc. A stage's
+ * share of a process's sampled main-thread time is charged that share of
+ * the thread's measured CPU, divided by the operations of the window; the
+ * process's other threads (GC helpers, I/O, compilers), the Postgres
+ * backends, the Postgres server's own processes and nats-server count as
+ * rows of their own.
+ *
+ * `--target <checkout>` runs the cluster from another checkout's `main.ts`
+ * (the "before" column of a change); the load and the attribution stay this
+ * checkout's. The profiler costs the profiled processes some CPU of its own.
+ *
+ * @module
+ */
+import { NatsServer } from "../tests/_support/nats_server.ts";
+import { type ChatRun, startChatLoad } from "./_chat_load.ts";
+import { runCreators } from "./_create_client.ts";
+import { type CpuProfile, InspectorSession } from "./_inspector.ts";
+import { backendsOf, serverProcesses } from "./_pg_backends.ts";
+import { pidsNamed, type ProcessGroups, sampleCpu } from "./_proc_stats.ts";
+import { BenchCluster } from "./_process_cluster.ts";
+import { type Stage, stages, stageTimes } from "./_profile_stages.ts";
+import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
+
+const sizes = {
+  full: {
+    chat: { agents: 50, conversations: 500, rate: 1000, stepMs: 10_000 },
+    create: { concurrency: 64, warmupMs: 3000, durationMs: 10_000 },
+  },
+  quick: {
+    chat: { agents: 10, conversations: 100, rate: 500, stepMs: 4000 },
+    create: { concurrency: 32, warmupMs: 1000, durationMs: 4000 },
+  },
+};
+const chatTiming = { idleMs: 0, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, drainMs: 8000 };
+// Only to mark the step; a profile is taken either way.
+const sustained = { p99Ms: 250, ackedShare: 0.98 };
+/** Microseconds between samples asked of V8 (it keeps to it only roughly). */
+const samplingUs = 500;
+const roles = { node: ["n1", "n2", "n3"], edge: ["e1", "e2"] };
+const ids = [...roles.node, ...roles.edge];
+
+/** µs of CPU per operation, by row and role. */
+type Costs = Record<string, Record<string, number>>;
+
+/** Run the scenario. */
+export async function run({ quick, signal, target }: ScenarioOptions): Promise<ScenarioResult> {
+  const size = quick ? sizes.quick : sizes.full;
+  const nats = await NatsServer.start();
+  try {
+    await using cluster = await BenchCluster.openWith(
+      { target, inspect: true, natsUrl: nats.url },
+      ...ids,
+    );
+    for (const edge of roles.edge) await cluster.waitForNodes(edge, roles.node, signal);
+    const natsPids = await pidsServing(nats.url);
+    const profiler = await Profiler.attach(cluster);
+    try {
+      const setup = await cluster.chatSetup(roles.edge, size.chat.agents, size.chat.conversations);
+      const chat = await profiler.during(natsPids, async (window) => {
+        const load = startChatLoad({
+          setup,
+          rates: [size.chat.rate],
+          stepMs: size.chat.stepMs,
+          sustained,
+          ...chatTiming,
+        }, signal);
+        const run: ChatRun = await load.result;
+        const [step] = run.steps;
+        window({ from: step.startedAt, to: step.endedAt }, step.sent);
+        return step;
+      });
+      signal.throwIfAborted();
+      const token = await cluster.token("bench-agent");
+      const create = await profiler.during(natsPids, async (window) => {
+        const { ids: _, ...run } = await runCreators({
+          edges: roles.edge.map((id) => cluster.get(id).url),
+          token,
+          ...size.create,
+        }, signal);
+        window(run.window, run.created);
+        return run;
+      });
+      return {
+        scenario: "profile",
+        tables: [
+          {
+            title: `one chat message at ${size.chat.rate} msg/s, CPU µs by stage and role`,
+            rows: table(chat.costs),
+          },
+          {
+            title:
+              `one ticket create at concurrency ${size.create.concurrency}, CPU µs by stage and role`,
+            rows: table(create.costs),
+          },
+        ],
+        details: { size, samplingUs, target: target ?? null, chat, create },
+      };
+    } finally {
+      await profiler.close();
+    }
+  } finally {
+    await nats.stop();
+  }
+}
+
+// The window a load reports, in epoch ms, with the operations done in it.
+type Window = (window: { from: number; to: number }, operations: number) => void;
+
+// Profiles every Deno process of the cluster and samples /proc beside them.
+class Profiler {
+  private constructor(
+    readonly cluster: BenchCluster,
+    readonly sessions: Map<string, InspectorSession>,
+  ) {}
+
+  static async attach(cluster: BenchCluster): Promise<Profiler> {
+    const sessions = new Map<string, InspectorSession>();
+    try {
+      for (const id of ids) sessions.set(id, await InspectorSession.connect(cluster.inspector(id)));
+    } catch (error) {
+      for (const session of sessions.values()) await session[Symbol.asyncDispose]();
+      throw error;
+    }
+    return new Profiler(cluster, sessions);
+  }
+
+  /** Run `load` under the profilers; it names its window and how many operations it holds. */
+  async during<T>(natsPids: number[], load: (window: Window) => Promise<T>) {
+    const pids = Object.fromEntries(ids.map((id) => [id, this.cluster.get(id).pid]));
+    const groups: ProcessGroups = {
+      ...Object.fromEntries(ids.map((id) => [id, [pids[id]]])),
+      ...Object.fromEntries(ids.map((id) => [`${id} main`, { mainThreads: [pids[id]] }])),
+      "postgres backends": () => backendsOf(this.cluster.sql, Object.values(pids)),
+      "postgres server": () => serverProcesses(this.cluster.sql),
+      nats: natsPids,
+    };
+    const sampler = sampleCpu(groups, 250);
+    const started = new Map<string, number>();
+    for (const [id, session] of this.sessions) {
+      await session.startProfiling(samplingUs);
+      started.set(id, Date.now());
+    }
+    let measured: { window: { from: number; to: number }; operations: number } | undefined;
+    let result: T;
+    const profiles = new Map<string, CpuProfile>();
+    try {
+      result = await load((window, operations) => measured = { window, operations });
+    } finally {
+      for (const [id, session] of this.sessions) profiles.set(id, await session.stopProfiling());
+      await sampler.stop();
+    }
+    if (!measured || measured.operations === 0) throw new Error("the load did no operation");
+    const { window, operations } = measured;
+    const cores = sampler.coresBetween(window.from, window.to);
+    const seconds = (window.to - window.from) / 1000;
+    const perOp = (group: string) => 1e6 * cores[group] * seconds / operations;
+    const costs: Costs = {};
+    const add = (row: string, role: string, us: number) => {
+      costs[row] ??= {};
+      costs[row][role] = (costs[row][role] ?? 0) + us;
+    };
+    const coverage: Record<string, number> = {};
+    const topFrames: Record<string, unknown> = {};
+    for (const id of ids) {
+      const role = roles.node.includes(id) ? "node" : "edge";
+      const profile = profiles.get(id)!;
+      const clock = (epochMs: number) => profile.startTime + (epochMs - started.get(id)!) * 1000;
+      const times = stageTimes(profile, clock(window.from), clock(window.to));
+      const main = perOp(`${id} main`);
+      for (const stage of stages) {
+        add(stage, role, times.busyUs > 0 ? main * times.byStage[stage] / times.busyUs : 0);
+      }
+      add(otherThreads, role, Math.max(0, perOp(id) - main));
+      // Sampled busy time over measured main-thread CPU: near 1 when the samples tell the truth.
+      coverage[id] = times.busyUs / (1e6 * cores[`${id} main`] * seconds);
+      topFrames[id] = times.topFrames;
+    }
+    add(postgresBackends, "postgres", perOp("postgres backends"));
+    add(postgresServer, "postgres", perOp("postgres server"));
+    add(natsServer, "nats", perOp("nats"));
+    return { operations, window, seconds, result: result!, costs, coverage, topFrames };
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions.values()) await session[Symbol.asyncDispose]();
+  }
+}
+
+const otherThreads = "other threads of the process";
+const profiling: Stage = "inspector (the profiling's own cost)";
+const postgresBackends = "Postgres backends: statements, commits";
+const postgresServer = "Postgres server: WAL writer, checkpointer…";
+const natsServer = "nats-server";
+const roleColumns = ["edge", "node", "postgres", "nats"];
+
+function table(costs: Costs): Row[] {
+  const rowNames: string[] = [
+    ...stages,
+    otherThreads,
+    postgresBackends,
+    postgresServer,
+    natsServer,
+  ];
+  const total = (role: string) =>
+    rowNames.reduce((sum, name) => name === profiling ? sum : sum + (costs[name]?.[role] ?? 0), 0);
+  const rows = rowNames.filter((name) => Object.values(costs[name] ?? {}).some((us) => us >= 0.5))
+    .map((name) => row(name, (role) => costs[name]?.[role]));
+  return [...rows, row(`total (without ${profiling})`, total)];
+}
+
+function row(name: string | Stage, value: (role: string) => number | undefined): Row {
+  const cells = Object.fromEntries(roleColumns.map((role) => [`${role} µs`, value(role) ?? null]));
+  const all = roleColumns.reduce((sum, role) => sum + (value(role) ?? 0), 0);
+  return { stage: name, ...cells, "all µs": all };
+}
+
+// The nats-server listening on `url`'s port: its command line names the port.
+async function pidsServing(url: string): Promise<number[]> {
+  const port = new URL(url).port;
+  const found: number[] = [];
+  for (const pid of await pidsNamed("nats-server")) {
+    const args = (await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "")).split("\0");
+    if (args.includes(port)) found.push(pid);
+  }
+  return found;
+}
