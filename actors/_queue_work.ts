@@ -1,7 +1,7 @@
 // Pure queries over a queue's state: the queue order, who has room, what an
 // item requires after its wait, which work the router should be asked about,
 // and the positions and estimated waits shown to visitors and agents.
-import type { Priority } from "./decider.ts";
+import type { Priority, RelaxationStep } from "./decider.ts";
 import type {
   AgentState,
   ItemKind,
@@ -81,6 +81,21 @@ export function effectiveRequirements(
     optional: passed.length > 0 ? [] : item.skills.optional,
     language: item.language,
   };
+}
+
+/**
+ * The relaxation step that changed what `item` requires after waiting
+ * `waitedMs` (the one dropping required skills before one dropping optional
+ * skills), or null when its requirements are still as it arrived with.
+ */
+export function relaxationApplied(item: QueueItem, waitedMs: number): RelaxationStep | null {
+  const passed = item.relaxation.filter((step) => step.afterMs <= waitedMs);
+  const { required, optional } = item.skills;
+  const dropsRequired = passed.find((step) => step.drop === "required");
+  if (dropsRequired && (required.length > 0 || item.language !== null || optional.length > 0)) {
+    return dropsRequired;
+  }
+  return optional.length > 0 && passed.length > 0 ? passed[0] : null;
 }
 
 /** Why `agent` may not take `item` now, or null when it may. */
