@@ -138,7 +138,7 @@ Deno.test("a chat and a ticket reach an online agent with room, without a claim,
     const alice = await agent(cluster, "e2", "alice", 1);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const { conversation } = await bootstrap(cluster.get("e1").url);
-    const assigned = await alice.next((f) => f.t === "assigned" && f.conversation === conversation);
+    const assigned = await alice.next(assignedFrame(conversation), 10_000);
     assertEquals(assigned.agent, "alice");
     const log = await eventLog(cluster, "session");
     const event = log.find((e) => e.actor === conversation && e.type === "assigned");
