@@ -59,7 +59,6 @@ export async function openWidgetSession(
   const found = await call.backend.widgetTenant(widgetKey);
   if (!found?.settings.widget) throw new HttpError(404, "not_found", "no widget has this key");
   checkWidgetOrigin(found.settings.widget, call.origin);
-  const routing = chatRoutingFields(found.settings.widget, { topic, language });
   const { tenant } = found;
   const { id: visitorId, verified, kept } = await visitorIdentity(
     found.settings.widget,
@@ -82,6 +81,7 @@ export async function openWidgetSession(
   const conversationId = fresh
     ? newId(call.now)
     : await derivedId(tenant, visitorId, call.idempotencyKey!);
+  const routing = chatRoutingFields(found.settings.widget, { topic, language });
   const agentsOnline = await call.agentsOnline(tenant);
   await call.send({
     address: { kind: "session", tenant, id: conversationId },
