@@ -28,7 +28,7 @@ import {
   heldBy,
   itemKey,
   loads,
-  relaxationApplied,
+  relaxationUsed,
   unfitReason,
   waitingInOrder,
 } from "./_queue_work.ts";
@@ -299,7 +299,8 @@ function routeDecision(
   if (!agent) return refused(ref, agentId, "unknown_agent");
   const unfit = unfitReason(item, agent, loads(state).get(agentId), ctx.now);
   if (unfit !== null) return refused(ref, agentId, unfit);
-  const explanation = { ...explained, rule: relaxedRule(explained.rule, item, ctx.now), reason };
+  const rule = relaxedRule(explained.rule, item, agent, ctx.now);
+  const explanation = { ...explained, rule, reason };
   const { offerSeconds } = settings(ctx);
   if (offerSeconds > 0) {
     const deadline = ctx.now + offerSeconds * 1000;
@@ -320,8 +321,8 @@ function routeDecision(
 }
 
 // An assignment the item's wait made possible says so, naming the step.
-function relaxedRule(rule: string, item: QueueItem, now: number): string {
-  const step = relaxationApplied(item, now - item.arrivedAt);
+function relaxedRule(rule: string, item: QueueItem, agent: AgentState, now: number): string {
+  const step = relaxationUsed(item, agent, now - item.arrivedAt);
   if (step === null) return rule;
   const dropped = step.drop === "required" ? "skills and language" : "optional skills";
   return `${rule}; relaxed after ${step.afterMs} ms: ${dropped} dropped`;

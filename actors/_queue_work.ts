@@ -84,18 +84,23 @@ export function effectiveRequirements(
 }
 
 /**
- * The relaxation step that changed what `item` requires after waiting
- * `waitedMs` (the one dropping required skills before one dropping optional
- * skills), or null when its requirements are still as it arrived with.
+ * The relaxation step that let `agent` take `item` after waiting `waitedMs`:
+ * the one that dropped a required skill or the language the agent lacks,
+ * else the first, which dropped optional skills it lacks; null when the
+ * agent fits the item as it arrived.
  */
-export function relaxationApplied(item: QueueItem, waitedMs: number): RelaxationStep | null {
+export function relaxationUsed(
+  item: QueueItem,
+  agent: AgentState,
+  waitedMs: number,
+): RelaxationStep | null {
   const passed = item.relaxation.filter((step) => step.afterMs <= waitedMs);
-  const { required, optional } = item.skills;
-  const dropsRequired = passed.find((step) => step.drop === "required");
-  if (dropsRequired && (required.length > 0 || item.language !== null || optional.length > 0)) {
-    return dropsRequired;
+  const has = (skill: string) => agent.skills.includes(skill);
+  const speaks = item.language === null || agent.languages.includes(item.language);
+  if (!item.skills.required.every(has) || !speaks) {
+    return passed.find((step) => step.drop === "required") ?? null;
   }
-  return optional.length > 0 && passed.length > 0 ? passed[0] : null;
+  return item.skills.optional.every(has) ? null : passed[0] ?? null;
 }
 
 /** Why `agent` may not take `item` now, or null when it may. */

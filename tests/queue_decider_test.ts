@@ -978,12 +978,13 @@ Deno.test("queue: the queue remembers the most recently served visitors, up to i
 Deno.test("queue: an assignment that relaxation allowed names the step in its rule", () => {
   const run = given([
     online("bob"),
+    online("erin", { skills: ["billing", "vip"] }),
     at(0, arrive(chat("c1"), { skills: { required: ["billing"] } }), relaxing),
     at(0, arrive(chat("c2"), { skills: { optional: ["vip"] } }), relaxing),
     at(0, arrive(chat("c3")), relaxing),
   ]);
-  const ruleOf = (item: ItemRef, ms: number) => {
-    const [event] = events(when(run, at(ms, assign(item, "bob"))).decision);
+  const ruleOf = (item: ItemRef, ms: number, agent = "bob") => {
+    const [event] = events(when(run, at(ms, assign(item, agent))).decision);
     return (event as Extract<QueueEvent, { type: "assigned" }>).explanation.rule;
   };
   const rule = "least loaded, ties to the longest idle";
@@ -997,6 +998,8 @@ Deno.test("queue: an assignment that relaxation allowed names the step in its ru
     ruleOf(chat("c2"), 30 * SEC),
     `${rule}; relaxed after 30000 ms: optional skills dropped`,
   );
-  // Nothing to relax, nothing said.
+  // Nothing to relax, or an agent who fits it as it arrived: nothing said.
   assertEquals(ruleOf(chat("c3"), 100 * SEC), rule);
+  assertEquals(ruleOf(chat("c1"), 100 * SEC, "erin"), rule);
+  assertEquals(ruleOf(chat("c2"), 100 * SEC, "erin"), rule);
 });
