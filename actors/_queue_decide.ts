@@ -24,7 +24,14 @@ import {
 } from "./queue.ts";
 import { forbidden, isRefusal, type Refusal, text, validation } from "./_validation.ts";
 import * as input from "./_queue_input.ts";
-import { heldBy, itemKey, loads, unfitReason, waitingInOrder } from "./_queue_work.ts";
+import {
+  heldBy,
+  itemKey,
+  loads,
+  relaxationUsed,
+  unfitReason,
+  waitingInOrder,
+} from "./_queue_work.ts";
 
 type Outcome = Decision<QueueEvent>;
 type CommandOf<T extends QueueCommand["type"]> = Extract<QueueCommand, { type: T }>;
@@ -73,7 +80,7 @@ export function decide(
 }
 
 function arrive(state: QueueState, cmd: CommandOf<"arrive">, ctx: DecideContext): Outcome {
-  const item = arrival(cmd.item, ctx);
+  const item = arrival(state, cmd.item, ctx);
   if (isRefusal(item)) return item;
   if (state.items[itemKey(item)]) return { events: [] };
   const { maxWaiting } = settings(ctx);
@@ -85,7 +92,11 @@ function arrive(state: QueueState, cmd: CommandOf<"arrive">, ctx: DecideContext)
   return { events: [{ type: "arrived", at: ctx.now, item }] };
 }
 
-function arrival(raw: unknown, ctx: DecideContext): Omit<QueueItem, "holder"> | Refusal {
+function arrival(
+  state: QueueState,
+  raw: unknown,
+  ctx: DecideContext,
+): Omit<QueueItem, "holder"> | Refusal {
   const ref = input.itemRef(raw, "item");
   if (isRefusal(ref)) return ref;
   const item = raw as ItemInput;
@@ -106,6 +117,8 @@ function arrival(raw: unknown, ctx: DecideContext): Omit<QueueItem, "holder"> | 
   if (isRefusal(team)) return team;
   const previousAgent = input.optionalId(item.previousAgent, "item.previousAgent");
   if (isRefusal(previousAgent)) return previousAgent;
+  const visitor = input.optionalId(item.visitor, "item.visitor");
+  if (isRefusal(visitor)) return visitor;
   return {
     ...ref,
     priority,
@@ -114,13 +127,21 @@ function arrival(raw: unknown, ctx: DecideContext): Omit<QueueItem, "holder"> | 
     language,
     team,
     arrivedAt: ctx.now,
-    previousAgent,
+    // A returning visitor's chat goes to whoever served them last, for sticky routers.
+    previousAgent: previousAgent ?? (visitor === null ? null : lastAgentOf(state, visitor)),
+    visitor,
+    releasedFrom: null,
     relaxation: settings(ctx).relaxation.map((step) => ({ ...step }))
       .sort((a, b) => a.afterMs - b.afterMs),
     relaxed: 0,
     passed: [],
     escalated: null,
   };
+}
+
+function lastAgentOf(state: QueueState, visitor: string): string | null {
+  const last = state.lastAgents ?? {};
+  return Object.hasOwn(last, visitor) ? last[visitor].agent : null;
 }
 
 function leave(state: QueueState, cmd: CommandOf<"leave">, ctx: DecideContext): Outcome {
@@ -278,7 +299,8 @@ function routeDecision(
   if (!agent) return refused(ref, agentId, "unknown_agent");
   const unfit = unfitReason(item, agent, loads(state).get(agentId), ctx.now);
   if (unfit !== null) return refused(ref, agentId, unfit);
-  const explanation = { ...explained, reason };
+  const rule = relaxedRule(explained.rule, item, agent, ctx.now);
+  const explanation = { ...explained, rule, reason };
   const { offerSeconds } = settings(ctx);
   if (offerSeconds > 0) {
     const deadline = ctx.now + offerSeconds * 1000;
@@ -296,6 +318,14 @@ function routeDecision(
       explanation,
     }],
   };
+}
+
+// An assignment the item's wait made possible says so, naming the step.
+function relaxedRule(rule: string, item: QueueItem, agent: AgentState, now: number): string {
+  const step = relaxationUsed(item, agent, now - item.arrivedAt);
+  if (step === null) return rule;
+  const dropped = step.drop === "required" ? "skills and language" : "optional skills";
+  return `${rule}; relaxed after ${step.afterMs} ms: ${dropped} dropped`;
 }
 
 function refused(item: ItemRef, agent: string, reason: string): Refusal {

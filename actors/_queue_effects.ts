@@ -92,7 +92,11 @@ export function queueEffects(
 ): Effect[] {
   if (event.type !== "assigned") return [];
   const { item, agent, explanation } = event;
-  const replaces = state.items[`${item.kind}:${item.id}`]?.previousAgent ?? null;
+  const known = state.items[`${item.kind}:${item.id}`];
+  // Older states said whom an item was taken back from in `previousAgent`.
+  const replaces =
+    (known?.releasedFrom !== undefined ? known.releasedFrom : known?.previousAgent) ??
+      null;
   const command: RouteCommand = { type: "route", by: routingCaller, agent, explanation, replaces };
   return [{
     address: {

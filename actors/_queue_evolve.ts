@@ -23,6 +23,7 @@ export function evolve(state: QueueState, event: QueueEvent): QueueState {
         passed: [],
         escalated: null,
         previousAgent: event.from ?? state.items[itemKey(event.item)]?.previousAgent ?? null,
+        releasedFrom: event.from,
       });
       return withoutOffer(requeued, event.item);
     }
@@ -66,7 +67,11 @@ export function evolve(state: QueueState, event: QueueEvent): QueueState {
     case "released": {
       let released = withAgent(next, event.agent, { releaseAt: null });
       for (const ref of event.items) {
-        released = patchItem(released, ref, { holder: null, previousAgent: event.agent });
+        released = patchItem(released, ref, {
+          holder: null,
+          previousAgent: event.agent,
+          releasedFrom: event.agent,
+        });
       }
       return released;
     }
@@ -138,5 +143,17 @@ function handedTo(state: QueueState, ref: ItemRef, agent: string, at: number): Q
     const times = [...next.recentAssignments[ref.kind], at].slice(-queueLimits.recentAssignments);
     next = { ...next, recentAssignments: { ...next.recentAssignments, [ref.kind]: times } };
   }
+  if (item.visitor) next = servedVisitor(next, item.visitor, agent, at);
   return withAgent(next, agent, { lastAssignedAt: at });
+}
+
+/** `agent` is now the last to serve `visitor`; past the limit the longest unserved is forgotten. */
+function servedVisitor(state: QueueState, visitor: string, agent: string, at: number): QueueState {
+  const lastAgents = { ...state.lastAgents, [visitor]: { agent, at } };
+  const visitors = Object.keys(lastAgents);
+  if (visitors.length > queueLimits.rememberedVisitors) {
+    const oldest = visitors.reduce((a, b) => lastAgents[a].at <= lastAgents[b].at ? a : b);
+    delete lastAgents[oldest];
+  }
+  return { ...state, lastAgents };
 }

@@ -1,7 +1,7 @@
 // Pure queries over a queue's state: the queue order, who has room, what an
 // item requires after its wait, which work the router should be asked about,
 // and the positions and estimated waits shown to visitors and agents.
-import type { Priority } from "./decider.ts";
+import type { Priority, RelaxationStep } from "./decider.ts";
 import type {
   AgentState,
   ItemKind,
@@ -81,6 +81,26 @@ export function effectiveRequirements(
     optional: passed.length > 0 ? [] : item.skills.optional,
     language: item.language,
   };
+}
+
+/**
+ * The relaxation step that let `agent` take `item` after waiting `waitedMs`:
+ * the one that dropped a required skill or the language the agent lacks,
+ * else the first, which dropped optional skills it lacks; null when the
+ * agent fits the item as it arrived.
+ */
+export function relaxationUsed(
+  item: QueueItem,
+  agent: AgentState,
+  waitedMs: number,
+): RelaxationStep | null {
+  const passed = item.relaxation.filter((step) => step.afterMs <= waitedMs);
+  const has = (skill: string) => agent.skills.includes(skill);
+  const speaks = item.language === null || agent.languages.includes(item.language);
+  if (!item.skills.required.every(has) || !speaks) {
+    return passed.find((step) => step.drop === "required") ?? null;
+  }
+  return item.skills.optional.every(has) ? null : passed[0] ?? null;
 }
 
 /** Why `agent` may not take `item` now, or null when it may. */

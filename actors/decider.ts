@@ -105,6 +105,25 @@ export interface WidgetSettings {
   requireIdentity?: boolean;
   /** Origins (`https://shop.example`) whose pages may embed the widget; absent: any. */
   allowedOrigins?: string[];
+  /**
+   * What a visitor's chat may be about, by the name the tenant's pages pass
+   * (`topic`), each with the skills its agents need; a page cannot name others.
+   */
+  topics?: Record<string, WidgetTopic>;
+  /**
+   * Languages (BCP 47) the tenant's agents serve in: a visitor whose browser
+   * language matches one waits for an agent who speaks it; absent or no match:
+   * routed without a language.
+   */
+  languages?: string[];
+}
+
+/** The skills a widget topic asks of the agent who takes its chats. */
+export interface WidgetTopic {
+  /** Skills the agent must have (until the tenant's relaxation drops them). */
+  skills?: string[];
+  /** Skills preferred but not needed. */
+  optionalSkills?: string[];
 }
 
 /**

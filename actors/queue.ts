@@ -42,6 +42,12 @@ export interface ItemInput extends ItemRef {
   team?: string | null;
   /** The agent who served this visitor or ticket before, for sticky routers. */
   previousAgent?: string | null;
+  /**
+   * The chat's visitor, as its session knows them: the queue remembers who
+   * served each visitor last, and a visitor's next chat arrives with that
+   * agent as its previous agent unless it names one.
+   */
+  visitor?: string | null;
 }
 
 /**
@@ -112,6 +118,8 @@ export const queueLimits = {
   explainedCandidates: 10,
   /** Agents an item remembers having passed on it. */
   passed: 20,
+  /** Visitors whose last agent the queue remembers, the most recently served. */
+  rememberedVisitors: 1_000,
   /** Assignment times kept per kind for the wait estimate. */
   recentAssignments: 20,
 } as const;
@@ -136,6 +144,14 @@ export interface QueueItem extends ItemRef {
   /** When it arrived; its wait, and so its relaxation, runs from here. */
   arrivedAt: number;
   previousAgent: string | null;
+  /** The chat's visitor, whose last agent the queue remembers (absent in older states). */
+  visitor?: string | null;
+  /**
+   * The agent the queue took it back from (released from a gone agent, or
+   * requeued), whom its next assignment replaces in the item's own actor;
+   * absent in older states, where `previousAgent` said it.
+   */
+  releasedFrom?: string | null;
   /** The tenant's relaxation steps as of arrival, so later edits move no deadline. */
   relaxation: RelaxationStep[];
   /** How many relaxation steps have fired. */
@@ -179,6 +195,11 @@ export interface QueueState {
   offers: Record<string, Offer>;
   /** The latest times items of each kind left the queue for an agent, oldest first. */
   recentAssignments: Record<ItemKind, number[]>;
+  /**
+   * Who last held a chat of each visitor, and when, for at most
+   * {@linkcode queueLimits.rememberedVisitors} visitors (absent in older states).
+   */
+  lastAgents?: Record<string, { agent: string; at: number }>;
   updatedAt: number;
 }
 
@@ -275,6 +296,9 @@ export interface QueueView {
  *
  * - `arrive` queues an item (a second arrival of a known item changes
  *   nothing); past the tenant's `maxWaiting` it is refused with `queue_full`.
+ *   A chat of a visitor the queue remembers (whoever last held one of their
+ *   chats) arrives with that agent as its previous agent, unless it names one.
+ * - An assignment made possible by relaxation says so in its rule.
  * - `leave` records a fact from the item's own actor: an agent took it by
  *   hand (beyond capacity if need be: that shows as excess), or it closed.
  *   `requeue` puts a held item back to waiting, as a new wait (an
@@ -305,6 +329,7 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
     agents: {},
     offers: {},
     recentAssignments: { chat: [], ticket: [] },
+    lastAgents: {},
     updatedAt: 0,
   }),
   decide,

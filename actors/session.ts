@@ -22,6 +22,14 @@ import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import type { Explanation } from "./queue.ts";
 import { itemOf, type RouteCommand, routeOutcome, toQueue } from "./_queue_effects.ts";
 import {
+  chatArrival,
+  type ChatRouting,
+  chatRouting,
+  type RoutingFields,
+} from "./_session_routing.ts";
+
+export type { ChatRouting } from "./_session_routing.ts";
+import {
   charCount,
   forbidden,
   isAgent,
@@ -72,7 +80,7 @@ export type SessionCommand =
     /** How many of the tenant's agents are online right now, as the edge sees it. */
     agentsOnline: number;
     subject?: string;
-  }
+  } & RoutingFields
   | {
     type: "send";
     by: Caller;
@@ -136,6 +144,8 @@ export interface SessionState {
   openCommandId: string | null;
   visitor: Visitor;
   subject: string | null;
+  /** What routes it (topic, language, skills), when the open named any. */
+  routing?: ChatRouting;
   agent: string | null;
   /** The tenant's chat clocks as of the open, so later policy edits move no deadlines. */
   limits: TenantSettings["chat"];
@@ -205,6 +215,8 @@ export type SessionEvent =
     commandId: string;
     visitor: Visitor;
     subject: string | null;
+    /** What routes it, when the open named any. */
+    routing?: ChatRouting;
     limits: TenantSettings["chat"];
     /** Whether it waits for an agent in the tenant's queue (not when it becomes a ticket at once). */
     queued?: boolean;
@@ -387,6 +399,8 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
     ? null
     : text(cmd.subject, "subject", sessionLimits.subjectChars, true);
   if (isRefusal(subject)) return subject;
+  const routing = chatRouting(cmd);
+  if (isRefusal(routing)) return routing;
   const { waitLimitMinutes, idleCloseMinutes } = ctx.tenant.chat;
   const opened: SessionEvent = {
     type: "opened",
@@ -395,6 +409,7 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
     commandId: ctx.commandId,
     visitor,
     subject,
+    ...(routing && { routing }),
     limits: { waitLimitMinutes, idleCloseMinutes },
     queued: cmd.agentsOnline > 0,
   };
@@ -712,6 +727,7 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
         openCommandId: event.commandId,
         visitor: { ...event.visitor },
         subject: event.subject,
+        ...(event.routing && { routing: structuredClone(event.routing) }),
         limits: { ...event.limits },
         createdAt: event.at,
       };
@@ -816,7 +832,8 @@ function effects(state: SessionState, event: SessionEvent, address: ActorAddress
 function queueEffects(state: SessionState, event: SessionEvent, address: ActorAddress): Effect[] {
   const item = itemOf(address);
   if (event.type === "opened" && event.queued) {
-    return [toQueue(address, { type: "arrive", item }, "arrive")];
+    const arrival = chatArrival(item, event.routing, event.visitor.id);
+    return [toQueue(address, { type: "arrive", item: arrival }, "arrive")];
   }
   if (event.type === "assigned" && event.via !== "route") {
     const reason = event.via === "claim" ? "claimed" : "transferred";
@@ -860,6 +877,7 @@ function summary(state: SessionState): Record<string, unknown> {
     visitor: { id: state.visitor.id, name: state.visitor.name, verified: state.visitor.verified },
     agent: state.agent,
     subject: state.subject,
+    ...(state.routing && { topic: state.routing.topic, language: state.routing.language }),
     messages: state.seq,
     lastMessageAt: state.lastMessageAt,
     rating: state.rating === null ? null : { ...state.rating },

@@ -318,12 +318,15 @@ Deno.test("conversation commands validate their fields", async () => {
 Deno.test("conversations are for staff: visitors get 403 on every route, agents are served", async () => {
   const { call, backend } = harness();
   const messageCalls = scriptMessages(backend, [systemMessage(1)]);
-  const reached = () => backend.requests.length + backend.listCalls.length + messageCalls.length;
+  const reached = () =>
+    backend.requests.length + backend.listCalls.length + messageCalls.length +
+    backend.eventCalls.length;
   const served = routes.filter((route) => route.path.startsWith("/v1/conversations"));
   assertEquals(served.map((route) => route.operationId), [
     "listConversations",
     "getConversation",
     "listConversationMessages",
+    "listConversationEvents",
     "claimConversation",
     "transferConversation",
     "closeConversation",

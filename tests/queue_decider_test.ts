@@ -917,3 +917,89 @@ Deno.test("queue: an assignment is sent to the item's own actor, with what it re
   assertObjectMatch(again.command, { agent: "bob", replaces: "alice" });
   assert(again.commandId !== toSession.commandId);
 });
+
+Deno.test("queue: a returning visitor's chat arrives with whoever last held one of theirs", () => {
+  const vera = (id: string, over: Partial<ItemInput> = {}) =>
+    arrive(chat(id), { visitor: "vera", ...over });
+  const run = given([
+    online("alice"),
+    online("bob"),
+    vera("c1"),
+    assign(chat("c1"), "alice"),
+    leave(chat("c1"), "closed"),
+    vera("c2"),
+    arrive(chat("c3"), { visitor: "sam" }),
+  ]);
+  assertObjectMatch(run.state.items["chat:c2"], { previousAgent: "alice", visitor: "vera" });
+  assertEquals(run.state.items["chat:c3"].previousAgent, null);
+  assertEquals(
+    routingInput(run.state, routable(run.state, run.now)[0], run.now).item.previousAgent,
+    "alice",
+  );
+  // The last to hold it counts, by hand too; a chat naming its previous agent keeps it.
+  const moved = given([
+    leave(chat("c2"), "claimed", "bob"),
+    leave(chat("c2"), "closed"),
+    vera("c4"),
+    vera("c5", { previousAgent: "carol" }),
+  ], run);
+  assertEquals(moved.state.items["chat:c4"].previousAgent, "bob");
+  assertEquals(moved.state.items["chat:c5"].previousAgent, "carol");
+  assertEquals(replay([...run.events, ...moved.events]), moved.state);
+  // The sticky agent is no agent to replace: a hand claim that came first keeps the chat.
+  const explanation = { router: "sticky", version: "builtin", rule: "r", candidates: [] };
+  const assigned: QueueEvent = {
+    type: "assigned",
+    at: moved.now,
+    item: chat("c4"),
+    agent: "alice",
+    via: "router",
+    explanation: { ...explanation, reason: null },
+  };
+  const [route] = queue.effects!(queue.evolve(moved.state, assigned), assigned, address);
+  assertObjectMatch(route.command, { agent: "alice", replaces: null });
+  const refused = rejection(when(run, arrive(chat("c9"), { visitor: "" })).decision);
+  assertEquals([refused.code, refused.field], ["validation", "item.visitor"]);
+});
+
+Deno.test("queue: the queue remembers the most recently served visitors, up to its limit", () => {
+  const limit = queueLimits.rememberedVisitors;
+  const served = Array.from({ length: limit + 1 }, (_, i) => [
+    at(i, arrive(chat(`c${i}`), { visitor: `v${i}` })),
+    at(i, assign(chat(`c${i}`), "alice")),
+    at(i, leave(chat(`c${i}`), "closed")),
+  ]).flat();
+  const run = given([online("alice", { capacity: { chats: 1 } }), ...served]);
+  const remembered = Object.keys(run.state.lastAgents ?? {});
+  assertEquals(remembered.length, limit);
+  assert(!remembered.includes("v0") && remembered.includes(`v${limit}`));
+});
+
+Deno.test("queue: an assignment that relaxation allowed names the step in its rule", () => {
+  const run = given([
+    online("bob"),
+    online("erin", { skills: ["billing", "vip"] }),
+    at(0, arrive(chat("c1"), { skills: { required: ["billing"] } }), relaxing),
+    at(0, arrive(chat("c2"), { skills: { optional: ["vip"] } }), relaxing),
+    at(0, arrive(chat("c3")), relaxing),
+  ]);
+  const ruleOf = (item: ItemRef, ms: number, agent = "bob") => {
+    const [event] = events(when(run, at(ms, assign(item, agent))).decision);
+    return (event as Extract<QueueEvent, { type: "assigned" }>).explanation.rule;
+  };
+  const rule = "least loaded, ties to the longest idle";
+  assertEquals(refusalReason(run, at(89 * SEC, assign(chat("c1"), "bob"))), "requirements");
+  assertEquals(
+    ruleOf(chat("c1"), 90 * SEC),
+    `${rule}; relaxed after 90000 ms: skills and language dropped`,
+  );
+  assertEquals(ruleOf(chat("c2"), 10 * SEC), rule);
+  assertEquals(
+    ruleOf(chat("c2"), 30 * SEC),
+    `${rule}; relaxed after 30000 ms: optional skills dropped`,
+  );
+  // Nothing to relax, or an agent who fits it as it arrived: nothing said.
+  assertEquals(ruleOf(chat("c3"), 100 * SEC), rule);
+  assertEquals(ruleOf(chat("c1"), 100 * SEC, "erin"), rule);
+  assertEquals(ruleOf(chat("c2"), 100 * SEC, "erin"), rule);
+});

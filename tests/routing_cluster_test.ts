@@ -2,7 +2,7 @@
 // NATS and Postgres. Chats and tickets reach agents without a claim, the
 // queue's capacity holds under a storm, and a killed queue owner loses and
 // doubles nothing.
-import { assert, assertEquals, assertObjectMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertObjectMatch } from "@std/assert";
 import postgres from "postgres";
 import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
@@ -12,12 +12,15 @@ import { type Frame, WsClient } from "./_support/ws_client.ts";
 const widgetKey = "widget-key-0123456789";
 const nodes = ["n1", "n2", "n3"];
 
-async function routingCluster(routing: Record<string, unknown> = {}): Promise<TestCluster> {
+async function routingCluster(
+  routing: Record<string, unknown> = {},
+  widget: Record<string, unknown> = {},
+): Promise<TestCluster> {
   const cluster = new TestCluster();
   await cluster.start(...nodes, "e1", "e2");
   const admin = await cluster.token("root", "admin");
   const settings = await call(`${cluster.get("e1").url}/v1/admin/settings`, admin, "POST", {
-    widget: { key: widgetKey },
+    widget: { key: widgetKey, ...widget },
     routing,
   });
   assertEquals(settings.status, 200, JSON.stringify(settings.body));
@@ -28,8 +31,9 @@ async function routingCluster(routing: Record<string, unknown> = {}): Promise<Te
 async function withCluster(
   test: (cluster: TestCluster) => Promise<void>,
   routing: Record<string, unknown> = {},
+  widget: Record<string, unknown> = {},
 ): Promise<void> {
-  const cluster = await routingCluster(routing);
+  const cluster = await routingCluster(routing, widget);
   try {
     await test(cluster);
   } finally {
@@ -37,22 +41,65 @@ async function withCluster(
   }
 }
 
-async function bootstrap(url: string, visitorId?: string) {
+async function bootstrap(url: string, visitorId?: string, extra: Record<string, unknown> = {}) {
   const response = await call(`${url}/v1/widget/sessions`, null, "POST", {
     widgetKey,
     ...(visitorId && { visitorId }),
+    ...extra,
   });
   assertEquals(response.status, 201, JSON.stringify(response.body));
   return {
     token: response.body.token as string,
     conversation: response.body.conversationId as string,
+    visitorId: response.body.visitorId as string,
   };
 }
 
-async function agent(cluster: TestCluster, edge: string, sub: string, capacity: number) {
+/** A visitor's new chat, and the visitor's socket following it from the start. */
+async function visitorChat(
+  cluster: TestCluster,
+  edge: string,
+  visitorId?: string,
+  extra: Record<string, unknown> = {},
+) {
+  const chat = await bootstrap(cluster.get(edge).url, visitorId, extra);
+  const client = await WsClient.hello(cluster.get(edge).url, chat.token, {
+    [chat.conversation]: 0,
+  });
+  return { ...chat, client };
+}
+
+async function agent(
+  cluster: TestCluster,
+  edge: string,
+  sub: string,
+  capacity: number,
+  profile: { skills?: string[]; languages?: string[] } = {},
+) {
   const client = await WsClient.hello(cluster.get(edge).url, await cluster.token(sub));
-  client.send({ t: "status", status: "online", capacity });
+  client.send({ t: "status", status: "online", capacity, ...profile });
   return client;
+}
+
+const assignedFrame = (conversation: string) => (f: Frame) =>
+  f.t === "assigned" && f.conversation === conversation;
+
+/** The explanation the session recorded with its routed assignment, as `GET …/events` shows it. */
+async function routedExplanation(cluster: TestCluster, conversation: string) {
+  const sue = await cluster.token("sue", "supervisor");
+  const url = `${cluster.get("e2").url}/v1/conversations/${conversation}/events`;
+  const event = await eventually(async () => {
+    const page = await call(url, sue, "GET");
+    const items = page.body.items as { type: string; data: Record<string, unknown> }[];
+    return items.find((e) => e.type === "assigned");
+  });
+  assertEquals(event.data.via, "route");
+  return event.data.explanation as { router: string; rule: string; reason: string | null };
+}
+
+async function closeChat(client: WsClient, conversation: string) {
+  const closed = await client.ask({ t: "close", id: `close-${conversation}`, conversation });
+  assertEquals(closed.t, "ack", JSON.stringify(closed));
 }
 
 /** What `find` answers once it answers anything, polling. */
@@ -91,7 +138,7 @@ Deno.test("a chat and a ticket reach an online agent with room, without a claim,
     const alice = await agent(cluster, "e2", "alice", 1);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const { conversation } = await bootstrap(cluster.get("e1").url);
-    const assigned = await alice.next((f) => f.t === "assigned" && f.conversation === conversation);
+    const assigned = await alice.next(assignedFrame(conversation), 10_000);
     assertEquals(assigned.agent, "alice");
     const log = await eventLog(cluster, "session");
     const event = log.find((e) => e.actor === conversation && e.type === "assigned");
@@ -378,34 +425,122 @@ Deno.test("offers: the queue's node is killed mid-offer: the deadline still pass
   }, { offerSeconds: 3 });
 });
 
-Deno.test("queue positions and estimated waits reach each waiting visitor as the queue moves", async () => {
+Deno.test("queue positions and estimated waits: each waiting visitor sees its place move up as slots free", async () => {
   await withCluster(async (cluster) => {
-    // Online with no room: chats wait instead of becoming tickets.
-    const alice = await agent(cluster, "e2", "alice", 0);
+    // Two chats taken give the queue an assignment rate, and fill alice.
+    const alice = await agent(cluster, "e2", "alice", 2);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const visitors: { client: WsClient; conversation: string }[] = [];
-    for (let i = 0; i < 4; i++) {
-      const { token, conversation } = await bootstrap(cluster.get("e1").url);
-      const client = await WsClient.hello(cluster.get(i % 2 ? "e1" : "e2").url, token, {
-        [conversation]: 0,
-      });
-      visitors.push({ client, conversation });
+    const held: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { conversation } = await bootstrap(cluster.get("e1").url);
+      await alice.next(assignedFrame(conversation), 10_000);
+      held.push(conversation);
     }
-    const placed = (position: number, estimate?: (ms: unknown) => boolean) => (f: Frame) =>
-      f.t === "queue" && f.position === position && (estimate?.(f.estimatedWaitMs) ?? true);
-    // The edge's own list may tell a place first; the queue's view adds the estimate.
-    for (const [i, { client }] of visitors.entries()) {
-      await client.next(placed(i + 1, (ms) => ms === null), 10_000);
+    const visitors: Awaited<ReturnType<typeof visitorChat>>[] = [];
+    for (let i = 0; i < 4; i++) visitors.push(await visitorChat(cluster, i % 2 ? "e1" : "e2"));
+    const places = (client: WsClient, conversation: string) =>
+      client.frames.filter((f) => f.t === "queue" && f.conversation === conversation);
+    const placed = (conversation: string, position: number, waiting: number) => (f: Frame) =>
+      f.t === "queue" && f.conversation === conversation && f.position === position &&
+      f.waiting === waiting && typeof f.estimatedWaitMs === "number";
+    /** Every visitor still waiting learns its place, 1 to n, with an estimate growing with it. */
+    const waitingAre = async (waiting: typeof visitors) => {
+      const estimates: number[] = [];
+      for (const [i, { client, conversation }] of waiting.entries()) {
+        const frame = await client.next(placed(conversation, i + 1, waiting.length), 10_000);
+        estimates.push(frame.estimatedWaitMs as number);
+      }
+      assertEquals(estimates, [...estimates].sort((a, b) => a - b), "estimates grow with place");
+    };
+    await waitingAre(visitors);
+    // Each freed slot takes the head of the line; everyone behind moves up one.
+    for (let freed = 0; freed < 2; freed++) {
+      await closeChat(alice, held[freed]);
+      const next = visitors[freed];
+      const assigned = await next.client.next(assignedFrame(next.conversation), 10_000);
+      assertEquals(assigned.agent, "alice");
+      await alice.next(assignedFrame(next.conversation), 10_000);
+      await waitingAre(visitors.slice(freed + 1));
     }
-    // Room for two: the first two go, the others move up and learn an estimate.
-    alice.send({ t: "status", status: "online", capacity: 2 });
-    const number = (ms: unknown) => typeof ms === "number" && ms >= 0;
-    const third = await visitors[2].client.next(placed(1, number), 10_000);
-    const fourth = await visitors[3].client.next(placed(2, number), 10_000);
-    assertEquals(third.waiting, 2);
-    assert((fourth.estimatedWaitMs as number) >= (third.estimatedWaitMs as number));
+    // What each visitor was told of its place only ever moved forward.
+    for (const [i, { client, conversation }] of visitors.entries()) {
+      const seen = places(client, conversation).map((f) => f.position as number);
+      assertEquals(seen, [...seen].sort((a, b) => b - a), `visitor ${i} saw ${seen}`);
+      assertEquals(seen[0], i + 1, `visitor ${i} saw ${seen}`);
+    }
     for (const { client } of [...visitors, { client: alice }]) await client.close();
   });
+});
+
+Deno.test("skill relaxation: a chat needing a skill nobody online has waits, then goes to another agent at the tenant's step", async () => {
+  await withCluster(async (cluster) => {
+    const bob = await agent(cluster, "e2", "bob", 1, { skills: ["support"], languages: ["en"] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    const { conversation, client } = await visitorChat(cluster, "e1", undefined, {
+      topic: "billing",
+      language: "de-DE",
+    });
+    await client.next((f) => f.t === "queue" && f.conversation === conversation, 10_000);
+    const assigned = await client.next(assignedFrame(conversation), 15_000);
+    const waited = Date.now() - started;
+    assertEquals(assigned.agent, "bob");
+    await bob.next(assignedFrame(conversation), 5_000);
+    assert(waited >= 2_500, `assigned after ${waited} ms, before the step dropping the skill`);
+    // Until then the visitor was in line, not given to bob.
+    const before = client.frames.slice(0, client.frames.indexOf(assigned));
+    assert(before.some((f) => f.t === "queue" && f.position === 1), JSON.stringify(before));
+    const explanation = await routedExplanation(cluster, conversation);
+    assertMatch(explanation.rule, /relaxed after 2500 ms: skills and language dropped$/);
+    // The chat carried what routed it.
+    const log = await eventLog(cluster, "queue");
+    const arrived = log.find((e) => e.type === "arrived");
+    assertObjectMatch(arrived?.data ?? {}, {
+      item: { skills: { required: ["billing"], optional: ["vip"] }, language: "de" },
+    });
+    assertEquals(log.filter((e) => e.type === "relaxed").map((e) => e.data.step), [0, 1]);
+    for (const each of [client, bob]) await each.close();
+  }, {
+    relaxation: [{ afterMs: 1_000, drop: "optional" }, { afterMs: 2_500, drop: "required" }],
+  }, {
+    topics: { billing: { skills: ["billing"], optionalSkills: ["vip"] } },
+    languages: ["de", "en"],
+  });
+});
+
+Deno.test("sticky: a returning visitor goes back to its agent though another has less load; with that agent gone, to another", async () => {
+  await withCluster(async (cluster) => {
+    const alice = await agent(cluster, "e1", "alice", 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const first = await visitorChat(cluster, "e2");
+    await alice.next(assignedFrame(first.conversation), 10_000);
+    // Another visitor keeps alice busier than bob, who comes online now.
+    const other = await visitorChat(cluster, "e1");
+    await alice.next(assignedFrame(other.conversation), 10_000);
+    await closeChat(alice, first.conversation);
+    await first.client.close();
+    const bob = await agent(cluster, "e2", "bob", 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // The same anonymous visitor, by the id the server issued it, on the other edge.
+    const back = await visitorChat(cluster, "e1", first.visitorId);
+    assertEquals(back.visitorId, first.visitorId);
+    const assigned = await back.client.next(assignedFrame(back.conversation), 10_000);
+    assertEquals(assigned.agent, "alice");
+    const sticky = await routedExplanation(cluster, back.conversation);
+    assertObjectMatch(sticky, { router: "sticky", reason: "sticky: the previous agent" });
+    await closeChat(alice, back.conversation);
+    await back.client.close();
+
+    await alice.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = await visitorChat(cluster, "e2", first.visitorId);
+    const reassigned = await again.client.next(assignedFrame(again.conversation), 10_000);
+    assertEquals(reassigned.agent, "bob");
+    const fallback = await routedExplanation(cluster, again.conversation);
+    assertMatch(fallback.reason ?? "", /^sticky: previous agent alice has no room/);
+    for (const client of [again.client, other.client, bob]) await client.close();
+  }, { router: "sticky" });
 });
 
 Deno.test("an agent whose last socket closes gets no more work; the other agent does", async () => {

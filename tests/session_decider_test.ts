@@ -630,7 +630,11 @@ Deno.test("session: the queue hears of the open, a claim by hand, a transfer and
   const run = given([open(), claim(alice), transfer(alice, "bob"), close(vera), rate(vera, 3)]);
   const sent = effectsOf(run.events);
   assertEquals(sent.map(({ event, address, command }) => ({ event, address, command })), [
-    { event: "opened", address: queueAddress, command: { type: "arrive", item: chat } },
+    {
+      event: "opened",
+      address: queueAddress,
+      command: { type: "arrive", item: { ...chat, visitor: "vera" } },
+    },
     {
       event: "assigned",
       address: queueAddress,
@@ -650,6 +654,48 @@ Deno.test("session: the queue hears of the open, a claim by hand, a transfer and
   // Redelivery must be harmless, and distinct commands must not share an id.
   assertEquals(new Set(sent.map((effect) => effect.commandId)).size, sent.length);
   assertEquals(effectsOf(run.events).map((e) => e.commandId), sent.map((e) => e.commandId));
+});
+
+Deno.test("session: an open's topic, language and skills are kept and go to the queue with the chat", () => {
+  const run = given([
+    open({
+      topic: "billing",
+      language: "de",
+      skills: { required: ["billing", "billing"], optional: ["vip"] },
+    }),
+  ]);
+  const routing = {
+    topic: "billing",
+    language: "de",
+    skills: { required: ["billing"], optional: ["vip"] },
+  };
+  assertObjectMatch(run.events[0], { type: "opened", routing });
+  assertObjectMatch(session.view!(run.state)!, { topic: "billing", language: "de" });
+  const [arrival] = effectsOf(run.events);
+  assertEquals(arrival.command, {
+    type: "arrive",
+    item: {
+      ...chat,
+      skills: { required: ["billing"], optional: ["vip"] },
+      language: "de",
+      visitor: "vera",
+    },
+  });
+  assertEquals(replay(run.events), run.state);
+  // What the queue would refuse is refused at the open, so the arrival always lands.
+  for (
+    const [over, field] of [
+      [{ topic: "" }, "topic"],
+      [{ language: "x".repeat(81) }, "language"],
+      [{ skills: ["billing"] }, "skills"],
+      [{ skills: "billing" }, "skills"],
+      [{ skills: { required: Array.from({ length: 51 }, (_, i) => `s${i}`) } }, "skills.required"],
+      [{ skills: { optional: [""] } }, "skills.optional"],
+    ] as const
+  ) {
+    const refused = rejection(when(given([]), open(over as Partial<CommandOf<"open">>)).decision);
+    assertEquals([refused.code, refused.field], ["validation", field], JSON.stringify(over));
+  }
 });
 
 Deno.test("session: a chat that becomes a ticket at once never waits in the queue", () => {

@@ -295,6 +295,11 @@ Deno.test("widget: invalid bodies are 400 naming the field", async () => {
     [{ widgetKey, visitorId: "v1", identityHash: "g".repeat(64) }, "identityHash"],
     [{ widgetKey, identityHash: hash }, "identityHash"],
     [{ widgetKey, tenant: "acme" }, "tenant"],
+    [{ widgetKey, topic: "" }, "topic"],
+    [{ widgetKey, topic: "bill ing" }, "topic"],
+    [{ widgetKey, language: "en_US" }, "language"],
+    [{ widgetKey, language: "x".repeat(36) }, "language"],
+    [{ widgetKey, skills: ["billing"] }, "skills"],
   ];
   for (const [body, field] of cases) {
     await expectError(await bootstrap(body), 400, { code: "validation", field });
@@ -304,6 +309,46 @@ Deno.test("widget: invalid bodies are 400 naming the field", async () => {
     (await bootstrap({ widgetKey, name: "n".repeat(200), visitorId: "a.b:c-d_1" })).status,
     201,
   );
+});
+
+Deno.test("widget: a page's topic opens the chat with the skills the tenant gave it, and the language it serves", async () => {
+  const { bootstrap, backend } = widgetHarness({
+    key: widgetKey,
+    topics: { billing: { skills: ["billing"], optionalSkills: ["vip"] }, sales: {} },
+    languages: ["de", "pt-BR"],
+  });
+  const opened = async (body: Record<string, unknown>) => {
+    const response = await bootstrap({ widgetKey, ...body });
+    assertEquals(response.status, 201, await response.clone().text());
+    const { command } = backend.requests.at(-1)!;
+    const { topic, language, skills } = command as Record<string, unknown>;
+    return { topic, language, skills };
+  };
+  assertEquals(await opened({ topic: "billing", language: "de-AT" }), {
+    topic: "billing",
+    language: "de",
+    skills: { required: ["billing"], optional: ["vip"] },
+  });
+  assertEquals(await opened({ topic: "sales", language: "PT-br" }), {
+    topic: "sales",
+    language: "pt-BR",
+    skills: { required: [], optional: [] },
+  });
+  // A language no agent serves in, or none: routed without one.
+  assertEquals(await opened({ language: "pt-PT" }), {
+    topic: undefined,
+    language: undefined,
+    skills: undefined,
+  });
+  assertEquals(await opened({}), { topic: undefined, language: undefined, skills: undefined });
+  const requests = backend.requests.length;
+  const unknown = await bootstrap({ widgetKey, topic: "refunds" });
+  await expectError(unknown, 400, { code: "unknown_topic", field: "topic" });
+  // Names the tenant did not configure never reach an actor, also inherited ones.
+  await expectError(await bootstrap({ widgetKey, topic: "constructor" }), 400, {
+    code: "unknown_topic",
+  });
+  assertEquals(backend.requests.length, requests);
 });
 
 // --- tenant settings --------------------------------------------------------
@@ -338,6 +383,10 @@ Deno.test("widget settings: bad values are 400 naming the field", async () => {
     [{ key: widgetKey, requireIdentity: "yes" }, "widget.requireIdentity"],
     [{ key: widgetKey, requireIdentity: true }, "widget.identitySecret"],
     [{ key: widgetKey, hasIdentitySecret: true }, "widget.hasIdentitySecret"],
+    [{ key: widgetKey, topics: { "bill ing": {} } }, "widget.topics.bill ing"],
+    [{ key: widgetKey, topics: { billing: { skills: [" "] } } }, "widget.topics.billing.skills.0"],
+    [{ key: widgetKey, topics: { billing: { team: "x" } } }, "widget.topics.billing.team"],
+    [{ key: widgetKey, languages: ["english please"] }, "widget.languages.0"],
   ];
   for (const [widget, field] of cases) {
     await expectError(

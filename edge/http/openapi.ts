@@ -244,6 +244,14 @@ const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message", Json
     properties: {
       messages: { type: "integer", description: "The newest message number (seq)." },
       readMarkers: { type: "object", additionalProperties: { type: "integer" } },
+      topic: {
+        type: ["string", "null"],
+        description: "The widget topic it was opened with; absent when it named none.",
+      },
+      language: {
+        type: ["string", "null"],
+        description: "The language it is served in; absent when the open named no routing.",
+      },
     },
     additionalProperties: true,
   },

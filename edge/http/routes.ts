@@ -498,6 +498,15 @@ export const routes: readonly Route[] = [
     read: (call, address) =>
       call.backend.messages(address, "seq", call.query.after, call.query.limit),
   }),
+  conversations.history({
+    action: "events",
+    operationId: "listConversationEvents",
+    summary:
+      "Page through a conversation's history, oldest first: its open (with topic, language and skills), messages, assignments (a routed one says why) and close.",
+    query: eventsQuery,
+    response: "EventPage",
+    read: (call, address) => call.backend.events(address, call.query.after, call.query.limit),
+  }),
   conversations.command({
     action: "claim",
     operationId: "claimConversation",

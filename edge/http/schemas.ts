@@ -16,6 +16,7 @@ import type { Priority } from "../../actors/decider.ts";
 import type { SessionStatus } from "../../actors/session.ts";
 import type { TicketStatus } from "../../actors/ticket.ts";
 import { isAddressPart } from "../ids.ts";
+import { isLanguageTag } from "./_widget_routing.ts";
 
 /** Ticket priorities, lowest first. */
 export const priorities = [
@@ -213,6 +214,40 @@ const widgetKey = v.pipe(
   v.description("The widget's public key: 16-128 of `A-Za-z0-9_-`."),
 );
 
+const languageTag = v.pipe(
+  v.string("must be a string"),
+  v.maxLength(35, "must be at most 35 characters"),
+  v.check(isLanguageTag, "must be a BCP 47 language tag, e.g. de or pt-BR"),
+);
+
+const topicName = v.pipe(
+  v.string("must be a string"),
+  v.regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/,
+    "must be 1-80 letters, digits or ._- starting with a letter or digit",
+  ),
+);
+
+// As the queue bounds an item's skills, so that it never refuses a chat's arrival.
+const skillNames = v.pipe(
+  v.array(
+    v.pipe(text(1, 80), v.check((name) => name.trim() !== "", "must not be blank")),
+    "must be an array of skill names",
+  ),
+  v.maxLength(50, "must list at most 50 skills"),
+);
+
+const widgetTopics = v.pipe(
+  v.record(
+    topicName,
+    v.strictObject({ skills: v.optional(skillNames), optionalSkills: v.optional(skillNames) }),
+  ),
+  v.check((topics) => Object.keys(topics).length <= 100, "must have at most 100 topics"),
+  v.description(
+    "What a chat may be about, by the name a page passes as `topic`, with the skills its agent needs (`skills`) or had better have (`optionalSkills`).",
+  ),
+);
+
 const widgetSettings = v.pipe(
   v.strictObject({
     key: widgetKey,
@@ -243,6 +278,16 @@ const widgetSettings = v.pipe(
         v.maxLength(100, "must list at most 100 origins"),
         v.description(
           "Origins whose pages may embed the widget (CORS and the WebSocket's Origin); absent: any.",
+        ),
+      ),
+    ),
+    topics: v.optional(widgetTopics),
+    languages: v.optional(
+      v.pipe(
+        v.array(languageTag, "must be an array of language tags"),
+        v.maxLength(20, "must list at most 20 languages"),
+        v.description(
+          "Languages (BCP 47) the agents serve in: a visitor whose browser language matches one waits for an agent who speaks it.",
         ),
       ),
     ),
@@ -361,6 +406,22 @@ export const widgetSessionBody = v.pipe(
         v.string("must be a string"),
         v.regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits"),
         v.description("Hex HMAC-SHA256 of visitorId under the tenant's identitySecret."),
+      ),
+    ),
+    topic: v.optional(
+      v.pipe(
+        topicName,
+        v.description(
+          "One of the widget's topics: a new chat is routed to agents with its skills. An unknown one is 400 unknown_topic.",
+        ),
+      ),
+    ),
+    language: v.optional(
+      v.pipe(
+        languageTag,
+        v.description(
+          "The visitor's language (the browser's): a new chat matching one of the widget's languages waits for an agent who speaks it.",
+        ),
       ),
     ),
   }),

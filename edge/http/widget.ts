@@ -11,6 +11,9 @@
  * minted it for this tenant, and gets a new one otherwise (see
  * `../auth/visitor_identity.ts`).
  *
+ * A page may name one of the widget's topics, whose skills the tenant set,
+ * and the visitor's language; the chat is routed by what they map to.
+ *
  * @module
  */
 import type * as v from "valibot";
@@ -21,6 +24,7 @@ import { derivedId, newId } from "../ids.ts";
 import { isAnonymousId, isIdentityHash } from "../auth/visitor_identity.ts";
 import { HttpError } from "./_responses.ts";
 import { checkWidgetOrigin } from "./cors.ts";
+import { chatRoutingFields } from "./_widget_routing.ts";
 
 /** How long a visitor token lasts; the widget bootstraps again after that. */
 const visitorTokenSeconds = 3600;
@@ -51,7 +55,7 @@ export interface WidgetSession {
 export async function openWidgetSession(
   call: PublicCall<v.InferOutput<typeof widgetSessionBody>>,
 ): Promise<WidgetSession> {
-  const { widgetKey, name, email } = call.body;
+  const { widgetKey, name, email, topic, language } = call.body;
   const found = await call.backend.widgetTenant(widgetKey);
   if (!found?.settings.widget) throw new HttpError(404, "not_found", "no widget has this key");
   checkWidgetOrigin(found.settings.widget, call.origin);
@@ -77,6 +81,7 @@ export async function openWidgetSession(
   const conversationId = fresh
     ? newId(call.now)
     : await derivedId(tenant, visitorId, call.idempotencyKey!);
+  const routing = chatRoutingFields(found.settings.widget, { topic, language });
   const agentsOnline = await call.agentsOnline(tenant);
   await call.send({
     address: { kind: "session", tenant, id: conversationId },
@@ -91,6 +96,7 @@ export async function openWidgetSession(
         verified,
       },
       agentsOnline,
+      ...routing,
     },
     commandId: `s:open:${conversationId}`,
     ...(fresh && { fresh: true }),

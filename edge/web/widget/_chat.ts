@@ -53,6 +53,7 @@ export class VisitorChat {
   #store: SessionStore;
   #session: StoredSession;
   #identity: VisitorIdentity = {};
+  #topic?: string;
   #client?: ProtocolClient;
   #typingTimer?: ReturnType<typeof setTimeout>;
   #typingToldAt = 0;
@@ -81,6 +82,14 @@ export class VisitorChat {
     if (identity.visitorId && this.#session.visitorId !== identity.visitorId) {
       this.#reset({ messages: [], seenSeq: 0 });
     }
+  }
+
+  /**
+   * What the visitor's next chat is about: one of the topics of the tenant's
+   * widget settings, whose skills route it (a chat going on keeps its own).
+   */
+  setTopic(topic: string | undefined): void {
+    this.#topic = topic || undefined;
   }
 
   /** Call `listener` for every message the visitor receives from now on. */
@@ -157,25 +166,14 @@ export class VisitorChat {
   }
 
   async #bootstrap(): Promise<void> {
-    const { visitorId, name, email, identityHash } = this.#identity;
     const previous = this.#session.conversationId;
     const going = previous && !this.#session.closed ? previous : undefined;
-    const response = await fetch(`${this.#edge}/v1/widget/sessions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
-      body: JSON.stringify({
-        widgetKey: this.#widgetKey,
-        ...(visitorId ?? this.#session.visitorId
-          ? { visitorId: visitorId ?? this.#session.visitorId }
-          : {}),
-        ...(name && { name }),
-        ...(email && { email }),
-        ...(identityHash && { identityHash }),
-        // A fresh token for the chat going on, rather than a new chat.
-        ...(going && { conversationId: going }),
-      }),
-    });
-    const answer = await response.json();
+    let { response, answer } = await this.#askSession(going, this.#topic);
+    if (answer.error?.code === "unknown_topic") {
+      // A page naming a topic the tenant lacks should not keep its visitors from chatting.
+      console.error(`switchboard: ${answer.error.message}; chatting without a topic`);
+      ({ response, answer } = await this.#askSession(going, undefined));
+    }
     if (!response.ok) {
       throw new Error(answer.error?.message ?? `bootstrap failed: ${response.status}`);
     }
@@ -196,6 +194,29 @@ export class VisitorChat {
       this.messages.value = [];
     }
     if (!this.#client) this.#connect(this.#session.conversationId!);
+  }
+
+  async #askSession(going: string | undefined, topic: string | undefined) {
+    const { visitorId, name, email, identityHash } = this.#identity;
+    const language = globalThis.navigator?.language;
+    const response = await fetch(`${this.#edge}/v1/widget/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
+      body: JSON.stringify({
+        widgetKey: this.#widgetKey,
+        ...(visitorId ?? this.#session.visitorId
+          ? { visitorId: visitorId ?? this.#session.visitorId }
+          : {}),
+        ...(name && { name }),
+        ...(email && { email }),
+        ...(identityHash && { identityHash }),
+        // A fresh token for the chat going on, rather than a new chat.
+        ...(going && { conversationId: going }),
+        ...(topic && { topic }),
+        ...(language && { language }),
+      }),
+    });
+    return { response, answer: await response.json() };
   }
 
   #connect(conversationId: string): void {

@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 /**
  * The visitor widget, loaded by one tag on any page:
- * `<script src="https://edge/widget.js" data-key="WIDGET_KEY" async></script>`.
- * It draws a launcher and a chat panel in a shadow root and takes commands
- * queued before it loaded: `window.Switchboard = window.Switchboard || [];
- * Switchboard.push(["identify", {…}])`, `["open"]`, `["close"]`,
- * `["on", "message", fn]`.
+ * `<script src="https://edge/widget.js" data-key="WIDGET_KEY" async></script>`
+ * (`data-topic="billing"` names the topic of the page's chats). It draws a
+ * launcher and a chat panel in a shadow root and takes commands queued
+ * before it loaded: `window.Switchboard = window.Switchboard || [];
+ * Switchboard.push(["identify", {…}])`, `["topic", "billing"]`, `["open"]`,
+ * `["close"]`, `["on", "message", fn]`.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import type { MessageFrame } from "../client/protocol_client.ts";
 /** A command of the host page's queue. */
 type Command =
   | ["identify", VisitorIdentity]
+  | ["topic", string | undefined]
   | ["open"]
   | ["close"]
   | ["on", "message", (message: MessageFrame) => void];
@@ -29,6 +31,8 @@ function run(chat: VisitorChat, command: Command): void {
   switch (command[0]) {
     case "identify":
       return chat.identify(command[1]);
+    case "topic":
+      return chat.setTopic(command[1]);
     case "open":
       return chat.setOpen(true);
     case "close":
@@ -48,6 +52,7 @@ function mount(script: HTMLScriptElement): void {
     storage = undefined;
   }
   const chat = new VisitorChat(new URL(script.src).origin, key, storage);
+  chat.setTopic(script.dataset.topic);
   const queued = Array.isArray(page.Switchboard) ? page.Switchboard : [];
   for (const command of queued) run(chat, command);
   page.Switchboard = { push: (command: Command) => run(chat, command) };
