@@ -1,3 +1,5 @@
+import type { AppendRequest } from "./event_store.ts";
+
 // Versioned migrations shared by the Postgres and PGlite drivers. Append only:
 // a released migration is never edited, a change is a new entry.
 export const migrations: readonly string[][] = [
@@ -110,77 +112,135 @@ export const migrations: readonly string[][] = [
     `create unique index plugins_one_active on plugins (tenant, name) where state = 'active'`,
     `create unique index plugins_one_shadow on plugins (tenant, name) where state = 'shadow'`,
   ],
+  [
+    // The event log's primary key fences appends (see appendBatchSql): the
+    // head row each append rewrote is gone.
+    `drop table actor_heads`,
+  ],
 ];
 
-// One statement, so one round trip, for a whole batch of actors. Each actor's
-// head moves only from the sequence its writer expected; everything else of
-// that actor is joined on the heads that moved, so a stale writer's append
-// leaves no trace while the rest of the batch commits.
+// One statement, so one round trip, for a whole batch of actors, its rows as
+// typed arrays (one per column, see `appendBatchParams`). The event log's
+// primary key is the fence: an actor's append claims the sequence right after
+// the one its writer expected, and only from a sequence that is stored (or
+// none); the rest of that actor's rows are joined on the claims that
+// succeeded, so a stale writer's append leaves no trace while the rest of the
+// batch commits. An append of no events (a refusal's idempotency record)
+// stands where that next sequence is still free.
 export const appendBatchSql = `
-with input as (
-  select * from jsonb_to_recordset($1::text::jsonb)
-    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb, ob jsonb,
-      idem jsonb)
+with a as (
+  select * from unnest($1::text[], $2::bigint[], $3::int[]) as a(k, exp, events)
 ),
-upd as (
-  update actor_heads h set seq = i.new from input i
-  where h.actor_key = i.k and i.exp > 0 and h.seq = i.exp
-  returning h.actor_key
+fresh as (
+  select a.* from a
+  where a.exp = 0 or exists (select 1 from events x where x.actor_key = a.k and x.seq = a.exp)
 ),
-ins as (
-  insert into actor_heads (actor_key, seq) select k, new from input where exp = 0
+e as (
+  select * from unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+    as e(k, seq, type, data, command_id, at)
+),
+claimed as (
+  insert into events (actor_key, seq, type, data, command_id, at)
+  select e.k, e.seq, e.type, e.data::jsonb, e.command_id, e.at
+  from e join fresh f on f.k = e.k and e.seq = f.exp + 1
   on conflict do nothing
   returning actor_key
 ),
-ok as (select actor_key from upd union all select actor_key from ins),
-okin as (select i.* from input i join ok on ok.actor_key = i.k),
-ev as (
+ok as (
+  select actor_key from claimed
+  union all
+  select f.k from fresh f where f.events = 0
+    and not exists (select 1 from events x where x.actor_key = f.k and x.seq = f.exp + 1)
+),
+rest as (
   insert into events (actor_key, seq, type, data, command_id, at)
-  select o.k, (e->>'seq')::bigint, e->>'type', e->'data', e->>'commandId', (e->>'at')::bigint
-  from okin o, jsonb_array_elements(o.ev) e
+  select e.k, e.seq, e.type, e.data::jsonb, e.command_id, e.at
+  from e join claimed c on c.actor_key = e.k join a on a.k = e.k
+  where e.seq > a.exp + 1
 ),
 sn as (
   insert into snapshots (actor_key, seq, state)
-  select k, (snap->>'seq')::bigint, snap->'state' from okin where snap is not null
+  select s.k, s.seq, s.state::jsonb
+  from unnest($10::text[], $11::bigint[], $12::text[]) as s(k, seq, state)
+  join ok on ok.actor_key = s.k
   on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
   where snapshots.seq < excluded.seq
 ),
+t as (
+  select * from unnest($14::text[], $15::text[], $16::bigint[]) as t(k, name, at)
+),
 tdel as (
-  delete from timers t using okin o
-  where o.tm is not null and t.actor_key = o.k
-    and not exists (select 1 from jsonb_array_elements(o.tm) x where x->>'name' = t.name)
+  delete from timers x using unnest($13::text[]) as tk(k), ok
+  where ok.actor_key = tk.k and x.actor_key = tk.k
+    and not exists (select 1 from t where t.k = x.actor_key and t.name = x.name)
 ),
 tup as (
   insert into timers (actor_key, name, due_at)
-  select o.k, x->>'name', (x->>'at')::bigint from okin o, jsonb_array_elements(o.tm) x
-  where o.tm is not null
+  select t.k, t.name, t.at from t join ok on ok.actor_key = t.k
   on conflict (actor_key, name) do update set due_at = excluded.due_at
+  where timers.due_at <> excluded.due_at
 ),
 pr as (
   insert into projections (tenant, kind, id, status, assignee, created_at, updated_at, doc)
-  select pr->>'tenant', pr->>'kind', pr->>'id', pr->>'status', pr->>'assignee',
-    (pr->>'createdAt')::bigint, (pr->>'updatedAt')::bigint, pr->'doc'
-  from okin where pr is not null
+  select p.tenant, p.kind, p.id, p.status, p.assignee, p.created_at, p.updated_at, p.doc::jsonb
+  from unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+    $23::bigint[], $24::bigint[], $25::text[])
+    as p(k, tenant, kind, id, status, assignee, created_at, updated_at, doc)
+  join ok on ok.actor_key = p.k
   on conflict (tenant, kind, id) do update set status = excluded.status,
     assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
 ),
 ob as (
   insert into outbox (actor_key, seq, idx, address, command, command_id, created_at)
-  select o.k, (x->>'seq')::bigint, (x->>'idx')::int, x->'address', x->'command', x->>'commandId',
-    (x->>'createdAt')::bigint
-  from okin o, jsonb_array_elements(o.ob) x
-  where o.ob is not null
+  select o.k, o.seq, o.idx, o.address::jsonb, o.command::jsonb, o.command_id, o.created_at
+  from unnest($26::text[], $27::bigint[], $28::int[], $29::text[], $30::text[], $31::text[],
+    $32::bigint[]) as o(k, seq, idx, address, command, command_id, created_at)
+  join ok on ok.actor_key = o.k
 ),
 -- Two activations of one actor can record the same refusal at the same head;
 -- the first one stands, and the batch never fails for it.
 idem as (
   insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
-  select o.k, x->>'commandId', x->>'fingerprint', x->'outcome', (x->>'createdAt')::bigint
-  from okin o, jsonb_array_elements(o.idem) x
-  where o.idem is not null
+  select i.k, i.command_id, i.fingerprint, i.outcome::jsonb, i.created_at
+  from unnest($33::text[], $34::text[], $35::text[], $36::text[], $37::bigint[])
+    as i(k, command_id, fingerprint, outcome, created_at)
+  join ok on ok.actor_key = i.k
   on conflict do nothing
 )
 select actor_key from ok`;
+
+/** The parameters of {@linkcode appendBatchSql}: one array per column, rows in batch order. */
+export function appendBatchParams(batch: AppendRequest[]): unknown[][] {
+  const p: unknown[][] = Array.from({ length: 37 }, () => []);
+  const row = (from: number, ...values: unknown[]) => {
+    for (const [i, value] of values.entries()) p[from + i].push(value);
+  };
+  for (const append of batch) {
+    const k = append.actorKey;
+    row(0, k, append.expectedSeq, append.events.length);
+    for (const e of append.events) {
+      row(3, k, e.seq, e.type, JSON.stringify(e.data), e.commandId, e.at);
+    }
+    if (append.snapshot) row(9, k, append.snapshot.seq, JSON.stringify(append.snapshot.state));
+    if (append.timers) {
+      row(12, k);
+      for (const timer of append.timers) row(13, k, timer.name, timer.at);
+    }
+    if (append.projection) {
+      const { key, row: pr } = append.projection;
+      row(16, k, key.tenant, key.kind, key.id, pr.status, pr.assignee, pr.createdAt, pr.updatedAt);
+      p[24].push(JSON.stringify(pr.doc));
+    }
+    for (const o of append.outbox ?? []) {
+      row(25, k, o.seq, o.idx, JSON.stringify(o.address), JSON.stringify(o.command));
+      row(30, o.commandId, o.createdAt);
+    }
+    for (const r of append.idempotency ?? []) {
+      row(32, k, r.commandId, r.fingerprint, JSON.stringify(r.outcome), r.createdAt);
+    }
+  }
+  return p;
+}
 
 // Everything an activation needs, in one round trip: the latest snapshot,
 // the events after it, the idempotency records of its recent commands (the
