@@ -116,6 +116,11 @@ export const migrations: readonly string[][] = [
     // The event log's primary key fences appends (see appendBatchSql): the
     // head row each append rewrote is gone.
     `drop table actor_heads`,
+    // A conversation rewrites its projection row with every message, leaving
+    // its indexed columns as they were: room on the page lets Postgres update
+    // it in place (HOT) instead of adding an entry to each of its indexes.
+    `alter table projections set (fillfactor = 70)`,
+    `alter table snapshots set (fillfactor = 70)`,
   ],
 ];
 
