@@ -121,6 +121,11 @@ export const migrations: readonly string[][] = [
     // it in place (HOT) instead of adding an entry to each of its indexes.
     `alter table projections set (fillfactor = 70)`,
     `alter table snapshots set (fillfactor = 70)`,
+    // Lists filter by an assignee, never by its absence: an unassigned row
+    // (every new ticket, every queued conversation) needs no entry.
+    `create index projections_assigned on projections (tenant, kind, assignee, created_at desc, id desc)
+     where assignee is not null`,
+    `drop index projections_assignee`,
   ],
 ];
 
