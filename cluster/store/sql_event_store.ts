@@ -22,14 +22,8 @@ import {
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
-import {
-  appendBatchParams,
-  appendBatchSql,
-  idempotencySql,
-  loadActorSql,
-  migrations,
-  pruneIdempotencySql,
-} from "./_sql_schema.ts";
+import { appendBatchParams, appendBatchSql } from "./_append_batch.ts";
+import { idempotencySql, loadActorSql, migrations, pruneIdempotencySql } from "./_sql_schema.ts";
 import {
   activatePlugin,
   insertPlugin,
