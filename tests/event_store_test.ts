@@ -139,6 +139,14 @@ for (const [driver, open] of drivers) {
       assertEquals([...(await store.appendBatch([append("ticket/t/b", 0, 1)])).conflicts], [
         "ticket/t/b",
       ]);
+      // A writer ahead of the log (its earlier append never landed) would
+      // leave a gap: refused, with or without events.
+      const ahead = [append("ticket/t/a", 3, 1), append("ticket/t/b", 5, 0)];
+      assertEquals([...(await store.appendBatch(ahead)).conflicts].sort(), [
+        "ticket/t/a",
+        "ticket/t/b",
+      ]);
+      assertEquals((await store.load("ticket/t/a", 10)).events.map((e) => e.seq), [1, 2]);
     } finally {
       await store.close();
       await cleanup();

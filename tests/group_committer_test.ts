@@ -116,7 +116,7 @@ Deno.test("committer: statement_timeout cancels a statement stuck on a lock, ret
       let locked!: () => void;
       const lockTaken = new Promise<void>((resolve) => locked = resolve);
       const holder = sql.begin(async (tx) => {
-        await tx.unsafe(`lock table ${schema}.actor_heads in exclusive mode`);
+        await tx.unsafe(`lock table ${schema}.events in exclusive mode`);
         locked();
         await held;
       });

@@ -140,7 +140,11 @@ export class Turns {
       case "mismatch":
         return this.#afterGate(activation, started, () => ({ ok: false, error: replay.error }));
       case "outcome":
-        return this.#afterGate(activation, started, answerOf(replay.outcome, viewOf(activation)));
+        return this.#afterGate(
+          activation,
+          started,
+          answerOf(replay.outcome, () => viewOf(activation)),
+        );
     }
   }
 
@@ -155,7 +159,7 @@ export class Turns {
     now: number,
     started: number,
   ): Promise<ActorResponse> {
-    const answer = answerOf(outcome, viewOf(activation));
+    const answer = answerOf(outcome, () => viewOf(activation));
     if (activation.seq === 0 || (!outcome.ok && !isRecorded(outcome.error.code))) {
       return this.#afterGate(activation, started, answer);
     }
@@ -251,13 +255,15 @@ export class Turns {
 }
 
 // What an outcome answers, a success with the current view and its receipt
-// laid over it.
-function answerOf(outcome: CommandOutcome, view: unknown): () => ActorResponse {
+// laid over it. The view is taken now, and only for a success: a refusal
+// (every losing claim of a storm) answers without one.
+function answerOf(outcome: CommandOutcome, viewNow: () => unknown): () => ActorResponse {
   if (!outcome.ok) {
     const error = { ...outcome.error, retryable: false };
     return () => ({ ok: false, error });
   }
   const { receipt, seq } = outcome;
+  const view = viewNow();
   const reply = receipt && typeof view === "object" && view !== null
     ? { ...view, ...receipt }
     : view;

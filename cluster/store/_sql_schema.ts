@@ -110,77 +110,22 @@ export const migrations: readonly string[][] = [
     `create unique index plugins_one_active on plugins (tenant, name) where state = 'active'`,
     `create unique index plugins_one_shadow on plugins (tenant, name) where state = 'shadow'`,
   ],
+  [
+    // The event log's primary key fences appends (see appendBatchSql): the
+    // head row each append rewrote is gone.
+    `drop table actor_heads`,
+    // A conversation rewrites its projection row with every message, leaving
+    // its indexed columns as they were: room on the page lets Postgres update
+    // it in place (HOT) instead of adding an entry to each of its indexes.
+    `alter table projections set (fillfactor = 70)`,
+    `alter table snapshots set (fillfactor = 70)`,
+    // Lists filter by an assignee, never by its absence: an unassigned row
+    // (every new ticket, every queued conversation) needs no entry.
+    `create index projections_assigned on projections (tenant, kind, assignee, created_at desc, id desc)
+     where assignee is not null`,
+    `drop index projections_assignee`,
+  ],
 ];
-
-// One statement, so one round trip, for a whole batch of actors. Each actor's
-// head moves only from the sequence its writer expected; everything else of
-// that actor is joined on the heads that moved, so a stale writer's append
-// leaves no trace while the rest of the batch commits.
-export const appendBatchSql = `
-with input as (
-  select * from jsonb_to_recordset($1::text::jsonb)
-    as i(k text, exp bigint, new bigint, ev jsonb, snap jsonb, tm jsonb, pr jsonb, ob jsonb,
-      idem jsonb)
-),
-upd as (
-  update actor_heads h set seq = i.new from input i
-  where h.actor_key = i.k and i.exp > 0 and h.seq = i.exp
-  returning h.actor_key
-),
-ins as (
-  insert into actor_heads (actor_key, seq) select k, new from input where exp = 0
-  on conflict do nothing
-  returning actor_key
-),
-ok as (select actor_key from upd union all select actor_key from ins),
-okin as (select i.* from input i join ok on ok.actor_key = i.k),
-ev as (
-  insert into events (actor_key, seq, type, data, command_id, at)
-  select o.k, (e->>'seq')::bigint, e->>'type', e->'data', e->>'commandId', (e->>'at')::bigint
-  from okin o, jsonb_array_elements(o.ev) e
-),
-sn as (
-  insert into snapshots (actor_key, seq, state)
-  select k, (snap->>'seq')::bigint, snap->'state' from okin where snap is not null
-  on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
-  where snapshots.seq < excluded.seq
-),
-tdel as (
-  delete from timers t using okin o
-  where o.tm is not null and t.actor_key = o.k
-    and not exists (select 1 from jsonb_array_elements(o.tm) x where x->>'name' = t.name)
-),
-tup as (
-  insert into timers (actor_key, name, due_at)
-  select o.k, x->>'name', (x->>'at')::bigint from okin o, jsonb_array_elements(o.tm) x
-  where o.tm is not null
-  on conflict (actor_key, name) do update set due_at = excluded.due_at
-),
-pr as (
-  insert into projections (tenant, kind, id, status, assignee, created_at, updated_at, doc)
-  select pr->>'tenant', pr->>'kind', pr->>'id', pr->>'status', pr->>'assignee',
-    (pr->>'createdAt')::bigint, (pr->>'updatedAt')::bigint, pr->'doc'
-  from okin where pr is not null
-  on conflict (tenant, kind, id) do update set status = excluded.status,
-    assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
-),
-ob as (
-  insert into outbox (actor_key, seq, idx, address, command, command_id, created_at)
-  select o.k, (x->>'seq')::bigint, (x->>'idx')::int, x->'address', x->'command', x->>'commandId',
-    (x->>'createdAt')::bigint
-  from okin o, jsonb_array_elements(o.ob) x
-  where o.ob is not null
-),
--- Two activations of one actor can record the same refusal at the same head;
--- the first one stands, and the batch never fails for it.
-idem as (
-  insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
-  select o.k, x->>'commandId', x->>'fingerprint', x->'outcome', (x->>'createdAt')::bigint
-  from okin o, jsonb_array_elements(o.idem) x
-  where o.idem is not null
-  on conflict do nothing
-)
-select actor_key from ok`;
 
 // Everything an activation needs, in one round trip: the latest snapshot,
 // the events after it, the idempotency records of its recent commands (the

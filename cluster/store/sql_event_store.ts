@@ -22,13 +22,8 @@ import {
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
-import {
-  appendBatchSql,
-  idempotencySql,
-  loadActorSql,
-  migrations,
-  pruneIdempotencySql,
-} from "./_sql_schema.ts";
+import { appendBatchParams, appendBatchSql } from "./_append_batch.ts";
+import { idempotencySql, loadActorSql, migrations, pruneIdempotencySql } from "./_sql_schema.ts";
 import {
   activatePlugin,
   insertPlugin,
@@ -95,19 +90,8 @@ export class SqlEventStore implements EventStore {
 
   async appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }> {
     if (batch.length === 0) return { conflicts: new Set() };
-    const input = batch.map((append) => ({
-      k: append.actorKey,
-      exp: append.expectedSeq,
-      new: append.events.at(-1)?.seq ?? append.expectedSeq,
-      ev: append.events,
-      snap: append.snapshot,
-      tm: append.timers,
-      pr: append.projection && { ...append.projection.key, ...append.projection.row },
-      ob: append.outbox,
-      idem: append.idempotency,
-    }));
     const rows = await this.#run(
-      () => this.#client.query<{ actor_key: string }>(appendBatchSql, [JSON.stringify(input)]),
+      () => this.#client.query<{ actor_key: string }>(appendBatchSql, appendBatchParams(batch)),
       refusedData,
     );
     const written = new Set(rows.map((row) => row.actor_key));
