@@ -224,13 +224,17 @@ async function burst(cluster: TestCluster, count: number, onProgress: (done: num
   let done = 0;
   const one = async (i: number) => {
     const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // A retry budget in time, not attempts: a loaded machine stretches the failover window.
+    const giveUpAt = Date.now() + 30_000;
+    let last: string | number = "no answer";
+    while (Date.now() < giveUpAt) {
       const response = await call(`${edge}/v1/widget/sessions`, null, "POST", { widgetKey })
-        .catch(() => null);
-      if (response?.status === 201) return onProgress(++done);
+        .catch((error) => ({ status: String(error), body: {} }));
+      if (response.status === 201) return onProgress(++done);
+      last = response.status;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error("a chat could not be opened");
+    throw new Error(`a chat could not be opened within 30 s (last: ${last})`);
   };
   for (let i = 0; i < count; i += 50) {
     await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => one(i + j)));
