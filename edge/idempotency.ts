@@ -46,14 +46,49 @@ export function clientCommandId(principal: { sub: string; role: string }, key: s
  * off the event loop's order, which would reorder a socket's frames.
  */
 export function fingerprintOf(request: unknown): string {
-  return createHash("sha256").update(JSON.stringify(canonical(request))).digest("base64url");
+  return createHash("sha256").update(canonicalJson(request)).digest("base64url");
 }
 
-// Objects with their keys in one order, so equal requests hash alike
-// however their JSON was written.
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== "object") return value;
+// `JSON.stringify` of the value with every object's keys sorted, so equal
+// requests hash alike however their JSON was written; written out directly
+// rather than through sorted copies of every object.
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let json = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) json += ",";
+      json += omitted(value[i]) ? "null" : canonicalJson(value[i]);
+    }
+    return json + "]";
+  }
   const object = value as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(object).sort().map((key) => [key, canonical(object[key])]));
+  let json = "{";
+  for (const key of sortedKeys(object)) {
+    if (omitted(object[key])) continue;
+    if (json.length > 1) json += ",";
+    json += JSON.stringify(key) + ":" + canonicalJson(object[key]);
+  }
+  return json + "}";
+}
+
+// Sorted, except that integer keys come first in numeric order: the order
+// the sorted copies of the earlier fingerprints had (an object lists its
+// integer keys first whatever their insertion order), which stored
+// fingerprints must keep matching.
+function sortedKeys(object: Record<string, unknown>): string[] {
+  const keys = Object.keys(object);
+  let integers = 0;
+  while (integers < keys.length && isIndex(keys[integers])) integers++;
+  if (integers === 0) return keys.sort();
+  return [...keys.slice(0, integers), ...keys.slice(integers).sort()];
+}
+
+function isIndex(key: string): boolean {
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+// What JSON leaves out of objects (and writes as null in arrays).
+function omitted(value: unknown): boolean {
+  return value === undefined || typeof value === "function" || typeof value === "symbol";
 }

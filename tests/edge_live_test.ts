@@ -7,6 +7,7 @@ import type { Transport } from "../cluster/transport/transport.ts";
 import { createSharedState } from "../cluster/process/shared_state.ts";
 import type { Backend } from "../cluster/protocol.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
+import { ConversationHub } from "../edge/live/conversation_hub.ts";
 import { Presence } from "../edge/live/presence.ts";
 import { type ClientFrame, decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
@@ -99,5 +100,43 @@ Deno.test("status frame: skills, languages and teams are optional lists of names
   for (const skills of ["billing", [""], [1], Array.from({ length: 51 }, (_, i) => `s${i}`)]) {
     const refused = decodeFrame(JSON.stringify({ t: "status", status: "online", skills }));
     assertEquals(!refused.ok && !refused.close && refused.error.code, "invalid_frame");
+  }
+});
+
+Deno.test("conversation hub: a conversation pushed to since the last head check is not read at the next, a quiet one is", async () => {
+  const bus = new InProcessBus().connect({ logger: log });
+  const reads: string[] = [];
+  const backend = {
+    request: (request: { address: { id: string } }) => {
+      reads.push(request.address.id);
+      return Promise.resolve({ ok: true, reply: { seq: 1, publicSeq: 1 }, seq: 1 });
+    },
+  } as unknown as Backend;
+  const hub = new ConversationHub(bus, "hc", { backend, headCheckMs: 150 });
+  const heads: string[] = [];
+  const stops = ["busy", "quiet"].map((id) =>
+    hub.watch("acme", id, (update) => {
+      if (update.kind === "head") heads.push(id);
+    })
+  );
+  const push = () =>
+    bus.publish(subjects("hc").conversation("acme", "busy"), {
+      seq: 1,
+      type: "message",
+      data: {},
+      at: 0,
+    });
+  const pushing = setInterval(push, 5);
+  try {
+    await until(() => reads.filter((id) => id === "quiet").length >= 2, "two checks");
+    assertEquals(reads.filter((id) => id === "busy"), [], "a live conversation costs no reads");
+    clearInterval(pushing);
+    await until(() => reads.includes("busy"), "the busy one, once quiet, to be read");
+    await until(() => heads.includes("busy"), "its head to reach the watcher");
+  } finally {
+    clearInterval(pushing);
+    for (const stop of stops) stop();
+    hub.close();
+    await bus.close();
   }
 });

@@ -15,6 +15,7 @@
  * @module
  */
 import { CanonicalData, countsFromWire, countsToWire, decodeWith, isCount } from "./_codec.ts";
+import { LayeredMap } from "./_layered_map.ts";
 import type { ReplicatedData } from "./replicated_data.ts";
 
 /** A map of max registers. `MaxMap` itself is its {@linkcode ReplicatedDataType}. */
@@ -53,12 +54,16 @@ export class MaxMap extends CanonicalData
     return new MaxMap(to > 0 ? new Map([[key, to]]) : new Map());
   }
 
+  // The larger side is kept and the smaller's raises laid over it: a delta
+  // of one marker costs O(√n), not a copy of a tenant's every marker.
   merge(other: MaxMap): MaxMap {
-    const values = new Map(this.#values);
-    for (const [key, value] of other.#values) {
-      if (value > (values.get(key) ?? 0)) values.set(key, value);
+    const [large, small] = this.#values.size >= other.#values.size ? [this, other] : [other, this];
+    const updates: [string, number][] = [];
+    for (const [key, value] of small.#values) {
+      if (value > (large.#values.get(key) ?? 0)) updates.push([key, value]);
     }
-    return new MaxMap(values);
+    if (updates.length === 0) return large;
+    return new MaxMap(LayeredMap.of(large.#values).with(updates));
   }
 
   /** The wire form: `[key, value, …]`, keys sorted, zeros left out. */

@@ -91,8 +91,12 @@ export interface ReplicatorOptions<T> {
   shipFullState?: boolean;
 }
 
-/** Called after a tenant's state took in a local update, a delta or a pulled state. */
-export type ChangeListener<T> = (tenant: string, state: T) => void;
+/**
+ * Called after a tenant's state took in a local update, a delta or a pulled
+ * state (`change`: what was merged in, so a listener can look at its keys
+ * alone).
+ */
+export type ChangeListener<T> = (tenant: string, state: T, change: T) => void;
 
 /** Replicates one data set: a state of type `T` per tenant. */
 export class Replicator<T extends ReplicatedData<T, unknown>> {
@@ -299,7 +303,7 @@ export class Replicator<T extends ReplicatedData<T, unknown>> {
     for (const listener of this.#listeners) {
       // A failing listener must not stop replication nor the other listeners.
       try {
-        listener(tenant, state);
+        listener(tenant, state, incoming);
       } catch (error) {
         this.#logger.error("a change listener failed", { tenant, error: `${error}` });
       }

@@ -50,9 +50,12 @@ export class ClusterRouter {
   #subjects: ReturnType<typeof subjects>;
   #ring: Ring;
   #view: MembershipView;
-  // Aborted when their node leaves the view, so requests to a dead node are
-  // retried at once instead of waiting out their timeout.
-  #lost = new Map<string, AbortController>();
+  // Attempts in flight by node, aborted when their node leaves the view, so
+  // requests to a dead node are retried at once instead of waiting out their
+  // timeout. A controller per attempt, not one per node: a listener per
+  // request on one long-lived signal costs a scan of all the others on
+  // every add and remove.
+  #inFlight = new Map<string, Set<AbortController>>();
 
   constructor(options: ClusterRouterOptions) {
     this.#options = { attemptTimeoutMs: 2000, now: Date.now, ...options };
@@ -73,10 +76,7 @@ export class ClusterRouter {
   }
 
   /** Route `request` to its owner and answer once it does, or the deadline passes. */
-  async request(
-    request: ActorRequest,
-    headers: Record<string, string> = {},
-  ): Promise<ActorResponse> {
+  async request(request: ActorRequest): Promise<ActorResponse> {
     const key = actorKey(request.address);
     let pause = 20;
     const { now } = this.#options;
@@ -84,7 +84,7 @@ export class ClusterRouter {
     while (now() < request.deadline) {
       const owner = this.ownerOf(key);
       if (owner !== null) {
-        last = await this.#attempt(owner, request, headers);
+        last = await this.#attempt(owner, request);
         if (last.ok || !rerouteCodes.has(last.error.code)) return last;
         this.#options.onRetry?.(last.error.code);
       }
@@ -100,19 +100,18 @@ export class ClusterRouter {
     );
   }
 
-  async #attempt(
-    owner: string,
-    request: ActorRequest,
-    headers: Record<string, string>,
-  ): Promise<ActorResponse> {
+  async #attempt(owner: string, request: ActorRequest): Promise<ActorResponse> {
     const { local, transport, attemptTimeoutMs, now } = this.#options;
     if (local && owner === local.id) return await local.dispatch(request);
     const sent = toWire(request, now());
+    const attempt = new AbortController();
+    let attempts = this.#inFlight.get(owner);
+    if (!attempts) this.#inFlight.set(owner, attempts = new Set());
+    attempts.add(attempt);
     try {
       return await transport.request(this.#subjects.node(owner), sent, {
         timeoutMs: Math.max(1, Math.min(attemptTimeoutMs, sent.budgetMs)),
-        headers,
-        signal: this.#lostSignal(owner),
+        signal: attempt.signal,
       }) as ActorResponse;
     } catch (error) {
       // NATS itself is down: fail fast, the client retries later.
@@ -122,23 +121,19 @@ export class ClusterRouter {
       // No responders, a timeout or an abort all mean the owner is gone or
       // going; the view will catch up, so try again.
       return failed("node_lost", `node ${owner} did not answer: ${(error as Error).message}`, true);
+    } finally {
+      attempts.delete(attempt);
     }
-  }
-
-  #lostSignal(node: string): AbortSignal {
-    let controller = this.#lost.get(node);
-    if (!controller) this.#lost.set(node, controller = new AbortController());
-    return controller.signal;
   }
 
   #update(view: MembershipView): void {
     this.#view = view;
     this.#ring = new Ring(view.nodes);
-    for (const [node, controller] of this.#lost) {
-      if (!view.nodes.includes(node)) {
-        controller.abort(new Error(`node ${node} left the view`));
-        this.#lost.delete(node);
-      }
+    for (const [node, attempts] of this.#inFlight) {
+      if (view.nodes.includes(node)) continue;
+      const left = new Error(`node ${node} left the view`);
+      for (const attempt of attempts) attempt.abort(left);
+      this.#inFlight.delete(node);
     }
   }
 }

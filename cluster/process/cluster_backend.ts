@@ -40,11 +40,10 @@ export class ClusterBackend extends StoreQueries implements Backend {
     options.membership.ready.then(() => this.#membershipReady = true);
   }
 
+  // The trace context travels in the request itself, where the node reads
+  // it: no NATS headers to build and parse per request.
   request(request: ActorRequest): Promise<ActorResponse> {
-    const headers: Record<string, string> = request.traceparent
-      ? { traceparent: request.traceparent }
-      : {};
-    return this.#options.router.request(request, headers);
+    return this.#options.router.request(request);
   }
 
   ready(): boolean {

@@ -10,8 +10,7 @@
  * @module
  */
 import { type Answer, answer, decodePayload, deliver, encodePayload } from "./_messages.ts";
-import { abortedBy } from "../abortable.ts";
-import { TransportLink } from "./_link.ts";
+import { type PendingRequest, TransportLink } from "./_link.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import {
   type MessageHandler,
@@ -23,7 +22,6 @@ import {
   type Subscription,
   type Transport,
   TransportRemoteError,
-  TransportTimeoutError,
 } from "./transport.ts";
 
 /** Options of {@linkcode InProcessBus.connect}. */
@@ -151,19 +149,27 @@ class InProcessTransport implements Transport {
     this.#link.onStatus(listener);
   }
 
-  async request(subject: string, payload: unknown, options: RequestOptions): Promise<unknown> {
-    const data = encodePayload(payload);
-    const expired = AbortSignal.timeout(options.timeoutMs);
+  request(subject: string, payload: unknown, options: RequestOptions): Promise<unknown> {
+    let pending: PendingRequest;
     try {
-      return await this.#link.guard(
-        () => this.#send(subject, data, options.headers ?? {}),
-        options.signal,
-        expired,
-      );
+      pending = this.#link.request(subject, options.timeoutMs, options.signal);
     } catch (error) {
-      if (!abortedBy(error, expired)) throw error;
-      throw new TransportTimeoutError(`no reply on ${subject} within ${options.timeoutMs} ms`);
+      return Promise.reject(error);
     }
+    const reply = (outcome: Answer) => {
+      if ("error" in outcome) {
+        pending.reject(new TransportRemoteError(`${subject}: ${outcome.error}`));
+      } else pending.resolve(decodePayload(outcome.data));
+    };
+    try {
+      const data = encodePayload(payload);
+      if (this.#core.route(subject, data, options.headers ?? {}, reply) === 0) {
+        pending.reject(new NoRespondersError(`nobody serves ${subject}`));
+      }
+    } catch (error) {
+      pending.reject(error);
+    }
+    return pending.promise;
   }
 
   serve(subject: string, handler: RequestHandler, options: ServeOptions = {}): Subscription {
@@ -195,18 +201,6 @@ class InProcessTransport implements Transport {
     this.#core.detach(this.#link);
     this.#link.set(false);
     return Promise.resolve();
-  }
-
-  #send(subject: string, data: Uint8Array, headers: MessageHeaders): Promise<unknown> {
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const reply = (outcome: Answer) => {
-      if ("error" in outcome) reject(new TransportRemoteError(`${subject}: ${outcome.error}`));
-      else resolve(decodePayload(outcome.data));
-    };
-    if (this.#core.route(subject, data, headers, reply) === 0) {
-      reject(new NoRespondersError(`nobody serves ${subject}`));
-    }
-    return promise;
   }
 
   #add(subject: string, queue: string | undefined, receive: Receiver["receive"]): Subscription {

@@ -10,6 +10,7 @@
  */
 import {
   connect,
+  createInbox,
   ErrorCode,
   Events,
   headers as natsHeaders,
@@ -22,7 +23,7 @@ import {
   ServiceErrorHeader,
 } from "nats";
 import { answer, decodePayload, deliver, encodePayload } from "./_messages.ts";
-import { TransportLink } from "./_link.ts";
+import { type PendingRequest, TransportLink } from "./_link.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import {
   type MessageHandler,
@@ -34,7 +35,6 @@ import {
   type Subscription,
   type Transport,
   TransportRemoteError,
-  TransportTimeoutError,
   TransportUnavailableError,
 } from "./transport.ts";
 
@@ -59,6 +59,8 @@ export async function connectNatsTransport(options: NatsTransportOptions): Promi
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // A stack trace captured per operation, for errors that rarely come.
+    noAsyncTraces: true,
   });
   const logger = options.logger ?? createLogger({ component: "nats", connection: options.name });
   return new NatsTransport(connection, logger);
@@ -69,6 +71,10 @@ export class NatsTransport implements Transport {
   readonly #connection: NatsConnection;
   readonly #logger: Logger;
   readonly #link: TransportLink;
+  // One subscription takes every reply, each request's token after its
+  // prefix: the client's own request() allocates errors with stack traces
+  // (two per request, even one that succeeds) and a timer race per call.
+  readonly #inbox: string;
   #closing?: Promise<void>;
 
   /** Wrap an open connection; the transport owns it from now on. */
@@ -76,6 +82,13 @@ export class NatsTransport implements Transport {
     this.#connection = connection;
     this.#logger = logger;
     this.#link = new TransportLink(!connection.isClosed(), logger);
+    this.#inbox = `${createInbox()}.`;
+    connection.subscribe(`${this.#inbox}*`, {
+      callback: (error, message) => {
+        if (error) this.#logger.error("the reply inbox failed", { error: `${error}` });
+        else this.#reply(message);
+      },
+    });
     this.#watch();
   }
 
@@ -88,24 +101,21 @@ export class NatsTransport implements Transport {
   }
 
   request(subject: string, payload: unknown, options: RequestOptions): Promise<unknown> {
-    return this.#link.guard(async () => {
-      let reply: Msg;
-      try {
-        reply = await this.#connection.request(subject, encodePayload(payload), {
-          timeout: options.timeoutMs,
-          headers: options.headers && toNatsHeaders(options.headers),
-        });
-      } catch (error) {
-        throw requestError(error, subject, options.timeoutMs);
-      }
-      const failure = ServiceError.toServiceError(reply);
-      if (failure) throw new TransportRemoteError(`${subject}: ${failure.message}`);
-      try {
-        return decodePayload(reply.data);
-      } catch (error) {
-        throw new TransportRemoteError(`${subject}: undecodable reply`, { cause: error });
-      }
-    }, options.signal);
+    let pending: PendingRequest;
+    try {
+      pending = this.#link.request(subject, options.timeoutMs, options.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    try {
+      this.#connection.publish(subject, encodePayload(payload), {
+        reply: this.#inbox + pending.token,
+        headers: options.headers && toNatsHeaders(options.headers),
+      });
+    } catch (error) {
+      pending.reject(requestError(error));
+    }
+    return pending.promise;
   }
 
   serve(subject: string, handler: RequestHandler, options: ServeOptions = {}): Subscription {
@@ -184,6 +194,22 @@ export class NatsTransport implements Transport {
     }
   }
 
+  #reply(message: Msg): void {
+    const request = this.#link.pending(message.subject.slice(this.#inbox.length));
+    if (!request) return; // answered too late: timed out, aborted or failed already
+    const subject = request.subject;
+    if (message.data.length === 0 && message.headers?.code === 503) {
+      return request.reject(new NoRespondersError(`nobody serves ${subject}`));
+    }
+    const failure = ServiceError.toServiceError(message);
+    if (failure) return request.reject(new TransportRemoteError(`${subject}: ${failure.message}`));
+    try {
+      request.resolve(decodePayload(message.data));
+    } catch (error) {
+      request.reject(new TransportRemoteError(`${subject}: undecodable reply`, { cause: error }));
+    }
+  }
+
   // Closing a subscription after the connection has closed is a no-op, not an error.
   #unsubscribe(unsubscribe: () => void): void {
     if (!this.#connection.isClosed()) unsubscribe();
@@ -211,21 +237,20 @@ function toNatsHeaders(record: MessageHeaders): MsgHdrs | undefined {
   return headers;
 }
 
+// Most messages carry none: they share one frozen record.
+const noHeaders: MessageHeaders = Object.freeze({});
+
 function fromNatsHeaders(headers: MsgHdrs | undefined): MessageHeaders {
+  if (!headers) return noHeaders;
   const record: MessageHeaders = {};
-  if (headers) { for (const [key, values] of headers) record[key] = values[0]; }
+  for (const [key, values] of headers) record[key] = values[0];
   return record;
 }
 
-function requestError(error: unknown, subject: string, timeoutMs: number): unknown {
+// What a failed publish of a request means to the requester.
+function requestError(error: unknown): unknown {
   if (!(error instanceof NatsError)) return error;
   switch (error.code) {
-    case ErrorCode.NoResponders:
-      return new NoRespondersError(`nobody serves ${subject}`, { cause: error });
-    case ErrorCode.Timeout:
-      return new TransportTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, {
-        cause: error,
-      });
     case ErrorCode.ConnectionClosed:
     case ErrorCode.ConnectionDraining:
     case ErrorCode.Disconnect:

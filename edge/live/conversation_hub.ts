@@ -5,6 +5,10 @@
  * are best effort, so the hub also asks each watched conversation's owner
  * for its head (newest message numbers) periodically: a socket that has not
  * seen the head backfills, so a lost last push is found without a later one.
+ * A conversation that was pushed to since the last check is left out of the
+ * next one (a busy conversation's gaps show in its own pushes), so a lost
+ * last push is found within two check intervals, and live chats cost no
+ * reads.
  *
  * @module
  */
@@ -54,6 +58,8 @@ interface Watched {
   id: string;
   listeners: Set<ConversationListener>;
   subscriptions: Subscription[];
+  /** A committed event arrived since the last head check. */
+  heard: boolean;
 }
 
 /** Shares conversation subscriptions among an edge's sockets. */
@@ -86,15 +92,16 @@ export class ConversationHub {
     let watched = this.#watched.get(key);
     if (!watched) {
       const fanOut = (update: ConversationUpdate) => this.#fanOut(key, update);
-      watched = {
+      const created: Watched = watched = {
         tenant,
         id,
         listeners: new Set(),
+        heard: false,
         subscriptions: [
-          this.#bus.subscribe(
-            this.#subjects.conversation(tenant, id),
-            (payload) => fanOut({ kind: "event", ...(payload as Omit<ConversationEvent, "kind">) }),
-          ),
+          this.#bus.subscribe(this.#subjects.conversation(tenant, id), (payload) => {
+            created.heard = true;
+            fanOut({ kind: "event", ...(payload as Omit<ConversationEvent, "kind">) });
+          }),
           this.#bus.subscribe(
             this.#subjects.signals(tenant, id),
             (payload) => fanOut(payload as ConversationSignal),
@@ -127,7 +134,12 @@ export class ConversationHub {
   }
 
   #checkHeads(): void {
-    for (const [key, { tenant, id }] of this.#watched) {
+    for (const [key, watched] of this.#watched) {
+      if (watched.heard) {
+        watched.heard = false;
+        continue;
+      }
+      const { tenant, id } = watched;
       this.#backend!.request({
         address: { kind: "session", tenant, id },
         op: "read",

@@ -55,6 +55,7 @@ export class ReadMarkers {
   readonly #everyMs: number;
   readonly #onError: NonNullable<ReadMarkersOptions["onError"]>;
   readonly #throttles = new Map<string, Throttle>();
+  /** By tenant and conversation: a raised marker concerns only its conversation's sockets. */
   readonly #listeners = new Map<string, Set<() => void>>();
 
   constructor(options: ReadMarkersOptions) {
@@ -62,8 +63,15 @@ export class ReadMarkers {
     this.#checkpoint = options.checkpoint;
     this.#everyMs = options.checkpointEveryMs ?? 5000;
     this.#onError = options.onError ?? (() => {});
-    this.#shared.read.onChange((tenant) => {
-      for (const listener of this.#listeners.get(tenant) ?? []) listener();
+    this.#shared.read.onChange((tenant, _state, change) => {
+      if (this.#listeners.size === 0) return;
+      const conversations = new Set<string>();
+      for (const key of change.value.keys()) conversations.add(conversationOf(key));
+      for (const conversation of conversations) {
+        for (const listener of this.#listeners.get(listenerKey(tenant, conversation)) ?? []) {
+          listener();
+        }
+      }
     });
   }
 
@@ -101,14 +109,15 @@ export class ReadMarkers {
     }
   }
 
-  /** Be called whenever the tenant's markers change; returns the unsubscribe. */
-  listen(tenant: string, listener: () => void): () => void {
-    let listeners = this.#listeners.get(tenant);
-    if (!listeners) this.#listeners.set(tenant, listeners = new Set());
+  /** Be called whenever a marker of the conversation changes; returns the unsubscribe. */
+  listen(tenant: string, conversation: string, listener: () => void): () => void {
+    const key = listenerKey(tenant, conversation);
+    let listeners = this.#listeners.get(key);
+    if (!listeners) this.#listeners.set(key, listeners = new Set());
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0) this.#listeners.delete(tenant);
+      if (listeners.size === 0) this.#listeners.delete(key);
     };
   }
 
@@ -140,4 +149,13 @@ export class ReadMarkers {
     }, this.#everyMs);
     this.#throttles.set(key, throttle);
   }
+}
+
+function listenerKey(tenant: string, conversation: string): string {
+  return `${tenant}\n${conversation}`;
+}
+
+// The conversation of a {@linkcode readKey}: conversation ids hold no space.
+function conversationOf(key: string): string {
+  return key.slice(0, key.indexOf(" "));
 }

@@ -36,7 +36,8 @@ export class UnreadCounts {
   readonly #markers: ReadMarkers;
   readonly #principal: Principal;
   readonly #port: UnreadPort;
-  readonly #stop: () => void;
+  /** Stops listening to each watched conversation's markers. */
+  readonly #stops: (() => void)[] = [];
   /** Unread counts the welcome told, until the conversation is watched. */
   #welcomed = new Map<string, number>();
   /** Watches whose count may have changed, told together. */
@@ -46,9 +47,6 @@ export class UnreadCounts {
     this.#markers = markers;
     this.#principal = principal;
     this.#port = port;
-    this.#stop = markers.listen(principal.tenant, () => {
-      for (const watch of port.watches()) this.#mayChange(watch);
-    });
   }
 
   /** The counts of an agent's assigned conversations (listed summaries), for its welcome. */
@@ -71,6 +69,13 @@ export class UnreadCounts {
     watch.newest = view[this.#port.numbering] ?? 0;
     watch.unreadShown = this.#welcomed.get(watch.conversation);
     this.#welcomed.delete(watch.conversation);
+    this.#stops.push(
+      this.#markers.listen(
+        this.#principal.tenant,
+        watch.conversation,
+        () => this.#mayChange(watch),
+      ),
+    );
     this.#mayChange(watch);
   }
 
@@ -90,7 +95,8 @@ export class UnreadCounts {
 
   /** The socket closes: checkpoint what it read, and stop listening. */
   close(): void {
-    this.#stop();
+    for (const stop of this.#stops) stop();
+    this.#stops.length = 0;
     for (const watch of this.#port.watches()) {
       this.#markers.flush(this.#principal.tenant, watch.conversation, this.#principal);
     }

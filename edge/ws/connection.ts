@@ -22,6 +22,7 @@ import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.
 import type { StatusReport } from "./availability.ts";
 import type { QueueSnapshot } from "../live/queue_feed.ts";
 import { answerOffer, newOffers } from "./_offers.ts";
+import { messageFrame } from "./_message_frames.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
 
 export type { ConnectionContext } from "./_session.ts";
@@ -399,16 +400,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   deliver(conversation: string, seq: number, data: MessageData): void {
     const watch = this.#watches.get(conversation);
     if (watch) this.#unread!.delivered(watch, seq, data.author);
-    this.send({
-      t: "msg",
-      conversation,
-      seq,
-      kind: data.kind as string,
-      author: data.author,
-      body: data.body as string,
-      at: data.at as number,
-      ...(typeof data.clientMessageId === "string" && { clientMessageId: data.clientMessageId }),
-    });
+    this.#write(messageFrame(conversation, seq, data, this.#binary));
   }
 
   stalled(): void {
@@ -484,8 +476,12 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   }
 
   send(frame: ServerFrame): void {
+    if (this.#socket.readyState === WebSocket.OPEN) this.#write(encodeFrame(frame, this.#binary));
+  }
+
+  #write(encoded: string | Uint8Array): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
-    this.#socket.send(encodeFrame(frame, this.#binary));
+    this.#socket.send(encoded);
     if (this.#socket.bufferedAmount > this.#ctx.maxBufferedBytes) {
       this.#close(1013, "slow consumer: reconnect and resume");
     }
