@@ -32,7 +32,7 @@ import {
   unfitReason,
   waitingCount,
 } from "./_queue_work.ts";
-import { indexOf } from "./_queue_index.ts";
+import { awaitsRelaxation, indexOf } from "./_queue_index.ts";
 
 type Outcome = Decision<QueueEvent>;
 type CommandOf<T extends QueueCommand["type"]> = Extract<QueueCommand, { type: T }>;
@@ -374,16 +374,13 @@ export function wantedTimers(state: QueueState): (TimerSpec & { action: TimerAct
   for (const [key, offer] of Object.entries(state.offers)) {
     wanted.push({ name: TIMER.offer + key, at: offer.deadline, action: { type: "offer", offer } });
   }
-  const { waiting, held } = indexOf(state);
-  for (const list of [waiting.chat, waiting.ticket]) {
-    for (const item of list) {
-      const step = item.relaxation[item.relaxed];
-      if (!step || item.escalated !== null) continue;
-      const key = itemKey(item);
-      if (state.offers[key]) continue;
-      const at = item.arrivedAt + step.afterMs;
-      wanted.push({ name: TIMER.relax + key, at, action: { type: "relax", item } });
-    }
+  const { waiting, held, relaxing } = indexOf(state);
+  for (const item of relaxing > 0 ? [...waiting.chat, ...waiting.ticket] : []) {
+    if (!awaitsRelaxation(item)) continue;
+    const key = itemKey(item);
+    if (state.offers[key]) continue;
+    const at = item.arrivedAt + item.relaxation[item.relaxed].afterMs;
+    wanted.push({ name: TIMER.relax + key, at, action: { type: "relax", item } });
   }
   for (const agent of Object.values(state.agents)) {
     if (agent.releaseAt === null || !held.has(agent.id)) continue;

@@ -32,6 +32,14 @@ export interface QueueIndex {
   waiting: Record<ItemKind, readonly QueueItem[]>;
   /** What each agent holding anything holds, by kind. */
   held: ReadonlyMap<string, Readonly<PerKind>>;
+  /** Waiting items with a relaxation step still to come, so timers skip the scan without. */
+  relaxing: number;
+}
+
+/** Whether `item` waits for a relaxation step (unless an offer is out for it). */
+export function awaitsRelaxation(item: QueueItem): boolean {
+  return item.holder === null && item.escalated === null &&
+    item.relaxation[item.relaxed] !== undefined;
 }
 
 const indexes = new WeakMap<QueueState, QueueIndex>();
@@ -49,13 +57,15 @@ export function indexOf(state: QueueState): QueueIndex {
 function build(state: QueueState): QueueIndex {
   const waiting: Record<ItemKind, QueueItem[]> = { chat: [], ticket: [] };
   const held = new Map<string, PerKind>();
+  let relaxing = 0;
   for (const item of Object.values(state.items)) {
     if (item.holder === null) waiting[item.kind].push(item);
     else addHeld(held, item, 1);
+    if (awaitsRelaxation(item)) relaxing++;
   }
   waiting.chat.sort(queueOrder);
   waiting.ticket.sort(queueOrder);
-  return { waiting, held };
+  return { waiting, held, relaxing };
 }
 
 /**
@@ -71,6 +81,7 @@ export function carryIndex(previous: QueueState, next: QueueState, touched: stri
   const waiting = { ...index.waiting };
   let held: Map<string, PerKind> | null = null;
   const copied = new Set<ItemKind>();
+  let relaxing = index.relaxing;
   const edit = (kind: ItemKind): QueueItem[] => {
     if (!copied.has(kind)) {
       waiting[kind] = [...waiting[kind]];
@@ -85,13 +96,15 @@ export function carryIndex(previous: QueueState, next: QueueState, touched: stri
     if (before) {
       if (before.holder === null) remove(edit(before.kind), before);
       else addHeld(held ??= copyHeld(index.held), before, -1);
+      if (awaitsRelaxation(before)) relaxing--;
     }
     if (after) {
       if (after.holder === null) insert(edit(after.kind), after);
       else addHeld(held ??= copyHeld(index.held), after, 1);
+      if (awaitsRelaxation(after)) relaxing++;
     }
   }
-  indexes.set(next, { waiting, held: held ?? index.held });
+  indexes.set(next, { waiting, held: held ?? index.held, relaxing });
 }
 
 function copyHeld(held: ReadonlyMap<string, Readonly<PerKind>>): Map<string, PerKind> {
