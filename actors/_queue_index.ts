@@ -94,8 +94,10 @@ export function carryIndex(previous: QueueState, next: QueueState, touched: stri
     const after = next.items[key];
     if (before === after) continue;
     if (before) {
-      if (before.holder === null) remove(edit(before.kind), before);
-      else addHeld(held ??= copyHeld(index.held), before, -1);
+      if (before.holder === null) {
+        // An item not where the index says leaves `next` to build its own.
+        if (!remove(edit(before.kind), before)) return;
+      } else addHeld(held ??= copyHeld(index.held), before, -1);
       if (awaitsRelaxation(before)) relaxing--;
     }
     if (after) {
@@ -135,9 +137,11 @@ function insert(sorted: QueueItem[], item: QueueItem): void {
   sorted.splice(placeOf(sorted, item), 0, item);
 }
 
-function remove(sorted: QueueItem[], item: QueueItem): void {
+function remove(sorted: QueueItem[], item: QueueItem): boolean {
   const at = placeOf(sorted, item);
-  if (sorted[at] === item) sorted.splice(at, 1);
+  if (sorted[at] !== item) return false;
+  sorted.splice(at, 1);
+  return true;
 }
 
 /** The waiting items of both kinds merged into queue order, each list taken in order. */
