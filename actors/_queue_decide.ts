@@ -30,8 +30,9 @@ import {
   loads,
   relaxationUsed,
   unfitReason,
-  waitingInOrder,
+  waitingCount,
 } from "./_queue_work.ts";
+import { awaitsRelaxation, indexOf } from "./_queue_index.ts";
 
 type Outcome = Decision<QueueEvent>;
 type CommandOf<T extends QueueCommand["type"]> = Extract<QueueCommand, { type: T }>;
@@ -84,7 +85,7 @@ function arrive(state: QueueState, cmd: CommandOf<"arrive">, ctx: DecideContext)
   if (isRefusal(item)) return item;
   if (state.items[itemKey(item)]) return { events: [] };
   const { maxWaiting } = settings(ctx);
-  if (waitingInOrder(state).length >= maxWaiting) {
+  if (waitingCount(state) >= maxWaiting) {
     return reject("queue_full", `the queue already has ${maxWaiting} items waiting`, {
       details: { maxWaiting },
     });
@@ -364,22 +365,25 @@ type TimerAction =
   | { type: "relax"; item: QueueItem }
   | { type: "release"; agent: string };
 
-/** Every deadline the state holds, each with what it does when due. */
+/**
+ * Every deadline the state holds, each with what it does when due: offers,
+ * relaxation of waiting items, and the release of what a gone agent holds.
+ */
 export function wantedTimers(state: QueueState): (TimerSpec & { action: TimerAction })[] {
   const wanted: (TimerSpec & { action: TimerAction })[] = [];
   for (const [key, offer] of Object.entries(state.offers)) {
     wanted.push({ name: TIMER.offer + key, at: offer.deadline, action: { type: "offer", offer } });
   }
-  const holders = new Set<string>();
-  for (const [key, item] of Object.entries(state.items)) {
-    if (item.holder !== null) holders.add(item.holder);
-    const step = item.relaxation[item.relaxed];
-    if (item.holder !== null || item.escalated !== null || state.offers[key] || !step) continue;
-    const at = item.arrivedAt + step.afterMs;
+  const { waiting, held, relaxing } = indexOf(state);
+  for (const item of relaxing > 0 ? [...waiting.chat, ...waiting.ticket] : []) {
+    if (!awaitsRelaxation(item)) continue;
+    const key = itemKey(item);
+    if (state.offers[key]) continue;
+    const at = item.arrivedAt + item.relaxation[item.relaxed].afterMs;
     wanted.push({ name: TIMER.relax + key, at, action: { type: "relax", item } });
   }
   for (const agent of Object.values(state.agents)) {
-    if (agent.releaseAt === null || !holders.has(agent.id)) continue;
+    if (agent.releaseAt === null || !held.has(agent.id)) continue;
     const action: TimerAction = { type: "release", agent: agent.id };
     wanted.push({ name: TIMER.release + agent.id, at: agent.releaseAt, action });
   }

@@ -2,10 +2,23 @@
 // copies what it changes, so earlier states stay as they were.
 import type { AgentState, ItemRef, QueueEvent, QueueItem, QueueState } from "./queue.ts";
 import { queueLimits } from "./queue.ts";
-import { itemKey } from "./_queue_work.ts";
+import { carryIndex, itemKey } from "./_queue_index.ts";
 
-/** Fold one queue event into the state. */
+/** Fold one queue event into the state; the index of the state comes along (see `_queue_index.ts`). */
 export function evolve(state: QueueState, event: QueueEvent): QueueState {
+  const next = fold(state, event);
+  carryIndex(state, next, touchedKeys(event));
+  return next;
+}
+
+// The items an event may change: its own, or those released with an agent.
+function touchedKeys(event: QueueEvent): string[] {
+  if (event.type === "released") return event.items.map(itemKey);
+  if (!("item" in event)) return [];
+  return [itemKey(event.item)];
+}
+
+function fold(state: QueueState, event: QueueEvent): QueueState {
   const next = { ...state, updatedAt: event.at };
   switch (event.type) {
     case "arrived":

@@ -1,7 +1,8 @@
 // Pure queries over a queue's state: the queue order, who has room, what an
 // item requires after its wait, which work the router should be asked about,
 // and the positions and estimated waits shown to visitors and agents.
-import type { Priority, RelaxationStep } from "./decider.ts";
+import type { RelaxationStep } from "./decider.ts";
+import { indexOf, inQueueOrder, itemKey, slot } from "./_queue_index.ts";
 import type {
   AgentState,
   ItemKind,
@@ -13,27 +14,25 @@ import type {
   RoutingInput,
 } from "./queue.ts";
 
-const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
+export { itemKey, slot } from "./_queue_index.ts";
 
-/** The state's key for an item: kinds have separate id spaces. */
-export function itemKey(item: ItemRef): string {
-  return `${item.kind}:${item.id}`;
+const waitingLists = new WeakMap<QueueState, QueueItem[]>();
+
+/** Waiting items in queue order: priority, then time waited, then key for a stable order. */
+export function waitingInOrder(state: QueueState): readonly QueueItem[] {
+  let list = waitingLists.get(state);
+  if (!list) {
+    const { waiting } = indexOf(state);
+    list = [...inQueueOrder([waiting.chat, waiting.ticket])];
+    waitingLists.set(state, list);
+  }
+  return list;
 }
 
-/** The capacity and load field of a kind of work. */
-export function slot(kind: ItemKind): "chats" | "tickets" {
-  return kind === "chat" ? "chats" : "tickets";
-}
-
-/** Waiting items in queue order: priority, then time waited, then id for a stable order. */
-export function waitingInOrder(state: QueueState): QueueItem[] {
-  return Object.values(state.items)
-    .filter((item) => item.holder === null)
-    .sort((a, b) =>
-      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      a.arrivedAt - b.arrivedAt ||
-      (itemKey(a) < itemKey(b) ? -1 : 1)
-    );
+/** How many items wait, of both kinds. */
+export function waitingCount(state: QueueState): number {
+  const { waiting } = indexOf(state);
+  return waiting.chat.length + waiting.ticket.length;
 }
 
 /** What each agent holds and has on offer, by kind: what its capacity is measured against. */
@@ -42,21 +41,25 @@ export interface Load {
   offered: { chats: number; tickets: number };
 }
 
-/** The load of every agent that holds or is offered something. */
-export function loads(state: QueueState): Map<string, Load> {
+const loadMaps = new WeakMap<QueueState, ReadonlyMap<string, Load>>();
+
+/** The load of every agent that holds or is offered something; treat as read-only. */
+export function loads(state: QueueState): ReadonlyMap<string, Load> {
+  const known = loadMaps.get(state);
+  if (known) return known;
   const result = new Map<string, Load>();
-  const of = (agent: string) => {
-    let load = result.get(agent);
+  for (const [agent, held] of indexOf(state).held) {
+    result.set(agent, { held: { ...held }, offered: { chats: 0, tickets: 0 } });
+  }
+  for (const offer of Object.values(state.offers)) {
+    let load = result.get(offer.agent);
     if (!load) {
       load = { held: { chats: 0, tickets: 0 }, offered: { chats: 0, tickets: 0 } };
-      result.set(agent, load);
+      result.set(offer.agent, load);
     }
-    return load;
-  };
-  for (const item of Object.values(state.items)) {
-    if (item.holder !== null) of(item.holder).held[slot(item.kind)]++;
+    load.offered[slot(offer.item.kind)]++;
   }
-  for (const offer of Object.values(state.offers)) of(offer.agent).offered[slot(offer.item.kind)]++;
+  loadMaps.set(state, result);
   return result;
 }
 
@@ -126,17 +129,28 @@ export function unfitReason(
  * now. Items no agent may take are left out until something changes.
  */
 export function routable(state: QueueState, now: number): RoutableWork[] {
+  return [...routableWork(state, now)];
+}
+
+/**
+ * {@linkcode routable}, found as it is taken, so a caller that wants the
+ * first few pays for those. A kind no online agent has room for is skipped
+ * whole, however many of it wait.
+ */
+export function* routableWork(state: QueueState, now: number): Generator<RoutableWork> {
   const load = loads(state);
-  const agents = Object.values(state.agents);
-  const work: RoutableWork[] = [];
-  for (const item of waitingInOrder(state)) {
+  const agents = Object.values(state.agents).filter((agent) => agent.status === "online");
+  const { waiting } = indexOf(state);
+  const open = (["chat", "ticket"] as const)
+    .filter((kind) => agents.some((agent) => hasRoom(agent, load.get(agent.id), kind)))
+    .map((kind) => waiting[kind]);
+  for (const item of inQueueOrder(open)) {
     if (item.escalated !== null || state.offers[itemKey(item)]) continue;
     const candidates = agents.filter((agent) =>
       unfitReason(item, agent, load.get(agent.id), now) === null
     );
-    if (candidates.length > 0) work.push({ item, candidates });
+    if (candidates.length > 0) yield { item, candidates };
   }
-  return work;
 }
 
 /**
@@ -189,14 +203,31 @@ export function routingInput(state: QueueState, work: RoutableWork, now: number)
  */
 export function queuePositions(state: QueueState, now: number): QueuePosition[] {
   const next = { chat: 0, ticket: 0 };
-  return waitingInOrder(state).map((item) => {
-    const position = ++next[item.kind];
-    const times = state.recentAssignments[item.kind];
-    const estimatedWaitMs = times.length < 2
-      ? null
-      : Math.round(position * Math.max(0, now - times[0]) / (times.length - 1));
-    return { item: { kind: item.kind, id: item.id }, position, estimatedWaitMs };
-  });
+  return waitingInOrder(state).map((item) => positionOf(state, item, ++next[item.kind], now));
+}
+
+/** The first `limit` waiting items of `kind` with their positions and estimates. */
+export function kindPositions(
+  state: QueueState,
+  kind: ItemKind,
+  now: number,
+  limit: number,
+): QueuePosition[] {
+  return indexOf(state).waiting[kind].slice(0, limit)
+    .map((item, at) => positionOf(state, item, at + 1, now));
+}
+
+function positionOf(
+  state: QueueState,
+  item: QueueItem,
+  position: number,
+  now: number,
+): QueuePosition {
+  const times = state.recentAssignments[item.kind];
+  const estimatedWaitMs = times.length < 2
+    ? null
+    : Math.round(position * Math.max(0, now - times[0]) / (times.length - 1));
+  return { item: { kind: item.kind, id: item.id }, position, estimatedWaitMs };
 }
 
 /** The items an agent holds, in no particular order. */

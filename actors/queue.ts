@@ -11,8 +11,18 @@ import { decide, wantedTimers } from "./_queue_decide.ts";
 import { evolve } from "./_queue_evolve.ts";
 import { queueEffects } from "./_queue_effects.ts";
 import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
+import { indexOf } from "./_queue_index.ts";
 
-export { heldBy, itemKey, queuePositions, routable, routingInput } from "./_queue_work.ts";
+export {
+  heldBy,
+  itemKey,
+  kindPositions,
+  queuePositions,
+  routable,
+  routableWork,
+  routingInput,
+  waitingCount,
+} from "./_queue_work.ts";
 export { type RouteCommand, tenantQueueId } from "./_queue_effects.ts";
 
 /** The kinds of work a queue hands out. */
@@ -267,6 +277,18 @@ export interface QueuePosition {
   estimatedWaitMs: number | null;
 }
 
+/**
+ * What a queue command answers with: how much waits and is out on offer, in
+ * constant time, so a turn costs the same with ten items waiting or ten
+ * thousand. The full picture is {@linkcode queueView}'s.
+ */
+export interface QueueSummary {
+  waiting: PerKind;
+  offers: number;
+  agents: number;
+  updatedAt: number;
+}
+
 /** What visitors and agents are shown of a queue; see {@linkcode queueView}. */
 export interface QueueView {
   waiting: {
@@ -319,6 +341,7 @@ export interface QueueView {
  *   again with fewer requirements.
  * - Each `assigned` sends the item's own actor a `route` command (see
  *   {@linkcode RouteCommand}), which it takes unless a hand claim came first.
+ * - A command answers with a {@linkcode QueueSummary}, not the whole queue.
  */
 export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   kind: "queue",
@@ -335,11 +358,21 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   decide,
   evolve,
   timers: (state) => wantedTimers(state).map(({ name, at }) => ({ name, at })),
-  // As of the last event: a view is pure, so it has no clock of its own.
-  view: (state) => queueView(state, state.updatedAt),
+  view: queueSummary,
   // An assignment goes to the chat's session or the ticket, which takes it like a claim.
   effects: queueEffects,
 };
+
+/** What a queue command answers with; see {@linkcode QueueSummary}. */
+export function queueSummary(state: QueueState): QueueSummary {
+  const { waiting } = indexOf(state);
+  return {
+    waiting: { chats: waiting.chat.length, tickets: waiting.ticket.length },
+    offers: Object.keys(state.offers).length,
+    agents: Object.keys(state.agents).length,
+    updatedAt: state.updatedAt,
+  };
+}
 
 /**
  * What visitors and agents are shown of a queue at `now`: waiting items in
@@ -347,12 +380,12 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
  * with what it holds beyond its capacity as `excess`.
  */
 export function queueView(state: QueueState, now: number): QueueView {
-  const positions = new Map(queuePositions(state, now).map((p) => [itemKey(p.item), p]));
+  const positions = queuePositions(state, now);
   const load = loads(state);
   return {
-    waiting: waitingInOrder(state).map((item) => {
+    waiting: waitingInOrder(state).map((item, at) => {
       const key = itemKey(item);
-      const { position, estimatedWaitMs } = positions.get(key)!;
+      const { position, estimatedWaitMs } = positions[at];
       return {
         kind: item.kind,
         id: item.id,

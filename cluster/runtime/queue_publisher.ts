@@ -7,7 +7,7 @@
  * @module
  */
 import type { ActorAddress } from "../../actors/decider.ts";
-import { queuePositions, type QueueState } from "../../actors/queue.ts";
+import { kindPositions, type QueueState } from "../../actors/queue.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
 
@@ -25,10 +25,9 @@ export const maxListedChats = 1_000;
 /** What `state` shows at `now`. */
 export function queueUpdate(state: QueueState, now: number): QueueUpdate {
   return {
-    chats: queuePositions(state, now)
-      .filter((entry) => entry.item.kind === "chat")
-      .slice(0, maxListedChats)
-      .map(({ item, position, estimatedWaitMs }) => ({ id: item.id, position, estimatedWaitMs })),
+    chats: kindPositions(state, "chat", now, maxListedChats).map((
+      { item, position, estimatedWaitMs },
+    ) => ({ id: item.id, position, estimatedWaitMs })),
     offers: Object.values(state.offers).map(({ item, agent, deadline }) => ({
       kind: item.kind,
       id: item.id,

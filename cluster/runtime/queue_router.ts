@@ -15,9 +15,10 @@ import type { ActorAddress, TenantSettings } from "../../actors/decider.ts";
 import {
   itemKey,
   type QueueState,
-  routable,
   type RoutableWork,
+  routableWork,
   routingInput,
+  waitingCount,
 } from "../../actors/queue.ts";
 import type { ActorRequest, ActorResponse } from "../protocol.ts";
 import { actorKey } from "../actor_key.ts";
@@ -77,10 +78,12 @@ export class QueueRouter {
       };
     queue.state = state as QueueState;
     queue.version++;
-    // Items that left are forgotten, in sweeps rare enough to cost nothing per turn.
+    // Items no longer waiting are forgotten, in sweeps rare enough to cost nothing per turn.
     const items = queue.state.items;
-    if (queue.parked.size > 64 + 2 * Object.keys(items).length) {
-      for (const key of queue.parked.keys()) if (!items[key]) queue.parked.delete(key);
+    if (queue.parked.size > 64 + 2 * waitingCount(queue.state)) {
+      for (const key of queue.parked.keys()) {
+        if (items[key]?.holder !== null) queue.parked.delete(key);
+      }
     }
     this.#queues.set(key, queue);
     this.#schedule(queue);
@@ -105,7 +108,8 @@ export class QueueRouter {
     const { concurrency } = this.#options;
     if (queue.inFlight.size >= concurrency) return;
     const now = this.#options.now();
-    for (const work of routable(queue.state, now)) {
+    // Taken lazily: a full queue costs the few items asked about, not all that wait.
+    for (const work of routableWork(queue.state, now)) {
       if (queue.inFlight.size >= concurrency) break;
       const key = itemKey(work.item);
       if (queue.inFlight.has(key) || queue.parked.get(key) === queue.version) continue;
