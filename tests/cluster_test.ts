@@ -1,6 +1,12 @@
 // Multi-process cluster behaviour: real node and edge processes on loopback,
 // the real NATS and Postgres; nodes are killed, drained and added under load.
-import { assert, assertEquals, assertGreater, assertLessOrEqual } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertGreaterOrEqual,
+  assertLessOrEqual,
+} from "@std/assert";
 import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
 import { TestCluster } from "./_support/cluster.ts";
@@ -198,19 +204,23 @@ Deno.test("durable timers of a killed node's actors fire at their new owner, eac
       sla: { urgent: { firstResponseMinutes: 0.05, resolutionMinutes: 60 } },
     });
     assertEquals(settings.status, 200);
+    // Ids are random, so tickets are created until enough land on n1 (a
+    // third do): a fixed count fell short by chance now and then.
+    const ring = new Ring(["n1", "n2", "n3"]);
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) {
+    const orphaned: string[] = [];
+    while (orphaned.length < 5 && ids.length < 100) {
       const created = await call(`${url}/v1/tickets`, admin, "POST", {
         subject: "urgent",
         body: "down",
         priority: "urgent",
       });
       assertEquals(created.status, 201);
-      ids.push(created.body.id as string);
+      const id = created.body.id as string;
+      ids.push(id);
+      if (ring.owner(`ticket/acme/${id}`) === "n1") orphaned.push(id);
     }
-    const ring = new Ring(["n1", "n2", "n3"]);
-    const orphaned = ids.filter((id) => ring.owner(`ticket/acme/${id}`) === "n1");
-    assertGreater(orphaned.length, 3);
+    assertGreaterOrEqual(orphaned.length, 5);
     await cluster.kill("n1");
 
     const breaches = async (id: string) => {

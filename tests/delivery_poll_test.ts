@@ -32,9 +32,11 @@ Deno.test("timers: a node fires its own due timers behind more foreign ones than
     const now = Date.now();
     await store.appendBatch([
       ...keys("foreign", FOREIGN).map((key) =>
-        created(key, { timers: [{ name: "sla", at: now - 60_000 }] })
+        created(key, { timers: { set: [{ name: "sla", at: now - 60_000 }], delete: [] } })
       ),
-      ...keys("own", 3).map((key) => created(key, { timers: [{ name: "sla", at: now - 1000 }] })),
+      ...keys("own", 3).map((key) =>
+        created(key, { timers: { set: [{ name: "sla", at: now - 1000 }], delete: [] } })
+      ),
     ]);
     const delivered: ActorRequest[] = [];
     const scheduler = new TimerScheduler({

@@ -5,6 +5,7 @@ import {
   type PluginState,
   PluginVersionTakenError,
   StoreDataError,
+  type TimerChanges,
 } from "../cluster/store/event_store.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { openPgliteStore } from "../cluster/store/pglite_store.ts";
@@ -49,6 +50,11 @@ function append(
     ...extra,
   };
 }
+
+const setting = (timers: Record<string, number>): TimerChanges => ({
+  set: Object.entries(timers).map(([name, at]) => ({ name, at })),
+  delete: [],
+});
 
 for (const [driver, open] of drivers) {
   Deno.test(`${driver}: plugin versions per tenant: one active and one shadow, activate, roll back`, async () => {
@@ -125,8 +131,8 @@ for (const [driver, open] of drivers) {
         row: { status: "new", assignee: null, createdAt: 1, updatedAt: 1, doc: { id: "a" } },
       };
       const { conflicts } = await store.appendBatch([
-        append("ticket/t/a", 1, 2, { timers: [{ name: "x", at: 5 }], projection }),
-        append("ticket/t/b", 0, 1, { timers: [{ name: "y", at: 6 }] }),
+        append("ticket/t/a", 1, 2, { timers: setting({ x: 5 }), projection }),
+        append("ticket/t/b", 0, 1, { timers: setting({ y: 6 }) }),
         append("ticket/t/new", 0, 1),
       ]);
       assertEquals([...conflicts], ["ticket/t/a"]);
@@ -186,31 +192,37 @@ for (const [driver, open] of drivers) {
     }
   });
 
-  Deno.test(`${driver}: timers are reconciled to the wanted set, snapshots replace older ones`, async () => {
+  Deno.test(`${driver}: timers change by name, the rest stay; snapshots replace older ones`, async () => {
     const { store, cleanup } = await open();
+    const due = async () => (await store.dueTimers(100, 10)).map((t) => [t.name, t.at]);
     try {
-      await store.appendBatch([
-        append("ticket/t/a", 0, 1, { timers: [{ name: "a", at: 10 }, { name: "b", at: 20 }] }),
-      ]);
+      await store.appendBatch([append("ticket/t/a", 0, 1, { timers: setting({ a: 10, b: 20 }) })]);
       await store.appendBatch([
         append("ticket/t/a", 1, 1, {
-          timers: [{ name: "b", at: 25 }, { name: "c", at: 30 }],
+          timers: { set: [{ name: "b", at: 25 }, { name: "c", at: 30 }], delete: ["a"] },
           snapshot: { seq: 2, state: { n: 2 } },
         }),
       ]);
-      assertEquals(
-        (await store.dueTimers(100, 10)).map((t) => [t.name, t.at]),
-        [["b", 25], ["c", 30]],
-      );
+      assertEquals(await due(), [["b", 25], ["c", 30]]);
       assertEquals((await store.dueTimers(26, 10)).length, 1);
       await store.deleteTimer({ actorKey: "ticket/t/a", name: "c", at: 29 });
       assertEquals((await store.dueTimers(100, 10)).length, 2, "a different due time is kept");
       await store.deleteTimer({ actorKey: "ticket/t/a", name: "c", at: 30 });
       assertEquals((await store.dueTimers(100, 10)).length, 1);
       await store.appendBatch([append("ticket/t/a", 2, 1)]);
+      assertEquals(await due(), [["b", 25]], "an append without changes leaves the timers");
+      await store.appendBatch([
+        append("ticket/t/a", 3, 1, { timers: setting({ d: 40 }) }),
+        append("ticket/t/other", 0, 1, { timers: setting({ b: 26 }) }),
+      ]);
+      await store.appendBatch([
+        append("ticket/t/a", 4, 1, { timers: { set: [], delete: ["b", "gone"] } }),
+      ]);
+      assertEquals(await due(), [["b", 26], ["d", 40]], "deletes only the actor's named timer");
       const loaded = await store.load("ticket/t/a", 10);
       assertEquals(loaded.snapshot, { seq: 2, state: { n: 2 } });
-      assertEquals(loaded.events.map((e) => e.seq), [3]);
+      assertEquals(loaded.events.map((e) => e.seq), [3, 4, 5]);
+      assertEquals(loaded.timers, [{ name: "d", at: 40 }]);
     } finally {
       await store.close();
       await cleanup();

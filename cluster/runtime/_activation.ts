@@ -4,13 +4,7 @@
  *
  * @module
  */
-import type {
-  ActorAddress,
-  Decider,
-  Projection,
-  TenantSettings,
-  TimerSpec,
-} from "../../actors/decider.ts";
+import type { ActorAddress, Decider, Projection, TenantSettings } from "../../actors/decider.ts";
 import type { ActorError } from "../protocol.ts";
 import type { LoadedActor } from "../store/event_store.ts";
 import type { Mailbox } from "./_mailbox.ts";
@@ -30,7 +24,8 @@ export interface Activation {
   /** Sequence of the last event decided, committed or not. */
   seq: number;
   snapshotSeq: number;
-  timers: string;
+  /** The durable timers stored for the actor as of `seq`, name → due time. */
+  timers: Map<string, number>;
   /** Status and assignee of the last projection, to tell watchers only of changes. */
   placed: string;
   mailbox: Mailbox;
@@ -61,7 +56,7 @@ export function newActivation(
     state: decider.initial(address),
     seq: 0,
     snapshotSeq: 0,
-    timers: "[]",
+    timers: new Map(),
     placed: placement(null),
     inflight: 0,
     gate: Promise.resolve(),
@@ -80,7 +75,7 @@ export function restore(activation: Activation, loaded: LoadedActor): void {
   activation.state = state;
   activation.seq = loaded.events.at(-1)?.seq ?? loaded.snapshot?.seq ?? 0;
   activation.snapshotSeq = loaded.snapshot?.seq ?? 0;
-  activation.timers = timersJson(loaded.timers);
+  activation.timers = new Map(loaded.timers.map(({ name, at }) => [name, at]));
   activation.placed = placement(decider.project?.(state));
   activation.commands.restore(loaded.idempotency);
 }
@@ -89,13 +84,6 @@ export function restore(activation: Activation, loaded: LoadedActor): void {
 export function viewOf(activation: Activation): unknown {
   const { decider, state } = activation;
   return decider.view ? decider.view(state) : state;
-}
-
-/** Timers in a canonical form, so a change is a string comparison. */
-export function timersJson(timers: TimerSpec[]): string {
-  return JSON.stringify(
-    [...timers].sort((a, b) => a.name.localeCompare(b.name)).map(({ name, at }) => ({ name, at })),
-  );
 }
 
 /** What watchers are told about when it changes: status and assignee. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { AppendRequest, NewEvent, OutboxEntry } from "../store/event_store.ts";
-import type { Projection } from "../../actors/decider.ts";
-import { type Activation, timersJson, viewOf } from "./_activation.ts";
+import type { AppendRequest, NewEvent, OutboxEntry, TimerChanges } from "../store/event_store.ts";
+import type { Projection, TimerSpec } from "../../actors/decider.ts";
+import { type Activation, viewOf } from "./_activation.ts";
 
 /** What {@linkcode foldIntoAppend} produced. */
 export interface FoldedTurn {
@@ -59,11 +59,10 @@ export function foldIntoAppend(
 
   const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
   if (outbox.length > 0) append.outbox = outbox;
-  const timers = timersJson(decider.timers?.(state) ?? []);
-  if (timers !== activation.timers) {
-    append.timers = JSON.parse(timers);
-    activation.timers = timers;
-  }
+  const wanted = new Map((decider.timers?.(state) ?? []).map(({ name, at }) => [name, at]));
+  const timers = timerChanges(activation.timers, wanted);
+  if (timers) append.timers = timers;
+  activation.timers = wanted;
   const row = decider.project?.(state);
   if (row) {
     const { kind, tenant, id } = activation.address;
@@ -74,4 +73,20 @@ export function foldIntoAppend(
     activation.snapshotSeq = seq;
   }
   return { append, stored, outbox, row, reply };
+}
+
+// What turns the stored timers into the wanted ones, or nothing when they
+// are the same: a queue wants one timer per waiting item, and a turn changes
+// one or two of them, so only those rows are written.
+function timerChanges(
+  stored: Map<string, number>,
+  wanted: Map<string, number>,
+): TimerChanges | undefined {
+  const set: TimerSpec[] = [];
+  for (const [name, at] of wanted) if (stored.get(name) !== at) set.push({ name, at });
+  const gone: string[] = [];
+  if (stored.size + set.length > wanted.size) {
+    for (const name of stored.keys()) if (!wanted.has(name)) gone.push(name);
+  }
+  return set.length > 0 || gone.length > 0 ? { set, delete: gone } : undefined;
 }

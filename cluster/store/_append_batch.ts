@@ -11,8 +11,8 @@ const appendInputs = {
   a: { k: "text", exp: "bigint", events: "int" },
   e: { k: "text", seq: "bigint", type: "text", data: "jsonb", command_id: "text", at: "bigint" },
   s: { k: "text", seq: "bigint", state: "jsonb" },
-  tk: { k: "text" },
   t: { k: "text", name: "text", at: "bigint" },
+  td: { k: "text", name: "text" },
   p: {
     k: "text",
     tenant: "text",
@@ -77,10 +77,8 @@ export function appendBatchParams(batch: AppendRequest[]): unknown[] {
       add("e", { k, seq: e.seq, type: e.type, data: e.data, command_id: e.commandId, at: e.at });
     }
     if (append.snapshot) add("s", { k, seq: append.snapshot.seq, state: append.snapshot.state });
-    if (append.timers) {
-      add("tk", { k });
-      for (const { name, at } of append.timers) add("t", { k, name, at });
-    }
+    for (const { name, at } of append.timers?.set ?? []) add("t", { k, name, at });
+    for (const name of append.timers?.delete ?? []) add("td", { k, name });
     if (append.projection) {
       const { key: { tenant, kind, id }, row } = append.projection;
       const { status, assignee, createdAt, updatedAt, doc } = row;
@@ -155,15 +153,15 @@ sn as (
   on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
   where snapshots.seq < excluded.seq
 ),
-t as (select * from ${from("t")}),
+-- Only the timers the turns changed, each by its primary key: a queue holds
+-- one per waiting item, and rewriting them all made every turn O(n).
 tdel as (
-  delete from timers x using ${from("tk")}, ok
-  where ok.actor_key = tk.k and x.actor_key = tk.k
-    and not exists (select 1 from t where t.k = x.actor_key and t.name = x.name)
+  delete from timers x using ${from("td")}, ok
+  where ok.actor_key = td.k and x.actor_key = td.k and x.name = td.name
 ),
 tup as (
   insert into timers (actor_key, name, due_at)
-  select t.k, t.name, t.at from t join ok on ok.actor_key = t.k
+  select t.k, t.name, t.at from ${from("t")} join ok on ok.actor_key = t.k
   on conflict (actor_key, name) do update set due_at = excluded.due_at
   where timers.due_at <> excluded.due_at
 ),

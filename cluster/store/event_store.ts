@@ -59,8 +59,8 @@ export interface AppendRequest {
   events: NewEvent[];
   /** A snapshot of the state after the last event, when one is due. */
   snapshot?: { seq: number; state: unknown };
-  /** The complete set of durable timers wanted now; absent when unchanged. */
-  timers?: { name: string; at: number }[];
+  /** How the actor's durable timers changed; absent when none did. */
+  timers?: TimerChanges;
   projection?: { key: ProjectionKey; row: Projection };
   /** Commands for other actors, delivered after the commit (see {@linkcode OutboxEntry}). */
   outbox?: OutboxEntry[];
@@ -69,6 +69,15 @@ export interface AppendRequest {
    * only these: a refusal moves no sequence, but is fenced all the same).
    */
   idempotency?: IdempotencyRecord[];
+}
+
+/**
+ * The durable timers an append changes, by name: those new or due at a new
+ * time, and those no longer wanted. A name is in at most one of them.
+ */
+export interface TimerChanges {
+  set: { name: string; at: number }[];
+  delete: string[];
 }
 
 /** A command one actor's event sends another, kept until delivered. */

@@ -12,6 +12,7 @@ import {
   type EventStore,
   StoreDataError,
   StoreUnavailableError,
+  type TimerChanges,
 } from "./event_store.ts";
 import { type ActorError, failed, RuntimeErrors } from "../protocol.ts";
 import { hash32 } from "../placement/hash.ts";
@@ -228,10 +229,22 @@ function lastSeq(append: AppendRequest): number {
 function mergeInto(earlier: AppendRequest, append: AppendRequest): void {
   earlier.events.push(...append.events);
   earlier.snapshot = append.snapshot ?? earlier.snapshot;
-  earlier.timers = append.timers ?? earlier.timers;
+  if (append.timers) earlier.timers = laterTimers(earlier.timers, append.timers);
   earlier.projection = append.projection ?? earlier.projection;
   if (append.outbox) earlier.outbox = [...earlier.outbox ?? [], ...append.outbox];
   if (append.idempotency) {
     earlier.idempotency = [...earlier.idempotency ?? [], ...append.idempotency];
   }
+}
+
+// The changes of two turns in a row as one: per name, the later turn's word
+// stands. New objects, so the members' own appends stay as they were for a
+// retry one by one.
+function laterTimers(earlier: TimerChanges | undefined, later: TimerChanges): TimerChanges {
+  if (!earlier) return later;
+  const touched = new Set([...later.set.map((timer) => timer.name), ...later.delete]);
+  return {
+    set: [...earlier.set.filter((timer) => !touched.has(timer.name)), ...later.set],
+    delete: [...earlier.delete.filter((name) => !touched.has(name)), ...later.delete],
+  };
 }
