@@ -24,7 +24,7 @@ export interface Activation {
   /** Sequence of the last event decided, committed or not. */
   seq: number;
   snapshotSeq: number;
-  /** The durable timers stored for the actor as of `seq`, name → due time. */
+  /** The durable timers stored once the appends up to `seq` commit, name → due time. */
   timers: Map<string, number>;
   /** Status and assignee of the last projection, to tell watchers only of changes. */
   placed: string;

@@ -85,6 +85,7 @@ function timerChanges(
   const set: TimerSpec[] = [];
   for (const [name, at] of wanted) if (stored.get(name) !== at) set.push({ name, at });
   const gone: string[] = [];
+  // Every stored name is still wanted unless there are more of them than wanted ones not new.
   if (stored.size + set.length > wanted.size) {
     for (const name of stored.keys()) if (!wanted.has(name)) gone.push(name);
   }
