@@ -80,6 +80,12 @@ export class QueueBacklog {
     try {
       for (let queue = this.#latest.get(key); queue && !this.#closed;) {
         const settings = await this.#options.tenantSettings(queue.address.tenant);
+        // Decided on the newest state only, so no turn committed meanwhile goes unseen.
+        const newest: Latest | undefined = this.#latest.get(key);
+        if (newest !== queue) {
+          queue = newest;
+          continue;
+        }
         const { maxWaiting } = settings.routing ?? defaultRoutingSettings;
         const wanted = backlogRoom(queue.state, maxWaiting);
         if (!wanted) return;
@@ -89,7 +95,7 @@ export class QueueBacklog {
           await this.#send(queue.address, { type: "backlog_drained", ...wanted }, "drained");
         }
         const next = this.#latest.get(key);
-        // Nothing committed meanwhile: the next turn of the queue starts again.
+        // Nothing committed meanwhile: the queue's next turn starts again, no spinning.
         if (next === queue) return;
         queue = next;
       }
