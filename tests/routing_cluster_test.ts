@@ -566,8 +566,12 @@ Deno.test("an agent whose last socket closes gets no more work; the other agent 
   });
 });
 
-Deno.test("backlog: tickets past maxWaiting wait in the store, none dead-lettered, and all are routed once agents free up", async () => {
-  await withCluster(async (cluster) => {
+/**
+ * 20 tickets into a queue of 5 with nobody online, then two agents with room
+ * for 10 tickets each; with `failover`, the queue's node is killed between.
+ */
+function backlogScenario(failover: boolean): Promise<void> {
+  return withCluster(async (cluster) => {
     const sue = await cluster.token("sue", "supervisor");
     const created: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -589,6 +593,8 @@ Deno.test("backlog: tickets past maxWaiting wait in the store, none dead-lettere
     assertEquals(arrivedIds(settled).sort(), created.slice(0, 5).sort());
     assertEquals(settled.filter((e) => e.type === "backlogged").length, 15);
     assertEquals(await deadLetters(cluster), []);
+    // The backlog is in the queue's state: its next owner brings the tickets back.
+    if (failover) await cluster.kill(new Ring(nodes).owner("queue/acme/main"));
 
     const agents = [await agent(cluster, "e1", "alice", 1), await agent(cluster, "e2", "bob", 1)];
     try {
@@ -611,7 +617,13 @@ Deno.test("backlog: tickets past maxWaiting wait in the store, none dead-lettere
       for (const client of agents) await client.close();
     }
   }, { maxWaiting: 5 });
-});
+}
+
+Deno.test("backlog: tickets past maxWaiting wait in the store, none dead-lettered, and all are routed once agents free up", () =>
+  backlogScenario(false));
+
+Deno.test("backlog: the queue's node is killed with tickets backlogged: its next owner routes them all", () =>
+  backlogScenario(true));
 
 async function deadLetters(cluster: TestCluster): Promise<unknown[]> {
   const url = `${cluster.get("e2").url}/v1/admin/dead-letters`;
