@@ -612,6 +612,7 @@ function backlogScenario(failover: boolean): Promise<void> {
       arrivedIds(log).forEach((id, turn) => assert(created.indexOf(id) < turn + 5, id));
       assertEquals(new Set(arrivedIds(log)).size, 20);
       assert(log.some((e) => e.type === "backlog_drained"), "the backlog was drained");
+      assert(await backlogReturned(cluster) >= 15);
       assertEquals(await deadLetters(cluster), []);
     } finally {
       for (const client of agents) await client.close();
@@ -630,4 +631,14 @@ async function deadLetters(cluster: TestCluster): Promise<unknown[]> {
   const response = await call(url, await cluster.opsToken(), "GET");
   assertEquals(response.status, 200, JSON.stringify(response.body));
   return response.body.items as unknown[];
+}
+
+/** Backlogged tickets the live nodes sent back to their queue, by their metrics. */
+async function backlogReturned(cluster: TestCluster): Promise<number> {
+  let total = 0;
+  for (const node of nodes.filter((id) => cluster.processes.has(id))) {
+    const text = await fetch(`${cluster.get(node).url}/metrics`).then((r) => r.text());
+    total += Number(text.match(/^sb_queue_backlog_returned_total (\d+)$/m)?.[1] ?? 0);
+  }
+  return total;
 }

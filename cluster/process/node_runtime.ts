@@ -133,10 +133,15 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     deliver: (request) => deliver(request),
     onError: (message, fields) => log.warn(message, fields),
   });
+  const returned = metrics.counter({
+    name: "sb_queue_backlog_returned_total",
+    help: "Backlogged tickets sent back to their queue as it found room.",
+  });
   const backlog = new QueueBacklog({
     store,
     tenantSettings: (tenant) => tenants.get(tenant),
     deliver: (request) => deliver(request),
+    onReturned: (count) => returned.inc(undefined, count),
     onError: (message, fields) => log.warn(message, fields),
   });
   const queueViews = options.bus && new QueuePublisher(options.bus, config.cluster);

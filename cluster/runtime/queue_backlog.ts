@@ -34,6 +34,8 @@ export interface QueueBacklogOptions {
   pageSize?: number;
   /** Arrivals sent at once. @default {16} */
   concurrency?: number;
+  /** Called with how many backlogged tickets a search sent back to their queue. */
+  onReturned?: (count: number) => void;
   onError?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -91,6 +93,7 @@ export class QueueBacklog {
         if (!wanted) return;
         const tickets = await this.#search(queue.state, wanted.room);
         await this.#arrive(queue.address, tickets);
+        if (tickets.length > 0) this.#options.onReturned?.(tickets.length);
         if (tickets.length < wanted.room) {
           await this.#send(queue.address, { type: "backlog_drained", ...wanted }, "drained");
         }
