@@ -218,7 +218,7 @@ export interface QueueState {
   lastAgents?: Record<string, { agent: string; at: number }>;
   /**
    * Whether tickets wait in the store beyond the queue's window (see
-   * {@linkcode queueBacklog}); absent in older states, and until a ticket
+   * {@linkcode QueueBacklog}); absent in older states, and until a ticket
    * first overflows.
    */
   backlog?: QueueBacklog;

@@ -95,7 +95,8 @@ export class QueueBacklog {
         await this.#arrive(queue.address, tickets);
         if (tickets.length > 0) this.#options.onReturned?.(tickets.length);
         if (tickets.length < wanted.room) {
-          await this.#send(queue.address, { type: "backlog_drained", ...wanted }, "drained");
+          const drained = { type: "backlog_drained", generation: wanted.generation } as const;
+          await this.#send(queue.address, drained, "drained");
         }
         const next = this.#latest.get(key);
         // Nothing committed meanwhile: the queue's next turn starts again, no spinning.
