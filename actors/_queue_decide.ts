@@ -70,6 +70,8 @@ export function decide(
     case "accept":
     case "decline":
       return answerOffer(state, command, ctx);
+    case "backlog_drained":
+      return backlogDrained(state, command, ctx);
     default:
       // Commands arrive over the wire, so the union is a hope, not a guarantee.
       return reject(
@@ -86,11 +88,33 @@ function arrive(state: QueueState, cmd: CommandOf<"arrive">, ctx: DecideContext)
   if (state.items[itemKey(item)]) return { events: [] };
   const { maxWaiting } = settings(ctx);
   if (waitingCount(state) >= maxWaiting) {
+    // A ticket is durable where it is; a visitor should hear there is no room.
+    if (item.kind === "ticket") {
+      return { events: [{ type: "backlogged", at: ctx.now, item: itemRef(item) }] };
+    }
     return reject("queue_full", `the queue already has ${maxWaiting} items waiting`, {
       details: { maxWaiting },
     });
   }
   return { events: [{ type: "arrived", at: ctx.now, item }] };
+}
+
+function itemRef(item: ItemRef): ItemRef {
+  return { kind: item.kind, id: item.id };
+}
+
+function backlogDrained(
+  state: QueueState,
+  cmd: CommandOf<"backlog_drained">,
+  ctx: DecideContext,
+): Outcome {
+  if (!Number.isSafeInteger(cmd.generation) || cmd.generation < 0) {
+    return validation("generation", "generation must be a whole number");
+  }
+  const { backlog } = state;
+  // A ticket overflowed since the runtime looked: its backlog is not empty.
+  if (!backlog?.open || backlog.generation !== cmd.generation) return { events: [] };
+  return { events: [{ type: "backlog_drained", at: ctx.now, generation: cmd.generation }] };
 }
 
 function arrival(

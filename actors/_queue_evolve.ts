@@ -77,6 +77,10 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
       return patchItem(next, event.item, { escalated: event.reason });
     case "relaxed":
       return patchItem(next, event.item, { relaxed: event.step + 1 });
+    case "backlogged":
+      return { ...next, backlog: { open: true, generation: (state.backlog?.generation ?? 0) + 1 } };
+    case "backlog_drained":
+      return { ...next, backlog: { open: false, generation: event.generation } };
     case "released": {
       let released = withAgent(next, event.agent, { releaseAt: null });
       for (const ref of event.items) {

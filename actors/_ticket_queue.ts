@@ -1,8 +1,20 @@
 // What the tenant's queue learns of a ticket: it waits while it is open
 // with no assignee, and is an agent's while assigned.
-import type { ActorAddress, Effect } from "./decider.ts";
+import type { ActorAddress, Effect, Priority } from "./decider.ts";
+import type { ItemInput } from "./queue.ts";
 import type { TicketEvent, TicketState } from "./ticket.ts";
 import { itemOf, toQueue } from "./_queue_effects.ts";
+
+/**
+ * What a ticket arrives in the queue with: from its state, or from its
+ * projection row when the runtime brings it back from the backlog.
+ */
+export function ticketItem(
+  id: string,
+  ticket: { priority: Priority; tags: string[]; team: string | null },
+): ItemInput {
+  return { kind: "ticket", id, priority: ticket.priority, tags: ticket.tags, team: ticket.team };
+}
 
 const ENDED: ReadonlySet<string> = new Set(["resolved", "closed"]);
 
@@ -14,11 +26,7 @@ export function ticketQueueEffects(
 ): Effect[] {
   const item = itemOf(address);
   const tag = `${event.type}:${state.revision ?? 0}`;
-  const arrive = () =>
-    toQueue(address, {
-      type: "arrive",
-      item: { ...item, priority: state.priority, tags: state.tags, team: state.team },
-    }, tag);
+  const arrive = () => toQueue(address, { type: "arrive", item: ticketItem(item.id, state) }, tag);
   switch (event.type) {
     case "created":
       return [arrive()];

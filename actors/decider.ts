@@ -65,7 +65,7 @@ export interface RoutingSettings {
   relaxation: RelaxationStep[];
   /** Seconds a gone agent keeps its work before it returns to the queue. */
   releaseAfterSeconds: number;
-  /** Items that may wait at once; arrivals past it are refused. */
+  /** Items that may wait at once; chats past it are refused, tickets wait in the store. */
   maxWaiting: number;
   /** The router that decides: a built-in's name or a plugin's; `least-loaded` when absent. */
   router?: string;

@@ -24,6 +24,7 @@ export {
   waitingCount,
 } from "./_queue_work.ts";
 export { type RouteCommand, tenantQueueId } from "./_queue_effects.ts";
+export { backlogRoom } from "./_queue_backlog.ts";
 
 /** The kinds of work a queue hands out. */
 export type ItemKind = "chat" | "ticket";
@@ -108,7 +109,12 @@ export type QueueCommand =
     rule: string;
   }
   | { type: "accept"; item: ItemRef; by: Caller }
-  | { type: "decline"; item: ItemRef; by: Caller };
+  | { type: "decline"; item: ItemRef; by: Caller }
+  /**
+   * The runtime found no more backlogged tickets than it sent back: the
+   * backlog is empty unless a ticket overflowed since `generation`.
+   */
+  | { type: "backlog_drained"; generation: number };
 
 /** The bounds the queue enforces, for validators that want to agree. */
 export const queueLimits = {
@@ -210,7 +216,23 @@ export interface QueueState {
    * {@linkcode queueLimits.rememberedVisitors} visitors (absent in older states).
    */
   lastAgents?: Record<string, { agent: string; at: number }>;
+  /**
+   * Whether tickets wait in the store beyond the queue's window (see
+   * {@linkcode QueueBacklog}); absent in older states, and until a ticket
+   * first overflows.
+   */
+  backlog?: QueueBacklog;
   updatedAt: number;
+}
+
+/**
+ * Tickets refused for room wait in the store, open and unassigned, until the
+ * runtime brings them back. `generation` counts the overflows, so a drain
+ * the runtime saw before the latest one cannot clear the flag.
+ */
+export interface QueueBacklog {
+  open: boolean;
+  generation: number;
 }
 
 /** Events of a queue; each names what it touched and when. */
@@ -236,6 +258,9 @@ export type QueueEvent =
   | { type: "offer_expired"; at: number; item: ItemRef; agent: string }
   | { type: "escalated"; at: number; item: ItemRef; reason: string }
   | { type: "relaxed"; at: number; item: ItemRef; step: number }
+  /** A ticket found no room: it waits in the store, open and unassigned. */
+  | { type: "backlogged"; at: number; item: ItemRef }
+  | { type: "backlog_drained"; at: number; generation: number }
   | { type: "released"; at: number; agent: string; items: ItemRef[] };
 
 /** Work the router may be asked about: a waiting item and the agents that may take it. */
@@ -317,7 +342,11 @@ export interface QueueView {
  * The queue decider.
  *
  * - `arrive` queues an item (a second arrival of a known item changes
- *   nothing); past the tenant's `maxWaiting` it is refused with `queue_full`.
+ *   nothing); past the tenant's `maxWaiting` a chat is refused with
+ *   `queue_full`, while a ticket is `backlogged`: it stays open and
+ *   unassigned in the store, and the runtime sends it again once the queue
+ *   has room (see {@linkcode QueueBacklog}); `backlog_drained` clears the
+ *   flag only for the latest generation of overflows.
  *   A chat of a visitor the queue remembers (whoever last held one of their
  *   chats) arrives with that agent as its previous agent, unless it names one.
  * - An assignment made possible by relaxation says so in its rule.

@@ -190,6 +190,8 @@ const MINUTE = 60_000;
 
 type Outcome = Decision<TicketEvent>;
 
+export { ticketItem } from "./_ticket_queue.ts";
+
 /**
  * The ticket decider.
  *

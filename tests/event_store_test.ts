@@ -229,7 +229,7 @@ for (const [driver, open] of drivers) {
     }
   });
 
-  Deno.test(`${driver}: projections page newest first with filters and a cursor`, async () => {
+  Deno.test(`${driver}: projections page newest first with filters and a cursor; unassigned tickets oldest first`, async () => {
     const { store, cleanup } = await open();
     try {
       await store.appendBatch(Array.from({ length: 7 }, (_, i) =>
@@ -271,6 +271,15 @@ for (const [driver, open] of drivers) {
       const fresh = await store.list({ kind: "ticket", tenant: "t", limit: 10, status: "new" });
       assertEquals(fresh.items.length, 3);
       assertEquals((await store.list({ kind: "ticket", tenant: "other", limit: 10 })).items, []);
+      // The backlog: open tickets nobody holds, oldest first, paged by (createdAt, id).
+      const backlog = await store.unassignedTickets("t", 2);
+      assertEquals(backlog.map((row) => [row.id, row.createdAt, row.doc.id]), [
+        ["id1", 101, "id1"],
+        ["id3", 103, "id3"],
+      ]);
+      const rest = await store.unassignedTickets("t", 2, backlog[1]);
+      assertEquals(rest.map((row) => row.id), ["id5"]);
+      assertEquals(await store.unassignedTickets("other", 10), []);
       await assertRejects(
         () => store.list({ kind: "ticket", tenant: "t", limit: 3, cursor: "bogus" }),
         InvalidCursorError,

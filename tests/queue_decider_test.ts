@@ -9,6 +9,7 @@ import {
   type TimerCommand,
 } from "../actors/decider.ts";
 import {
+  backlogRoom,
   heldBy,
   type ItemInput,
   type ItemRef,
@@ -155,6 +156,62 @@ Deno.test("queue: arrivals past the tenant's cap are refused with queue_full", (
   // Once one is taken there is room again.
   const freed = given([online("alice"), assign(chat("c1"), "alice")], run);
   assertEquals(types(events(when(freed, at(0, arrive(chat("c2")), small)).decision)), ["arrived"]);
+});
+
+Deno.test("queue: a ticket past the cap is backlogged, not refused, and raises the generation", () => {
+  const small = withRouting({ maxWaiting: 2 });
+  const full = given([at(0, arrive(chat("c1")), small), at(0, arrive(ticket("t1")), small)]);
+  assertEquals(full.state.backlog, undefined);
+  const run = given([at(0, arrive(ticket("t2")), small), at(0, arrive(ticket("t3")), small)], full);
+  assertEquals(run.events, [
+    { type: "backlogged", at: T0, item: ticket("t2") },
+    { type: "backlogged", at: T0, item: ticket("t3") },
+  ]);
+  assertEquals(run.state.backlog, { open: true, generation: 2 });
+  // Backlogged tickets stay in the store, not in the queue's state.
+  assertEquals(Object.keys(run.state.items).sort(), ["chat:c1", "ticket:t1"]);
+  assertEquals(rejection(when(run, at(0, arrive(chat("c2")), small)).decision).code, "queue_full");
+  assertEquals(replay([...full.events, ...run.events]).backlog, run.state.backlog);
+});
+
+Deno.test("queue: only a drain of the latest generation clears the backlog", () => {
+  const small = withRouting({ maxWaiting: 1 });
+  const run = given([
+    at(0, arrive(ticket("t1")), small),
+    at(0, arrive(ticket("t2")), small),
+    at(0, arrive(ticket("t3")), small),
+  ]);
+  const drained = (generation: number) => ({ type: "backlog_drained", generation } as const);
+  // t3 overflowed after a search that started at generation 1: the backlog stays.
+  assertEquals(events(when(run, drained(1)).decision), []);
+  const cleared = given([drained(2)], run);
+  assertEquals(types(cleared.events), ["backlog_drained"]);
+  assertEquals(cleared.state.backlog, { open: false, generation: 2 });
+  assertEquals(events(when(cleared, drained(2)).decision), []);
+  assertEquals(events(when(given([]), drained(0)).decision), []);
+  assertLimit(run, drained(-1), "generation");
+  assertLimit(run, { type: "backlog_drained", generation: "2" } as never, "generation");
+  // A later overflow opens it again, one generation on.
+  const again = given([at(0, arrive(ticket("t4")), small)], cleared);
+  assertEquals(again.state.backlog, { open: true, generation: 3 });
+});
+
+Deno.test("queue: the runtime refills a backlog once the queue is below half its cap", () => {
+  const small = withRouting({ maxWaiting: 4 });
+  const items = ["t1", "t2", "t3", "t4", "t5"].map((id) => at(0, arrive(ticket(id)), small));
+  const run = given([online("alice", { capacity: { tickets: 10 } }), ...items]);
+  assertEquals(backlogRoom(run.state, 4), null);
+  const one = given([assign(ticket("t1"), "alice"), assign(ticket("t2"), "alice")], run);
+  assertEquals(backlogRoom(one.state, 4), null);
+  const below = given([assign(ticket("t3"), "alice")], one);
+  assertEquals(backlogRoom(below.state, 4), { generation: 1, room: 3 });
+  // A ticket already waiting or held arrives again as a no-op.
+  assertEquals(events(when(below, at(0, arrive(ticket("t1")), small)).decision), []);
+  assertEquals(events(when(below, at(0, arrive(ticket("t4")), small)).decision), []);
+  assertEquals(
+    backlogRoom(given([{ type: "backlog_drained", generation: 1 }], below).state, 4),
+    null,
+  );
 });
 
 Deno.test("queue: routable work is each waiting item with the agents that may take it now", () => {

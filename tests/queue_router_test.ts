@@ -6,6 +6,8 @@ import type { DecideContext, TenantSettings } from "../actors/decider.ts";
 import { queueDecider, type QueueEvent, type QueueState } from "../actors/queue.ts";
 import { PluginHost } from "../plugins/host/plugin_host.ts";
 import { QueueRouter } from "../cluster/runtime/queue_router.ts";
+import { QueueBacklog } from "../cluster/runtime/queue_backlog.ts";
+import type { TicketCursor, UnassignedTicket } from "../cluster/store/event_store.ts";
 import { Router } from "../cluster/runtime/routing.ts";
 import type { ActorRequest, ActorResponse } from "../cluster/protocol.ts";
 
@@ -47,14 +49,9 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-function setup(tenant: TenantSettings, router = new Router(new PluginHost())) {
-  const queue = memoryQueue(tenant, (state) => queues.observe(address, state));
-  const queues: QueueRouter = new QueueRouter({
-    router,
-    tenantSettings: () => Promise.resolve(tenant),
-    deliver: (request) => queue.dispatch(request),
-  });
-  const send = (command: Record<string, unknown>) =>
+/** Sends commands to `queue` as a caller would, each with a fresh id. */
+function sender(queue: { dispatch: (request: ActorRequest) => Promise<ActorResponse> }) {
+  return (command: Record<string, unknown>) =>
     queue.dispatch({
       address,
       op: "command",
@@ -62,7 +59,16 @@ function setup(tenant: TenantSettings, router = new Router(new PluginHost())) {
       commandId: crypto.randomUUID(),
       deadline: Date.now() + 1000,
     });
-  return { queue, queues, send };
+}
+
+function setup(tenant: TenantSettings, router = new Router(new PluginHost())) {
+  const queue = memoryQueue(tenant, (state) => queues.observe(address, state));
+  const queues: QueueRouter = new QueueRouter({
+    router,
+    tenantSettings: () => Promise.resolve(tenant),
+    deliver: (request) => queue.dispatch(request),
+  });
+  return { queue, queues, send: sender(queue) };
 }
 
 Deno.test("queue router: arrivals go to agents with room at once; freed slots refill, never past capacity", async () => {
@@ -143,4 +149,93 @@ Deno.test("router: a built-in whose options are wrong, or a plugin not loaded, f
   assertEquals(builtin.router, { name: "least-loaded", version: "builtin" });
   assertEquals(builtin.fallback, undefined);
   await plugins.close();
+});
+
+/**
+ * A queue of 2 with its backlog refilled from `rows` (the ticket projection
+ * as the store would answer it); `duringSearch` runs inside each search,
+ * after the rows are read, as a turn racing the search would.
+ */
+function backlogSetup() {
+  const tenant = settings({ maxWaiting: 2 });
+  const rows: UnassignedTicket[] = [];
+  const hooks = { duringSearch: async () => {} };
+  const queue = memoryQueue(tenant, (state) => backlog.observe(address, state));
+  const backlog: QueueBacklog = new QueueBacklog({
+    store: {
+      async unassignedTickets(_tenant: string, limit: number, after?: TicketCursor) {
+        const found = rows.filter((row) =>
+          !after || row.createdAt > after.createdAt ||
+          (row.createdAt === after.createdAt && row.id > after.id)
+        ).slice(0, limit);
+        await hooks.duringSearch();
+        return found;
+      },
+    },
+    tenantSettings: () => Promise.resolve(tenant),
+    deliver: (request) => queue.dispatch(request),
+  });
+  let created = 0;
+  const command = sender(queue);
+  /** A new unassigned ticket: its row first, then its arrival, as the outbox does. */
+  const create = (id: string) => {
+    rows.push({
+      id,
+      createdAt: ++created,
+      doc: { id, priority: "high", tags: ["vip"], team: null },
+    });
+    return command({ type: "arrive", item: { kind: "ticket", id } });
+  };
+  const close = (id: string) => {
+    rows.splice(rows.findIndex((row) => row.id === id), 1);
+    return command({ type: "leave", item: { kind: "ticket", id }, reason: "closed" });
+  };
+  const waiting = () => Object.keys(queue.state.items).sort();
+  return { queue, hooks, create, close, waiting };
+}
+
+Deno.test("queue backlog: tickets past the cap come back oldest first as room frees, with their data; an empty search drains it", async () => {
+  const { queue, create, close, waiting } = backlogSetup();
+  for (const id of ["t1", "t2", "t3", "t4", "t5"]) assert((await create(id)).ok);
+  assertEquals(waiting(), ["ticket:t1", "ticket:t2"]);
+  assertEquals(queue.state.backlog, { open: true, generation: 3 });
+  // At the low-water mark (1 of 2) nothing comes back yet.
+  await close("t1");
+  await settle();
+  assertEquals(waiting(), ["ticket:t2"]);
+  await close("t2");
+  await settle();
+  assertEquals(waiting(), ["ticket:t3", "ticket:t4"]);
+  assertEquals(queue.state.items["ticket:t3"].priority, "high");
+  assertEquals(queue.state.items["ticket:t3"].tags, ["vip"]);
+  assert(queue.state.backlog?.open);
+  for (const id of ["t3", "t4"]) await close(id);
+  await settle();
+  // t5 alone: the search came back short, so the backlog is drained.
+  assertEquals(waiting(), ["ticket:t5"]);
+  assertEquals(queue.state.backlog, { open: false, generation: 3 });
+  assertEquals(queue.log.filter((e) => e.type === "backlog_drained").length, 1);
+});
+
+Deno.test("queue backlog: a ticket overflowing while a search runs keeps the backlog open", async () => {
+  const { queue, hooks, create, close, waiting } = backlogSetup();
+  for (const id of ["t1", "t2", "t3", "t4"]) await create(id);
+  for (const id of ["t1", "t2"]) await close(id);
+  await settle();
+  assertEquals(waiting(), ["ticket:t3", "ticket:t4"]);
+  await close("t3");
+  // The next search reads nothing, while t5 and t6 fill the queue and t7 overflows.
+  hooks.duringSearch = async () => {
+    hooks.duringSearch = async () => {};
+    for (const id of ["t5", "t6", "t7"]) await create(id);
+  };
+  await close("t4");
+  await settle();
+  assertEquals(waiting(), ["ticket:t5", "ticket:t6"]);
+  // Its drain named the generation before t7's overflow, so the queue kept the flag.
+  assertEquals(queue.state.backlog, { open: true, generation: 3 });
+  assertEquals(queue.log.filter((e) => e.type === "backlog_drained"), []);
+  for (const id of ["t5", "t6"]) await close(id);
+  await settle();
+  assertEquals(waiting(), ["ticket:t7"]);
 });

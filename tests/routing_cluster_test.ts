@@ -565,3 +565,80 @@ Deno.test("an agent whose last socket closes gets no more work; the other agent 
     await bob.close();
   });
 });
+
+/**
+ * 20 tickets into a queue of 5 with nobody online, then two agents with room
+ * for 10 tickets each; with `failover`, the queue's node is killed between.
+ */
+function backlogScenario(failover: boolean): Promise<void> {
+  return withCluster(async (cluster) => {
+    const sue = await cluster.token("sue", "supervisor");
+    const created: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await call(`${cluster.get("e1").url}/v1/tickets`, sue, "POST", {
+        subject: `Ticket ${i}`,
+        body: "Waiting for someone.",
+      });
+      assertEquals(response.status, 201, JSON.stringify(response.body));
+      created.push(response.body.id as string);
+    }
+    const queueLog = () => eventLog(cluster, "queue");
+    const settled = await eventually(async () => {
+      const log = await queueLog();
+      const seen = log.filter((e) => e.type === "arrived" || e.type === "backlogged");
+      return seen.length === 20 ? log : undefined;
+    });
+    const arrivedIds = (log: typeof settled) =>
+      log.filter((e) => e.type === "arrived").map((e) => (e.data.item as { id: string }).id);
+    assertEquals(arrivedIds(settled).sort(), created.slice(0, 5).sort());
+    assertEquals(settled.filter((e) => e.type === "backlogged").length, 15);
+    assertEquals(await deadLetters(cluster), []);
+    // The backlog is in the queue's state: its next owner brings the tickets back.
+    if (failover) await cluster.kill(new Ring(nodes).owner("queue/acme/main"));
+
+    const agents = [await agent(cluster, "e1", "alice", 1), await agent(cluster, "e2", "bob", 1)];
+    try {
+      const assigned = await eventually(async () => {
+        const log = (await eventLog(cluster, "ticket")).filter((e) => e.type === "assigned");
+        return log.length >= 20 ? log : undefined;
+      }, 30_000);
+      // Each ticket assigned exactly once, each agent within its 10 tickets.
+      assertEquals(assigned.map((e) => e.actor).sort(), [...created].sort());
+      for (const sub of ["alice", "bob"]) {
+        assert(assigned.filter((e) => e.data.agent === sub).length <= 10, sub);
+      }
+      const log = await queueLog();
+      // Brought back oldest first: no ticket jumps more than a window ahead of its turn.
+      arrivedIds(log).forEach((id, turn) => assert(created.indexOf(id) < turn + 5, id));
+      assertEquals(new Set(arrivedIds(log)).size, 20);
+      assert(log.some((e) => e.type === "backlog_drained"), "the backlog was drained");
+      assert(await backlogReturned(cluster) >= 15);
+      assertEquals(await deadLetters(cluster), []);
+    } finally {
+      for (const client of agents) await client.close();
+    }
+  }, { maxWaiting: 5 });
+}
+
+Deno.test("backlog: tickets past maxWaiting wait in the store, none dead-lettered, and all are routed once agents free up", () =>
+  backlogScenario(false));
+
+Deno.test("backlog: the queue's node is killed with tickets backlogged: its next owner routes them all", () =>
+  backlogScenario(true));
+
+async function deadLetters(cluster: TestCluster): Promise<unknown[]> {
+  const url = `${cluster.get("e2").url}/v1/admin/dead-letters`;
+  const response = await call(url, await cluster.opsToken(), "GET");
+  assertEquals(response.status, 200, JSON.stringify(response.body));
+  return response.body.items as unknown[];
+}
+
+/** Backlogged tickets the live nodes sent back to their queue, by their metrics. */
+async function backlogReturned(cluster: TestCluster): Promise<number> {
+  let total = 0;
+  for (const node of nodes.filter((id) => cluster.processes.has(id))) {
+    const text = await fetch(`${cluster.get(node).url}/metrics`).then((r) => r.text());
+    total += Number(text.match(/^sb_queue_backlog_returned_total (\d+)$/m)?.[1] ?? 0);
+  }
+  return total;
+}

@@ -26,6 +26,7 @@ import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
 import { TimerScheduler } from "../runtime/timer_scheduler.ts";
 import { Router } from "../runtime/routing.ts";
 import { QueueRouter } from "../runtime/queue_router.ts";
+import { QueueBacklog } from "../runtime/queue_backlog.ts";
 import { QueuePublisher } from "../runtime/queue_publisher.ts";
 import type { Transport } from "../transport/transport.ts";
 import { subjects } from "../transport/subjects.ts";
@@ -132,6 +133,17 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     deliver: (request) => deliver(request),
     onError: (message, fields) => log.warn(message, fields),
   });
+  const returned = metrics.counter({
+    name: "sb_queue_backlog_returned_total",
+    help: "Backlogged tickets sent back to their queue as it found room.",
+  });
+  const backlog = new QueueBacklog({
+    store,
+    tenantSettings: (tenant) => tenants.get(tenant),
+    deliver: (request) => deliver(request),
+    onReturned: (count) => returned.inc(undefined, count),
+    onError: (message, fields) => log.warn(message, fields),
+  });
   const queueViews = options.bus && new QueuePublisher(options.bus, config.cluster);
   const host = new ActorHost({
     store,
@@ -146,6 +158,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     onEveryCommit: load && ((address, events, row) => load.committed(address, events, row)),
     onState: (address, state) => {
       queues.observe(address, state);
+      backlog.observe(address, state);
       queueViews?.observe(address, state);
     },
   });
@@ -206,6 +219,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     async close() {
       pruner.stop();
       queues.close();
+      backlog.close();
       queueViews?.close();
       timers?.stop();
       relay?.stop();

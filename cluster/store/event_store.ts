@@ -41,6 +41,17 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+/** Where a page of {@linkcode EventStore.unassignedTickets} ended. */
+export interface TicketCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** An unassigned ticket as its projection row has it. */
+export interface UnassignedTicket extends TicketCursor {
+  doc: Record<string, unknown>;
+}
+
 /** Address columns of a projection row. */
 export interface ProjectionKey {
   kind: string;
@@ -226,6 +237,16 @@ export interface EventStore {
   ): Promise<Record<string, unknown>[]>;
   /** Projection rows, newest first. */
   list(query: ProjectionQuery): Promise<Page<Record<string, unknown>>>;
+  /**
+   * A tenant's open tickets nobody holds (status `new`, no assignee), oldest
+   * first, after `after` in that order: the backlog a full queue leaves in
+   * the store.
+   */
+  unassignedTickets(
+    tenant: string,
+    limit: number,
+    after?: TicketCursor,
+  ): Promise<UnassignedTicket[]>;
   /** Timers due at or before `until`, earliest first, after the timer `after` in that order. */
   dueTimers(until: number, limit: number, after?: DueTimer): Promise<DueTimer[]>;
   /**

@@ -19,6 +19,8 @@ import {
   PluginVersionTakenError,
   StoreDataError,
   StoreUnavailableError,
+  type TicketCursor,
+  type UnassignedTicket,
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
@@ -290,6 +292,26 @@ export class SqlEventStore implements EventStore {
         timer.at,
       ])
     );
+  }
+
+  // Walks projections_status backwards: oldest first within one status.
+  async unassignedTickets(
+    tenant: string,
+    limit: number,
+    after?: TicketCursor,
+  ): Promise<UnassignedTicket[]> {
+    const params: unknown[] = [tenant, limit];
+    const past = after ? "and (created_at, id) > ($3, $4)" : "";
+    if (after) params.push(after.createdAt, after.id);
+    const rows = await this.#run(() =>
+      this.#client.query<{ id: string; created_at: number | string; doc: Record<string, unknown> }>(
+        `select id, created_at, doc from projections
+         where tenant = $1 and kind = 'ticket' and status = 'new' and assignee is null ${past}
+         order by created_at, id limit $2`,
+        params,
+      )
+    );
+    return rows.map((row) => ({ id: row.id, createdAt: Number(row.created_at), doc: row.doc }));
   }
 
   async tenantSettings(tenant: string): Promise<StoredTenantSettings | null> {
