@@ -2,6 +2,7 @@ import { assertEquals, assertRejects } from "@std/assert";
 import {
   type AppendRequest,
   type EventStore,
+  type OutboxEntry,
   type PluginState,
   PluginVersionTakenError,
   StoreDataError,
@@ -186,6 +187,36 @@ for (const [driver, open] of drivers) {
       );
       assertEquals(results.filter((r) => r.conflicts.size === 0).length, 1);
       assertEquals((await store.events("ticket/t/race", 0, 100)).map((e) => e.seq), [1, 2]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`${driver}: delivered outbox entries are deleted in one statement, the rest stay`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      const entry = (actorKey: string, idx: number): OutboxEntry => ({
+        actorKey,
+        seq: 1,
+        idx,
+        address: { kind: "counter", tenant: "t", id: "target" },
+        command: { type: "add" },
+        commandId: `outbox:${actorKey}:${idx}`,
+        createdAt: 1000 + idx,
+      });
+      await store.appendBatch([
+        append("counter/t/a", 0, 1, { outbox: [entry("counter/t/a", 0), entry("counter/t/a", 1)] }),
+        append("counter/t/b", 0, 1, { outbox: [entry("counter/t/b", 0)] }),
+      ]);
+      await store.deleteOutbox([]);
+      await store.deleteOutbox([
+        { actorKey: "counter/t/a", seq: 1, idx: 1 },
+        { actorKey: "counter/t/b", seq: 1, idx: 0 },
+        { actorKey: "counter/t/unknown", seq: 7, idx: 0 },
+      ]);
+      const left = await store.pendingOutbox(Date.now(), 10);
+      assertEquals(left.map((e) => [e.actorKey, e.idx]), [["counter/t/a", 0]]);
     } finally {
       await store.close();
       await cleanup();

@@ -36,6 +36,8 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   #options: OutboxRelayOptions & { pollMs: number; staleMs: number; pageSize: number };
   #inFlight = new Set<string>();
+  #delivered: OutboxEntry[] = [];
+  #forgetting = false;
   #poller?: ReturnType<typeof setTimeout>;
   #stopped = false;
 
@@ -86,7 +88,7 @@ export class OutboxRelay {
         commandId: entry.commandId,
         deadline: Date.now() + 10_000,
       });
-      if (response.ok) await this.#options.store.deleteOutbox(entry);
+      if (response.ok) this.#forget(entry);
       else if (!response.error.retryable) {
         // A retry cannot change this refusal, and dropping it would lose an
         // effect already promised: park it where ops see it.
@@ -100,7 +102,36 @@ export class OutboxRelay {
       this.#inFlight.delete(id);
     }
   }
+
+  // Delivered entries are deleted in batches, like group commit: the first
+  // goes at once, and whatever is delivered meanwhile waits for the next
+  // statement (one delete per entry was the busiest statement of a ticket
+  // create). An entry whose delete fails or never runs is delivered again
+  // from the store, which its derived command id makes harmless.
+  #forget(entry: OutboxEntry): void {
+    this.#delivered.push(entry);
+    if (!this.#forgetting) this.#forgetDelivered();
+  }
+
+  async #forgetDelivered(): Promise<void> {
+    this.#forgetting = true;
+    while (this.#delivered.length > 0) {
+      const batch = this.#delivered.splice(0, forgetBatch);
+      try {
+        await this.#options.store.deleteOutbox(batch);
+      } catch (error) {
+        this.#options.onError?.("outbox delete failed", {
+          entries: batch.length,
+          error: String(error),
+        });
+      }
+    }
+    this.#forgetting = false;
+  }
 }
+
+/** Delivered entries deleted per statement at the most. */
+const forgetBatch = 500;
 
 function entryId(entry: OutboxEntry): string {
   return `${entry.actorKey}|${entry.seq}|${entry.idx}`;

@@ -254,8 +254,8 @@ export interface EventStore {
    * entry `after` in that order.
    */
   pendingOutbox(until: number, limit: number, after?: OutboxCursor): Promise<OutboxEntry[]>;
-  /** Forget a delivered outbox entry. */
-  deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void>;
+  /** Forget delivered outbox entries, all in one statement. */
+  deleteOutbox(entries: Pick<OutboxEntry, "actorKey" | "seq" | "idx">[]): Promise<void>;
   /** Move a refused outbox entry to the dead letters, atomically. */
   deadLetterOutbox(entry: OutboxCursor, error: ActorError, at: number): Promise<void>;
   /** The most recently parked dead letters, newest first. */

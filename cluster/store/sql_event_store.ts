@@ -274,13 +274,20 @@ export class SqlEventStore implements EventStore {
     }));
   }
 
-  async deleteOutbox(entry: Pick<OutboxEntry, "actorKey" | "seq" | "idx">): Promise<void> {
+  async deleteOutbox(entries: Pick<OutboxEntry, "actorKey" | "seq" | "idx">[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One text parameter per column, as the append passes its batch.
     await this.#run(() =>
-      this.#client.query(`delete from outbox where actor_key = $1 and seq = $2 and idx = $3`, [
-        entry.actorKey,
-        entry.seq,
-        entry.idx,
-      ])
+      this.#client.query(
+        `delete from outbox o using rows from (json_array_elements_text($1::text::json),
+           unnest($2::text::bigint[]), unnest($3::text::int[])) as d(actor_key, seq, idx)
+         where o.actor_key = d.actor_key and o.seq = d.seq and o.idx = d.idx`,
+        [
+          JSON.stringify(entries.map((entry) => entry.actorKey)),
+          `{${entries.map((entry) => entry.seq).join(",")}}`,
+          `{${entries.map((entry) => entry.idx).join(",")}}`,
+        ],
+      )
     );
   }
 
