@@ -8,6 +8,9 @@
  *   the time until the least-loaded answer comes back instead.
  * - Hot reload: three real node processes; a new version registered over
  *   the admin API until every node routes with it.
+ * - The storm of the routing tests: 1,000 chats in a burst to 50 agents of
+ *   chat capacity 3 who close what they get after a random moment; its
+ *   assignments/s and its counts of over-capacity and double assignments.
  * - Arrival → assignment of the periodic-sweep assigner peers ship (poll
  *   5 s, lock, one per cycle) on the cluster's Postgres, with free agents
  *   and when a slot frees, beside Switchboard's live path in the same run:
@@ -23,6 +26,7 @@ import { subjects } from "../cluster/transport/subjects.ts";
 import type { PluginAdminResponse } from "../cluster/runtime/plugin_admin.ts";
 import { call } from "../tests/_support/api_server.ts";
 import { agent, item } from "../tests/_support/routing_inputs.ts";
+import { runStorm } from "../tests/_support/routing_storm.ts";
 import { type Latency, latency, measureAssignment } from "./_assignment_path.ts";
 import { BenchCluster, sleep } from "./_process_cluster.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
@@ -38,6 +42,7 @@ const sizes = {
     refills: 3,
     liveArrivals: 200,
     liveRefills: 50,
+    stormChats: 1000,
   },
   quick: {
     calls: 500,
@@ -47,6 +52,7 @@ const sizes = {
     refills: 1,
     liveArrivals: 20,
     liveRefills: 5,
+    stormChats: 200,
   },
 };
 const deadlineMs = 50;
@@ -72,6 +78,9 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
   const overhead = await callOverhead(size.calls);
   signal.throwIfAborted();
   const fallback = await hungFallback(size.hangs);
+  signal.throwIfAborted();
+  // A cluster of its own (the routing tests' one), before the other opens.
+  const storm = await runStorm({ chats: size.stormChats });
   signal.throwIfAborted();
   await using cluster = await BenchCluster.open(...nodes, "e1", "e2");
   await cluster.waitForNodes("e1", nodes, signal);
@@ -123,6 +132,18 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
         ],
       },
       {
+        title:
+          `storm: ${storm.chats} chats in a burst to 50 agents of chat capacity 3 on 2 edges, 3 nodes`,
+        rows: [{
+          "assignments": storm.assignments,
+          "assignments/s": Math.round(storm.assignmentsPerSecond),
+          "over capacity (must be 0)": storm.overCapacity,
+          "assigned while held (must be 0)": storm.assignedWhileHeld,
+          "chats not assigned exactly once (must be 0)": storm.notAssignedOnce,
+          "not routed, or not closed by their agent (must be 0)": storm.notRoutedAndClosed,
+        }],
+      },
+      {
         title: "arrival → assignment",
         rows: [
           row(`${sweep.name}: free agents`, assignment.freeAgents, "–"),
@@ -145,6 +166,7 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
       reload,
       assignment,
       liveAssignment,
+      storm,
     },
   };
 }

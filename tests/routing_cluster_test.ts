@@ -3,29 +3,20 @@
 // queue's capacity holds under a storm, and a killed queue owner loses and
 // doubles nothing.
 import { assert, assertEquals, assertMatch, assertObjectMatch } from "@std/assert";
-import postgres from "postgres";
 import { Ring } from "../cluster/placement/ring.ts";
 import { call } from "./_support/api_server.ts";
 import { TestCluster } from "./_support/cluster.ts";
 import { type Frame, WsClient } from "./_support/ws_client.ts";
-
-const widgetKey = "widget-key-0123456789";
-const nodes = ["n1", "n2", "n3"];
-
-async function routingCluster(
-  routing: Record<string, unknown> = {},
-  widget: Record<string, unknown> = {},
-): Promise<TestCluster> {
-  const cluster = new TestCluster();
-  await cluster.start(...nodes, "e1", "e2");
-  const admin = await cluster.token("root", "admin");
-  const settings = await call(`${cluster.get("e1").url}/v1/admin/settings`, admin, "POST", {
-    widget: { key: widgetKey, ...widget },
-    routing,
-  });
-  assertEquals(settings.status, 200, JSON.stringify(settings.body));
-  return cluster;
-}
+import {
+  agent,
+  eventLog,
+  eventually,
+  nodes,
+  routingCluster,
+  runStorm,
+  type StormReport,
+  widgetKey,
+} from "./_support/routing_storm.ts";
 
 /** Run `test` against a fresh routing cluster, closed after it whatever happens. */
 async function withCluster(
@@ -69,18 +60,6 @@ async function visitorChat(
   return { ...chat, client };
 }
 
-async function agent(
-  cluster: TestCluster,
-  edge: string,
-  sub: string,
-  capacity: number,
-  profile: { skills?: string[]; languages?: string[] } = {},
-) {
-  const client = await WsClient.hello(cluster.get(edge).url, await cluster.token(sub));
-  client.send({ t: "status", status: "online", capacity, ...profile });
-  return client;
-}
-
 const assignedFrame = (conversation: string) => (f: Frame) =>
   f.t === "assigned" && f.conversation === conversation;
 
@@ -100,37 +79,6 @@ async function routedExplanation(cluster: TestCluster, conversation: string) {
 async function closeChat(client: WsClient, conversation: string) {
   const closed = await client.ask({ t: "close", id: `close-${conversation}`, conversation });
   assertEquals(closed.t, "ack", JSON.stringify(closed));
-}
-
-/** What `find` answers once it answers anything, polling. */
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await find();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing found within ${timeoutMs} ms`);
-}
-
-/** The events of every actor of a kind, in each actor's order. */
-async function eventLog(cluster: TestCluster, kind: string) {
-  const sql = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await sql.unsafe(
-      `select actor_key, seq, type, data, at from ${cluster.schema}.events
-       where actor_key like $1 order by actor_key, seq`,
-      [`${kind}/acme/%`],
-    );
-    return rows.map((row) => ({
-      actor: String(row.actor_key).split("/")[2],
-      type: String(row.type),
-      data: row.data as Record<string, unknown>,
-      at: Number(row.at),
-    }));
-  } finally {
-    await sql.end();
-  }
 }
 
 Deno.test("a chat and a ticket reach an online agent with room, without a claim, and say why", async () => {
@@ -173,185 +121,23 @@ Deno.test("a chat and a ticket reach an online agent with room, without a claim,
 // 2-core machine; SB_STORM_CHATS sets both.
 const stormChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 1000);
 const failoverChats = Number(Deno.env.get("SB_STORM_CHATS") ?? 400);
-const stormAgents = 50;
-const chatCapacity = 3;
 
-/**
- * An agent who closes each chat it is given after a random moment, retrying
- * through failovers. Pushes are best effort (a node killed between its
- * commit and its publish never sends one), so like a console it also looks
- * up what is assigned to it now and then.
- */
-function closingAgent(
-  client: WsClient,
-  sub: string,
-  list: () => Promise<string[]>,
-): { stop: () => void } {
-  let seen = 0;
-  let stopped = false;
-  const handled = new Set<string>();
-  const closeLater = async (conversation: string) => {
-    if (handled.has(conversation)) return;
-    handled.add(conversation);
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
-    for (let attempt = 0; !stopped; attempt++) {
-      const id = `close-${conversation}-${attempt}`;
-      const answer = await client.ask({ t: "close", id, conversation }).catch(() => null);
-      if (answer?.t === "ack" || answer?.code === "conversation_closed") return;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-  };
-  const poll = setInterval(() => {
-    for (; seen < client.frames.length; seen++) {
-      const frame = client.frames[seen];
-      if (frame.t === "assigned" && frame.agent === sub) closeLater(frame.conversation as string);
-    }
-  }, 20);
-  const lookup = setInterval(() => {
-    list().then((ids) => ids.forEach(closeLater), () => {});
-  }, 3_000);
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(poll);
-      clearInterval(lookup);
-    },
-  };
+function assertCleanStorm(report: StormReport) {
+  assertObjectMatch(report, {
+    overCapacity: 0,
+    assignedWhileHeld: 0,
+    notAssignedOnce: 0,
+    notRoutedAndClosed: 0,
+  });
+  assertEquals(report.assignments, report.chats, "the queue assigned each chat once");
 }
 
-/** Bootstraps, retrying what a failover refused; a lost answer may leave an extra chat, which is fine. */
-async function burst(cluster: TestCluster, count: number, onProgress: (done: number) => void) {
-  let done = 0;
-  const one = async (i: number) => {
-    const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
-    // A retry budget in time, not attempts: a loaded machine stretches the failover window.
-    const giveUpAt = Date.now() + 30_000;
-    let last: string | number = "no answer";
-    while (Date.now() < giveUpAt) {
-      const response = await call(`${edge}/v1/widget/sessions`, null, "POST", { widgetKey })
-        .catch((error) => ({ status: String(error), body: {} }));
-      if (response.status === 201) return onProgress(++done);
-      last = response.status;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`a chat could not be opened within 30 s (last: ${last})`);
-  };
-  for (let i = 0; i < count; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => one(i + j)));
-  }
-}
-
-/**
- * The queue's own order of events is the truth of who held what: fold it,
- * checking no agent ever holds more than its capacity by the queue's
- * doing and no item is assigned while someone holds it.
- */
-function checkQueueLog(log: { type: string; data: Record<string, unknown> }[]) {
-  const holder = new Map<string, string>();
-  const held = new Map<string, number>();
-  const key = (item: unknown) => {
-    const { kind, id } = item as { kind: string; id: string };
-    return `${kind}:${id}`;
-  };
-  const release = (item: string) => {
-    const agent = holder.get(item);
-    if (agent === undefined) return;
-    holder.delete(item);
-    held.set(agent, held.get(agent)! - 1);
-  };
-  let assignments = 0;
-  for (const { type, data } of log) {
-    if (type === "assigned") {
-      const item = key(data.item);
-      assert(!holder.has(item), `${item} assigned while ${holder.get(item)} held it`);
-      const agent = data.agent as string;
-      const load = (held.get(agent) ?? 0) + 1;
-      assert(load <= chatCapacity, `${agent} was given a chat beyond its capacity`);
-      held.set(agent, load);
-      holder.set(item, agent);
-      assignments++;
-    } else if (type === "left") {
-      release(key(data.item));
-      if (data.agent) {
-        holder.set(key(data.item), data.agent as string);
-        held.set(data.agent as string, (held.get(data.agent as string) ?? 0) + 1);
-      }
-    } else if (type === "requeued") release(key(data.item));
-    else if (type === "released") {
-      for (const item of data.items as unknown[]) release(key(item));
-    }
-  }
-  return assignments;
-}
-
-async function runStorm(killQueueOwner: boolean, chats: number) {
-  const cluster = await routingCluster();
-  const agents: { client: WsClient; stop: () => void }[] = [];
-  try {
-    for (let i = 0; i < stormAgents; i++) {
-      const sub = `agent${i}`;
-      const edge = cluster.get(i % 2 === 0 ? "e1" : "e2").url;
-      const client = await agent(cluster, i % 2 === 0 ? "e1" : "e2", sub, chatCapacity);
-      const token = await cluster.token(sub);
-      const list = async () => {
-        const query = `assignee=${sub}&status=assigned&limit=200`;
-        const page = await call(`${edge}/v1/conversations?${query}`, token, "GET");
-        return ((page.body.items ?? []) as { id: string }[]).map((doc) => doc.id);
-      };
-      agents.push({ client, ...closingAgent(client, sub, list) });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const owner = new Ring(nodes).owner("queue/acme/main");
-    let killed: Promise<void> | undefined;
-    await burst(cluster, chats, (done) => {
-      if (killQueueOwner && !killed && done === Math.floor(chats / 3)) {
-        killed = cluster.kill(owner);
-      }
-    });
-    await killed;
-    // Done when every chat opened has been assigned and closed by its agent.
-    const sessions = await eventually(async () => {
-      const log = await eventLog(cluster, "session");
-      const opened = new Set(log.filter((e) => e.type === "opened").map((e) => e.actor));
-      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
-      return opened.size >= chats && [...opened].every((id) => closed.has(id)) ? log : undefined;
-    }, 60_000).catch(async () => {
-      // Say which chats are stuck and where, not just that time ran out.
-      const log = await eventLog(cluster, "session");
-      const closed = new Set(log.filter((e) => e.type === "closed").map((e) => e.actor));
-      const stuck = new Map<string, string[]>();
-      for (const e of log.filter((e) => !closed.has(e.actor))) {
-        stuck.set(e.actor, [...(stuck.get(e.actor) ?? []), e.type]);
-      }
-      throw new Error(
-        `${stuck.size} chats never closed: ${JSON.stringify([...stuck].slice(0, 5))}`,
-      );
-    });
-    const opened = sessions.filter((e) => e.type === "opened").map((e) => e.actor);
-    for (const id of opened) {
-      const events = sessions.filter((e) => e.actor === id);
-      const assigned = events.filter((e) => e.type === "assigned");
-      assertEquals(assigned.length, 1, `${id}: ${JSON.stringify(assigned)}`);
-      assertEquals(assigned[0].data.via, "route");
-      assertEquals(events.find((e) => e.type === "closed")?.data.reason, "agent");
-    }
-    const assignments = checkQueueLog(await eventLog(cluster, "queue"));
-    assertEquals(assignments, opened.length, "the queue assigned each chat once");
-  } finally {
-    for (const { client, stop } of agents) {
-      stop();
-      await client.close();
-    }
-    await cluster.close();
-  }
-}
-
-Deno.test(`storm: ${stormChats} chats to ${stormAgents} agents of capacity ${chatCapacity} on two edges: each assigned once, never over capacity, freed slots refilled`, async () => {
-  await runStorm(false, stormChats);
+Deno.test(`storm: ${stormChats} chats to 50 agents of capacity 3 on two edges: each assigned once, never over capacity, freed slots refilled`, async () => {
+  assertCleanStorm(await runStorm({ chats: stormChats }));
 });
 
 Deno.test(`storm: ${failoverChats} chats, kill -9 the queue's node midway: nothing assigned twice or lost`, async () => {
-  await runStorm(true, failoverChats);
+  assertCleanStorm(await runStorm({ chats: failoverChats, killQueueOwner: true }));
 });
 
 /** The queue's events of one item, by type, in order. */
