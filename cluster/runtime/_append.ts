@@ -84,10 +84,6 @@ function timerChanges(
 ): TimerChanges | undefined {
   const set: TimerSpec[] = [];
   for (const [name, at] of wanted) if (stored.get(name) !== at) set.push({ name, at });
-  const gone: string[] = [];
-  // Every stored name is still wanted unless there are more of them than wanted ones not new.
-  if (stored.size + set.length > wanted.size) {
-    for (const name of stored.keys()) if (!wanted.has(name)) gone.push(name);
-  }
+  const gone = [...stored.keys()].filter((name) => !wanted.has(name));
   return set.length > 0 || gone.length > 0 ? { set, delete: gone } : undefined;
 }
