@@ -3,6 +3,8 @@ import type { OutboxEntry } from "../cluster/store/event_store.ts";
 import { OutboxRelay } from "../cluster/runtime/outbox_relay.ts";
 import { TimerScheduler } from "../cluster/runtime/timer_scheduler.ts";
 import { overrideStore } from "./_support/services.ts";
+import { snapshotInterval } from "../cluster/runtime/_append.ts";
+import { counterDecider, type CounterEvent } from "./_support/counter_decider.ts";
 import { add, holdAppends, runtime, seqOf, withStore } from "./_support/host_runtime.ts";
 
 Deno.test("fencing: two runtimes append to one actor, exactly one wins, the log stays linear", async () => {
@@ -179,6 +181,36 @@ Deno.test("snapshots: an actor with a snapshot loads from it plus later events",
       assertEquals(read.ok && (read.reply as { n: number }).n, 25);
     } finally {
       second.host.close();
+    }
+  });
+});
+
+Deno.test("snapshots: a large state is snapshotted less often, never past ten intervals", async () => {
+  assertEquals(snapshotInterval(0, { snapshotEvery: 100 }), 100);
+  assertEquals(snapshotInterval(374_000, { snapshotEvery: 100 }), 731);
+  assertEquals(snapshotInterval(50_000_000, { snapshotEvery: 100 }), 1000);
+  // A 20 KB state: after its first snapshot, the next comes 40 events later, not 10.
+  const padded = {
+    ...counterDecider,
+    evolve: (state: Parameters<typeof counterDecider.evolve>[0], event: CounterEvent) => ({
+      ...counterDecider.evolve(state, event),
+      pad: "x".repeat(20_000),
+    }),
+  };
+  await withStore(async (store) => {
+    const { host } = runtime(store, { snapshotEvery: 10, deciders: [padded] });
+    try {
+      for (let i = 0; i < 60; i++) await host.dispatch(add("big"));
+      assertEquals((await store.load("counter/t/big", 10)).snapshot?.seq, 50);
+    } finally {
+      host.close();
+    }
+    const again = runtime(store, { snapshotEvery: 10, deciders: [padded] });
+    try {
+      const read = await again.host.dispatch({ ...add("big"), op: "read" });
+      assertEquals(read.ok && (read.reply as { n: number }).n, 60);
+    } finally {
+      again.host.close();
     }
   });
 });

@@ -24,6 +24,8 @@ export interface Activation {
   /** Sequence of the last event decided, committed or not. */
   seq: number;
   snapshotSeq: number;
+  /** JSON length of the last snapshot this activation wrote (0 before its first). */
+  snapshotBytes: number;
   /** The durable timers stored once the appends up to `seq` commit, name → due time. */
   timers: Map<string, number>;
   /** Status and assignee of the last projection, to tell watchers only of changes. */
@@ -56,6 +58,7 @@ export function newActivation(
     state: decider.initial(address),
     seq: 0,
     snapshotSeq: 0,
+    snapshotBytes: 0,
     timers: new Map(),
     placed: placement(null),
     inflight: 0,

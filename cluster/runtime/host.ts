@@ -30,7 +30,7 @@ export interface ActorHostOptions {
   mailboxCapacity?: number;
   /** Idle time after which an actor is passivated, in ms. */
   idleMs?: number;
-  /** A snapshot is written every this many events. */
+  /** A snapshot is written every this many events; a large state less often (`snapshotInterval`). */
   snapshotEvery?: number;
   /**
    * How many of its most recent commands' idempotency records an activation

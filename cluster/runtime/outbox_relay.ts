@@ -23,6 +23,8 @@ export interface OutboxRelayOptions {
   staleMs?: number;
   /** Rows read per query while paging past other nodes' leftovers (500 by default). */
   pageSize?: number;
+  /** How long delivered entries gather before one delete forgets them (50 ms by default). */
+  forgetAfterMs?: number;
   onError?: (message: string, fields: Record<string, unknown>) => void;
   /** Called for each entry parked in the dead letters. */
   onDeadLetter?: (entry: OutboxEntry, error: ActorError) => void;
@@ -34,15 +36,21 @@ export interface OutboxRelayOptions {
  * the sender's events already promised its effect (a chat became a ticket).
  */
 export class OutboxRelay {
-  #options: OutboxRelayOptions & { pollMs: number; staleMs: number; pageSize: number };
+  #options: OutboxRelayOptions & {
+    pollMs: number;
+    staleMs: number;
+    pageSize: number;
+    forgetAfterMs: number;
+  };
   #inFlight = new Set<string>();
   #delivered: OutboxEntry[] = [];
   #forgetting = false;
+  #flushNow?: () => void;
   #poller?: ReturnType<typeof setTimeout>;
   #stopped = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { pollMs: 2000, staleMs: 5000, pageSize: 500, ...options };
+    this.#options = { pollMs: 2000, staleMs: 5000, pageSize: 500, forgetAfterMs: 50, ...options };
   }
 
   /** Start looking for leftovers. */
@@ -50,9 +58,11 @@ export class OutboxRelay {
     this.#poller = setTimeout(() => this.#poll(), this.#options.pollMs);
   }
 
+  /** Stop polling; delivered entries still gathering are forgotten at once. */
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#poller);
+    this.#flushNow?.();
   }
 
   /** Deliver entries whose events just committed. */
@@ -103,11 +113,13 @@ export class OutboxRelay {
     }
   }
 
-  // Delivered entries are deleted in batches, like group commit: the first
-  // goes at once, and whatever is delivered meanwhile waits for the next
-  // statement (one delete per entry was the busiest statement of a ticket
-  // create). An entry whose delete fails or never runs is delivered again
-  // from the store, which its derived command id makes harmless.
+  // Delivered entries are deleted in batches: what is delivered within
+  // `forgetAfterMs` of the first goes in one statement (one delete per entry
+  // was the busiest statement of a ticket create; a statement per few entries
+  // still cost more than the rows). The wait is far below `staleMs`, so the
+  // poll does not redeliver them meanwhile; an entry whose delete fails or
+  // never runs is delivered again from the store, which its derived command
+  // id makes harmless.
   #forget(entry: OutboxEntry): void {
     this.#delivered.push(entry);
     if (!this.#forgetting) this.#forgetDelivered();
@@ -115,6 +127,16 @@ export class OutboxRelay {
 
   async #forgetDelivered(): Promise<void> {
     this.#forgetting = true;
+    if (!this.#stopped) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.forgetAfterMs);
+        this.#flushNow = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#flushNow = undefined;
+    }
     while (this.#delivered.length > 0) {
       const batch = this.#delivered.splice(0, forgetBatch);
       try {

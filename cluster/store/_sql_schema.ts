@@ -146,10 +146,18 @@ select 'command', created_at, outcome, command_id, null, fingerprint from (
 union all
 select 'timer', due_at, null, null, null, name from timers where actor_key = $1`;
 
-/** The idempotency records of some commands of one actor ($2: a JSON array of ids). */
+/**
+ * The idempotency records of some commands of one actor ($2: a JSON array of
+ * ids), one primary-key probe per id: as a semi-join the planner read every
+ * record of the actor, which for a queue with thousands of commands in the
+ * window cost milliseconds per lookup on its critical path.
+ */
 export const idempotencySql = `
-select command_id, fingerprint, outcome, created_at from idempotency
-where actor_key = $1 and command_id in (select jsonb_array_elements_text($2::text::jsonb))`;
+select i.* from jsonb_array_elements_text($2::text::jsonb) as wanted(id)
+cross join lateral (
+  select command_id, fingerprint, outcome, created_at from idempotency x
+  where x.actor_key = $1 and x.command_id = wanted.id limit 1
+) i`;
 
 // A bounded delete of the oldest expired records; rows another node's pruner
 // holds are skipped, so pruners never wait on each other or on appends.
