@@ -118,13 +118,19 @@ export function appendBatchParams(batch: AppendRequest[]): unknown[] {
 // record) stands where that next sequence is still free.
 export const appendBatchSql = `
 with a as (select * from ${from("a")}),
--- Lateral, so each is one probe of the primary key: an "or exists" became a
--- scan of the whole log.
+-- Every look at a table is a probe by its primary key, written as a lateral
+-- subquery with a limit so that the plan is one whatever the statistics say:
+-- the plan is cached per connection, made while the tables are small and for
+-- a batch of the default 100 rows, and as a join it hashed the batch and
+-- read the whole event log on every append until the log held tens of
+-- thousands of events.
 fresh as (
   select a.* from a where a.exp = 0
   union all
   select a.* from a
-  cross join lateral (select from events x where x.actor_key = a.k and x.seq = a.exp) stored
+  cross join lateral (
+    select from events x where x.actor_key = a.k and x.seq = a.exp limit 1
+  ) stored
   where a.exp > 0
 ),
 e as (select * from ${from("e")}),
@@ -138,8 +144,11 @@ claimed as (
 ok as (
   select actor_key from claimed
   union all
-  select f.k from fresh f where f.events = 0
-    and not exists (select 1 from events x where x.actor_key = f.k and x.seq = f.exp + 1)
+  select f.k from fresh f
+  left join lateral (
+    select true as taken from events x where x.actor_key = f.k and x.seq = f.exp + 1 limit 1
+  ) next on true
+  where f.events = 0 and next.taken is null
 ),
 rest as (
   insert into events (actor_key, seq, type, data, command_id, at)
@@ -156,8 +165,13 @@ sn as (
 -- Only the timers the turns changed, each by its primary key: a queue holds
 -- one per waiting item, and rewriting them all made every turn O(n).
 tdel as (
-  delete from timers x using ${from("td")}, ok
-  where ok.actor_key = td.k and x.actor_key = td.k and x.name = td.name
+  delete from timers x using (
+    select y.tid from ${from("td")} join ok on ok.actor_key = td.k
+    cross join lateral (
+      select ctid as tid from timers y where y.actor_key = td.k and y.name = td.name limit 1
+    ) y
+  ) gone
+  where x.ctid = gone.tid
 ),
 tup as (
   insert into timers (actor_key, name, due_at)
