@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { run as append } from "./append.ts";
 import { run as chat } from "./chat.ts";
 import { run as claimStorm } from "./claim_storm.ts";
 import { run as claimStormCluster } from "./claim_storm_cluster.ts";
@@ -39,6 +40,7 @@ const scenarios: Record<string, Scenario> = {
   crdt,
   routing,
   profile,
+  append,
 };
 
 const usage = `usage: deno task bench [--scenario NAME]... [--quick] [--target DIR]
