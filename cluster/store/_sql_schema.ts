@@ -172,3 +172,19 @@ gone as (
   returning 1
 )
 select count(*)::int as n from gone`;
+
+/**
+ * Delete delivered outbox entries ($1 actor keys as a JSON array, $2 and $3
+ * their seqs and indexes as array literals), each found by a probe of the
+ * primary key, as the append finds its rows.
+ */
+export const deleteOutboxSql = `
+delete from outbox o using (
+  select y.tid from rows from (json_array_elements_text($1::text::json),
+    unnest($2::text::bigint[]), unnest($3::text::int[])) as d(actor_key, seq, idx)
+  cross join lateral (
+    select ctid as tid from outbox y
+    where y.actor_key = d.actor_key and y.seq = d.seq and y.idx = d.idx limit 1
+  ) y
+) gone
+where o.ctid = gone.tid`;

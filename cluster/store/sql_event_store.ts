@@ -25,7 +25,13 @@ import {
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
 import { appendBatchParams, appendBatchSql } from "./_append_batch.ts";
-import { idempotencySql, loadActorSql, migrations, pruneIdempotencySql } from "./_sql_schema.ts";
+import {
+  deleteOutboxSql,
+  idempotencySql,
+  loadActorSql,
+  migrations,
+  pruneIdempotencySql,
+} from "./_sql_schema.ts";
 import {
   activatePlugin,
   insertPlugin,
@@ -276,19 +282,10 @@ export class SqlEventStore implements EventStore {
 
   async deleteOutbox(entries: Pick<OutboxEntry, "actorKey" | "seq" | "idx">[]): Promise<void> {
     if (entries.length === 0) return;
-    // One text parameter per column, as the append passes its batch; each row
-    // found by a probe of the primary key, as the append finds its rows.
+    // One text parameter per column, as the append passes its batch.
     await this.#run(() =>
       this.#client.query(
-        `delete from outbox o using (
-           select y.tid from rows from (json_array_elements_text($1::text::json),
-             unnest($2::text::bigint[]), unnest($3::text::int[])) as d(actor_key, seq, idx)
-           cross join lateral (
-             select ctid as tid from outbox y
-             where y.actor_key = d.actor_key and y.seq = d.seq and y.idx = d.idx limit 1
-           ) y
-         ) gone
-         where o.ctid = gone.tid`,
+        deleteOutboxSql,
         [
           JSON.stringify(entries.map((entry) => entry.actorKey)),
           `{${entries.map((entry) => entry.seq).join(",")}}`,
