@@ -94,3 +94,12 @@ Deno.test("pglite: a schema named user works", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("config: SB_COMMIT_SPACING_MS is 5 ms unless set, 0 turns it off, anything else is refused", () => {
+  assertEquals(loadConfig({}).commitSpacingMs, 5);
+  assertEquals(loadConfig({ SB_COMMIT_SPACING_MS: "0" }).commitSpacingMs, 0);
+  for (const bad of ["-1", "soon", "Infinity"]) {
+    const error = assertThrows(() => loadConfig({ SB_COMMIT_SPACING_MS: bad }), ConfigError);
+    assertMatch(error.message, /^SB_COMMIT_SPACING_MS must be a number of 0 or more/);
+  }
+});

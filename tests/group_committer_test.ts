@@ -1,7 +1,7 @@
 // The group committer on real Postgres: one bad append never fails another,
 // two activations of one actor in a batch are fenced apart, and a stuck
 // Postgres bounds the queue instead of holding every write.
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertLess, assertRejects } from "@std/assert";
 import postgres from "postgres";
 import {
   AppendConflictError,
@@ -18,7 +18,9 @@ import { ActorHost } from "../cluster/runtime/host.ts";
 import { counterDecider } from "./_support/counter_decider.ts";
 import { withPostgresStore } from "./_support/postgres_store.ts";
 import { PrivatePostgres } from "./_support/private_postgres.ts";
-import { DATABASE_URL } from "./_support/services.ts";
+import { DATABASE_URL, overrideStore } from "./_support/services.ts";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function append(actorKey: string, expectedSeq: number, texts: string[]): AppendRequest {
   return {
@@ -103,6 +105,40 @@ Deno.test("committer: a second activation's append in the same batch is fenced, 
     const texts = (await store.events("ticket/acme/x", 2, 10)).map((e) => e.data.text);
     assertEquals(texts, ["old 3", "old 4", "old 5"]);
     assertEquals(await seqs(store, "ticket/acme/y"), [1]);
+  });
+});
+
+Deno.test("committer: with spacing, a steady stream commits in fewer batches, none sooner than the spacing after the last; a lone append goes at once", async () => {
+  await withPostgresStore(async (store) => {
+    const starts: number[] = [];
+    const timed = overrideStore(store, {
+      appendBatch: (batch) => {
+        starts.push(performance.now());
+        return store.appendBatch(batch);
+      },
+    });
+    const sizes: number[] = [];
+    const committer = new GroupCommitter(timed, {
+      spacingMs: 40,
+      onBatch: (size) => sizes.push(size),
+    });
+    const lone = performance.now();
+    await committer.append(append("ticket/acme/lone", 0, ["one"]));
+    assertLess(starts[0] - lone, 20, "a lone append waits for nothing");
+    await delay(60);
+    // 40 appends, one every 5 ms: without spacing, about one batch each.
+    const streamed: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      streamed.push(committer.append(append(`ticket/acme/s-${i}`, 0, ["one"])));
+      await delay(5);
+    }
+    await Promise.all(streamed);
+    await committer.settled();
+    const gaps = starts.slice(2).map((start, i) => start - starts[i + 1]);
+    assert(gaps.every((gap) => gap >= 39), `batches ${Math.min(...gaps)} ms apart`);
+    assertLess(sizes.length, 12);
+    assertEquals(sizes.reduce((sum, size) => sum + size, 0), 41);
+    assertEquals(await seqs(store, "ticket/acme/s-39"), [1]);
   });
 });
 

@@ -116,6 +116,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
   });
   const committer = new GroupCommitter(store, {
     maxQueued: config.commitQueueMax,
+    spacingMs: config.commitSpacingMs,
     onBatch: (size, ms) => {
       batchSize.observe(undefined, size);
       batchLatency.observe(undefined, ms / 1000);
