@@ -43,7 +43,7 @@ const timing = { idleMs: 3000, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, d
 /** When a step counts as sustained. */
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** The targets the issue sets for Switchboard. */
-const targets = { persistedPerSecond: 10_000, p99: { rate: 2000, ms: 25 }, vsSocketIo: 2 };
+const targets = { persistedPerSecond: 10_000, p99: { rate: 2000, ms: 25 }, vsSocketIo: 1.5 };
 /** The matched topology's target: Switchboard's CPU per message ÷ Socket.IO's. */
 const matchedCpuTarget = 0.7;
 const nodeIds = ["n1", "n2", "n3"];
