@@ -97,6 +97,11 @@ try {
       ...(standalone && !config.jwtSecret && { devSignIn: { tenant: demoTenant, secret } }),
     },
   });
+  let nodes = member?.membership.view.viewId;
+  member?.membership.onChange((view) => {
+    if (view.viewId !== nodes) edge.checkHeads();
+    nodes = view.viewId;
+  });
   // Bound now, so a taken port fails the start before the process joins; it
   // answers 503 until the view is known.
   let handler: Deno.ServeHandler = starting;

@@ -1,6 +1,7 @@
 /**
  * Profile: where the CPU of one chat message and of one ticket create goes,
- * by stage and by process role, on 3 nodes + 2 edges with a NATS server of
+ * and what the cluster spends per second while its sockets idle, by stage
+ * and by process role, on 3 nodes + 2 edges with a NATS server of
  * the scenario's own. A fixed-rate chat load, then a fixed-concurrency create
  * load; meanwhile every Deno process is sampled by V8's profiler over its
  * inspector, and every process's CPU time is read from /proc. A stage's
@@ -30,10 +31,12 @@ const sizes = {
   full: {
     chat: { agents: 50, conversations: 500, rate: 1000, stepMs: 10_000 },
     create: { concurrency: 64, warmupMs: 3000, durationMs: 10_000 },
+    idleMs: 10_000,
   },
   quick: {
     chat: { agents: 10, conversations: 100, rate: 500, stepMs: 4000 },
     create: { concurrency: 32, warmupMs: 1000, durationMs: 4000 },
+    idleMs: 3000,
   },
 };
 const chatTiming = { idleMs: 0, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, drainMs: 8000 };
@@ -61,6 +64,14 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
     const profiler = await Profiler.attach(cluster);
     try {
       const setup = await cluster.chatSetup(roles.edge, size.chat.agents, size.chat.conversations);
+      // The chat's agents and visitors connected, nothing sent: what the cluster spends per
+      // second on its own (membership heartbeats, presence leases, polls, head checks).
+      const idle = await profiler.during(natsPids, async (window) => {
+        const from = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, size.idleMs));
+        window({ from, to: Date.now() }, size.idleMs / 1000);
+      });
+      signal.throwIfAborted();
       const chat = await profiler.during(natsPids, async (window) => {
         const load = startChatLoad({
           setup,
@@ -89,6 +100,11 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
         scenario: "profile",
         tables: [
           {
+            title:
+              `idle, ${size.chat.agents} agents and ${size.chat.conversations} visitors connected: CPU µs per second by stage and role`,
+            rows: table(idle.costs),
+          },
+          {
             title: `one chat message at ${size.chat.rate} msg/s, CPU µs by stage and role`,
             rows: table(chat.costs),
           },
@@ -98,7 +114,7 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
             rows: table(create.costs),
           },
         ],
-        details: { size, samplingUs, target: target ?? null, chat, create },
+        details: { size, samplingUs, target: target ?? null, idle, chat, create },
       };
     } finally {
       await profiler.close();

@@ -62,6 +62,12 @@ export interface Edge {
   handler: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   /** Close every socket (1001, so clients reconnect elsewhere) and stop announcing. */
   close(): Promise<void>;
+  /**
+   * Ask the owners of every watched conversation for their heads now: when
+   * the cluster's nodes change, a node may have died between a commit and
+   * its push. (The edge does it by itself when its bus reconnects.)
+   */
+  checkHeads(): void;
 }
 
 const subprotocol = "switchboard.v1";
@@ -124,6 +130,8 @@ export function createEdge(options: EdgeOptions): Edge {
     backend,
     headCheckMs: options.headCheckMs,
   });
+  // Pushes published while this edge was cut off from the bus are gone.
+  bus.onStatus((connected) => connected && hub.checkAll());
 
   const socketGauge = metrics.gauge<"role">({
     name: "sb_ws_sockets",
@@ -225,6 +233,7 @@ export function createEdge(options: EdgeOptions): Edge {
   }
 
   return {
+    checkHeads: () => hub.checkAll(),
     handler(request, info) {
       if (new URL(request.url).pathname === "/v1/ws") {
         if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

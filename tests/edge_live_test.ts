@@ -103,6 +103,37 @@ Deno.test("status frame: skills, languages and teams are optional lists of names
   }
 });
 
+Deno.test("conversation hub: checkAll reads every watched conversation at once, one pushed to lately too", async () => {
+  const bus = new InProcessBus().connect({ logger: log });
+  const reads: string[] = [];
+  const backend = {
+    request: (request: { address: { id: string } }) => {
+      reads.push(request.address.id);
+      return Promise.resolve({ ok: true, reply: { seq: 1, publicSeq: 1 }, seq: 1 });
+    },
+  } as unknown as Backend;
+  const hub = new ConversationHub(bus, "hq", { backend, headCheckMs: 60_000 });
+  const heads: string[] = [];
+  const stops = ["a", "b"].map((id) =>
+    hub.watch("acme", id, (update) => update.kind === "head" && heads.push(id))
+  );
+  try {
+    bus.publish(subjects("hq").conversation("acme", "a"), {
+      seq: 1,
+      type: "message",
+      data: {},
+      at: 0,
+    });
+    hub.checkAll();
+    assertEquals(reads.sort(), ["a", "b"]);
+    await until(() => heads.length === 2, "both heads to reach their watchers");
+  } finally {
+    for (const stop of stops) stop();
+    hub.close();
+    await bus.close();
+  }
+});
+
 Deno.test("conversation hub: a conversation pushed to since the last head check is not read at the next, a quiet one is", async () => {
   const bus = new InProcessBus().connect({ logger: log });
   const reads: string[] = [];

@@ -2,13 +2,17 @@
  * One bus subscription per watched conversation on this edge, shared by all
  * its sockets watching it: committed events (from the owning node, after
  * commit) and ephemeral signals (typing, read markers, from edges). Pushes
- * are best effort, so the hub also asks each watched conversation's owner
- * for its head (newest message numbers) periodically: a socket that has not
- * seen the head backfills, so a lost last push is found without a later one.
- * A conversation that was pushed to since the last check is left out of the
- * next one (a busy conversation's gaps show in its own pushes), so a lost
- * last push is found within two check intervals, and live chats cost no
- * reads.
+ * are best effort, so the hub also asks watched conversations' owners for
+ * their heads (newest message numbers): a socket that has not seen the head
+ * backfills, so a lost last push is found without a later one.
+ *
+ * When: every watched conversation at once after this edge's bus reconnects
+ * or the cluster's nodes change ({@linkcode ConversationHub.checkAll}), the
+ * two ways pushes are lost in bulk (a dropped connection, a node killed
+ * between its commit and its publish); and every `headCheckMs` those that
+ * had no push since the last check (a busy conversation's gaps show in its
+ * own pushes), so a lost last push is found within two intervals, and live
+ * chats cost no reads.
  *
  * @module
  */
@@ -133,23 +137,29 @@ export class ConversationHub {
     for (const each of this.#watched.get(key)?.listeners ?? []) each(update);
   }
 
+  /** Ask for the head of every watched conversation now, pushed to lately or not. */
+  checkAll(): void {
+    if (!this.#backend) return;
+    for (const [key, watched] of this.#watched) this.#readHead(key, watched);
+  }
+
   #checkHeads(): void {
     for (const [key, watched] of this.#watched) {
-      if (watched.heard) {
-        watched.heard = false;
-        continue;
-      }
-      const { tenant, id } = watched;
-      this.#backend!.request({
-        address: { kind: "session", tenant, id },
-        op: "read",
-        commandId: crypto.randomUUID(),
-        deadline: Date.now() + this.#requestTimeoutMs,
-      }).then((read) => {
-        if (!read.ok || !read.reply) return;
-        const { seq, publicSeq } = read.reply as { seq: number; publicSeq: number };
-        this.#fanOut(key, { kind: "head", seq, publicSeq });
-      }).catch(() => {});
+      if (watched.heard) watched.heard = false;
+      else this.#readHead(key, watched);
     }
+  }
+
+  #readHead(key: string, { tenant, id }: Watched): void {
+    this.#backend!.request({
+      address: { kind: "session", tenant, id },
+      op: "read",
+      commandId: crypto.randomUUID(),
+      deadline: Date.now() + this.#requestTimeoutMs,
+    }).then((read) => {
+      if (!read.ok || !read.reply) return;
+      const { seq, publicSeq } = read.reply as { seq: number; publicSeq: number };
+      this.#fanOut(key, { kind: "head", seq, publicSeq });
+    }).catch(() => {});
   }
 }
