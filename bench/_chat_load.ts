@@ -13,6 +13,8 @@ import { quantile } from "./_stats.ts";
 /** The load to offer, and when a step counts as sustained. */
 export interface ChatLoad {
   setup: SwitchboardSetup | SocketIoSetup;
+  /** How long the sockets are left alone after connecting, before the idle window. */
+  settleMs: number;
   /** A quiet window after setup: what the connected but silent sockets cost. */
   idleMs: number;
   /** An untimed first step: it warms the JIT, the pools and the subscriptions. */
@@ -240,6 +242,9 @@ async function generate(load: ChatLoad): Promise<ChatRun> {
   };
 
   try {
+    // Connecting leaves work behind (presence reaching every process, the
+    // first head checks): the idle window starts after it.
+    await sleep(load.settleMs);
     const idle = { startedAt: Date.now(), endedAt: 0 };
     await sleep(load.idleMs);
     idle.endedAt = Date.now();

@@ -39,7 +39,13 @@ const sizes = {
   quick: { agents: 10, conversations: 100, rates: [250, 500, 1000], stepMs: 2000 },
 };
 type Size = typeof sizes.full;
-const timing = { idleMs: 3000, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, drainMs: 8000 };
+const timing = {
+  settleMs: 12_000,
+  idleMs: 3000,
+  warmup: { rate: 500, ms: 2000 },
+  graceMs: 1000,
+  drainMs: 8000,
+};
 /** When a step counts as sustained. */
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** The targets the issue sets for Switchboard. */

@@ -39,7 +39,13 @@ const sizes = {
     idleMs: 3000,
   },
 };
-const chatTiming = { idleMs: 0, warmup: { rate: 500, ms: 2000 }, graceMs: 1000, drainMs: 8000 };
+const chatTiming = {
+  settleMs: 0,
+  idleMs: 0,
+  warmup: { rate: 500, ms: 2000 },
+  graceMs: 1000,
+  drainMs: 8000,
+};
 // Only to mark the step; a profile is taken either way.
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** Microseconds between samples asked of V8 (it keeps to it only roughly). */
