@@ -40,8 +40,8 @@ import {
   type OpsContext,
   type PublicRoute,
   type Route,
-  routes,
-} from "./routes.ts";
+} from "./route_types.ts";
+import { routes } from "./routes.ts";
 import { noArguments } from "./schemas.ts";
 import { readJsonObject } from "./_body.ts";
 import { idempotencyKeyPattern, isAddressPart } from "../ids.ts";

@@ -14,7 +14,7 @@ import type {
   PublicRoute,
   ResponseSchema,
   Route,
-} from "./routes.ts";
+} from "./route_types.ts";
 import { maxBodyBytes } from "./_body.ts";
 import { idempotencyKeyPattern } from "../ids.ts";
 

@@ -13,7 +13,7 @@ import type {
   PluginAdminResponse,
 } from "../../cluster/runtime/plugin_admin.ts";
 import { HttpError, retryLater } from "./_responses.ts";
-import type { ApiCall, ApiRoute } from "./routes.ts";
+import type { ApiCall, ApiRoute } from "./route_types.ts";
 
 /** How a node's refusal of a plugin operation is told to the client. */
 const statusByCode: Record<string, number> = {
