@@ -29,6 +29,13 @@ export interface ChatLoad {
   sustained: Sustained;
 }
 
+/** The warm-up, grace and drain the chat scenarios share. */
+export const chatStepTiming = {
+  warmup: { rate: 500, ms: 2000 },
+  graceMs: 1000,
+  drainMs: 8000,
+} satisfies Pick<ChatLoad, "warmup" | "graceMs" | "drainMs">;
+
 /** A step is sustained when ≥ `ackedShare` of its offer was acked on time and p99 < `p99Ms`. */
 export interface Sustained {
   p99Ms: number;

@@ -17,7 +17,13 @@
  */
 import postgres from "postgres";
 import { DATABASE_URL, uniqueName } from "../tests/_support/services.ts";
-import { type ChatLoad, type ChatRun, startChatLoad, type StepResult } from "./_chat_load.ts";
+import {
+  type ChatLoad,
+  type ChatRun,
+  chatStepTiming,
+  startChatLoad,
+  type StepResult,
+} from "./_chat_load.ts";
 import { BenchCluster, standaloneId } from "./_process_cluster.ts";
 import {
   otherGroup,
@@ -39,13 +45,7 @@ const sizes = {
   quick: { agents: 10, conversations: 100, rates: [250, 500, 1000], stepMs: 2000 },
 };
 type Size = typeof sizes.full;
-const timing = {
-  settleMs: 12_000,
-  idleMs: 3000,
-  warmup: { rate: 500, ms: 2000 },
-  graceMs: 1000,
-  drainMs: 8000,
-};
+const timing = { settleMs: 12_000, idleMs: 3000, ...chatStepTiming };
 /** When a step counts as sustained. */
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** The targets the issue sets for Switchboard. */

@@ -18,7 +18,7 @@
  * @module
  */
 import { NatsServer } from "../tests/_support/nats_server.ts";
-import { type ChatRun, startChatLoad } from "./_chat_load.ts";
+import { type ChatRun, chatStepTiming, startChatLoad } from "./_chat_load.ts";
 import { runCreators } from "./_create_client.ts";
 import { type CpuProfile, InspectorSession } from "./_inspector.ts";
 import { backendsOf, serverProcesses } from "./_pg_backends.ts";
@@ -39,13 +39,7 @@ const sizes = {
     idleMs: 3000,
   },
 };
-const chatTiming = {
-  settleMs: 0,
-  idleMs: 0,
-  warmup: { rate: 500, ms: 2000 },
-  graceMs: 1000,
-  drainMs: 8000,
-};
+const chatTiming = { settleMs: 0, idleMs: 0, ...chatStepTiming };
 // Only to mark the step; a profile is taken either way.
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** Microseconds between samples asked of V8 (it keeps to it only roughly). */

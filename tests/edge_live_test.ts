@@ -103,8 +103,8 @@ Deno.test("status frame: skills, languages and teams are optional lists of names
   }
 });
 
-Deno.test("conversation hub: checkAll reads every watched conversation at once, one pushed to lately too", async () => {
-  const bus = new InProcessBus().connect({ logger: log });
+// A backend that answers every head read with seq 1, noting which conversation it was asked for.
+function headReads(): { reads: string[]; backend: Backend } {
   const reads: string[] = [];
   const backend = {
     request: (request: { address: { id: string } }) => {
@@ -112,6 +112,12 @@ Deno.test("conversation hub: checkAll reads every watched conversation at once, 
       return Promise.resolve({ ok: true, reply: { seq: 1, publicSeq: 1 }, seq: 1 });
     },
   } as unknown as Backend;
+  return { reads, backend };
+}
+
+Deno.test("conversation hub: checkAll reads every watched conversation at once, one pushed to lately too", async () => {
+  const bus = new InProcessBus().connect({ logger: log });
+  const { reads, backend } = headReads();
   const hub = new ConversationHub(bus, "hq", { backend, headCheckMs: 60_000 });
   const heads: string[] = [];
   const stops = ["a", "b"].map((id) =>
@@ -136,13 +142,7 @@ Deno.test("conversation hub: checkAll reads every watched conversation at once, 
 
 Deno.test("conversation hub: a conversation pushed to since the last head check is not read at the next, a quiet one is", async () => {
   const bus = new InProcessBus().connect({ logger: log });
-  const reads: string[] = [];
-  const backend = {
-    request: (request: { address: { id: string } }) => {
-      reads.push(request.address.id);
-      return Promise.resolve({ ok: true, reply: { seq: 1, publicSeq: 1 }, seq: 1 });
-    },
-  } as unknown as Backend;
+  const { reads, backend } = headReads();
   const hub = new ConversationHub(bus, "hc", { backend, headCheckMs: 150 });
   const heads: string[] = [];
   const stops = ["busy", "quiet"].map((id) =>
