@@ -5,11 +5,11 @@
  */
 import { projectionOf } from "./_projection.ts";
 import type { Explanation } from "./queue.ts";
-import { type RouteCommand } from "./_queue_effects.ts";
+import type { RouteCommand } from "./_queue_effects.ts";
 import { ticketQueueEffects } from "./_ticket_queue.ts";
 import { decide } from "./_ticket_decide.ts";
 import { evolve, firstResponseDueAt, resolutionDueAt, timers } from "./_ticket_evolve.ts";
-import { type Caller, type Decider, type Priority } from "./decider.ts";
+import type { Caller, Decider, Priority } from "./decider.ts";
 
 /** Ticket life-cycle states. */
 export type TicketStatus = "new" | "assigned" | "in_progress" | "pending" | "resolved" | "closed";

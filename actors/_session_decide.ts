@@ -1,0 +1,413 @@
+// How a conversation decides a command: who may do what, validation, and
+// the events each command becomes (see the decider's documentation in
+// session.ts).
+import {
+  type Caller,
+  type DecideContext,
+  type Decision,
+  reject,
+  systemSub,
+  type TimerCommand,
+} from "./decider.ts";
+import { type RouteCommand, routeOutcome } from "./_queue_effects.ts";
+import { chatRouting } from "./_session_routing.ts";
+import {
+  forbidden,
+  isAgent,
+  isManager,
+  isRefusal,
+  isVisitor,
+  type Refusal,
+  text,
+  validation,
+} from "./_validation.ts";
+import type {
+  ConversionReason,
+  MessageAuthor,
+  MessageEvent,
+  MessageKind,
+  SessionCommand,
+  SessionEvent,
+  SessionState,
+  SessionStatus,
+  Visitor,
+} from "./session.ts";
+import { chatTicketId, isAnonymousVisitorId, participantKey, sessionLimits } from "./session.ts";
+import { MINUTE, TIMER_NAMES, timers, visitorName } from "./_session_evolve.ts";
+
+const SYSTEM: MessageAuthor = { sub: systemSub, role: "system" };
+
+type Outcome = Decision<SessionEvent>;
+type Cmd = { type: string };
+type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { type: T }>;
+/** A conversation that was opened. */
+export type Opened = SessionState & { status: SessionStatus };
+
+/** A conversation's decide: a command or a due timer, against the state. */
+export function decide(
+  state: SessionState,
+  command: SessionCommand | TimerCommand,
+  ctx: DecideContext,
+): Outcome {
+  if (command.type === "timer") return onTimer(state, command, ctx);
+  if (command.type === "open") return open(state, command, ctx);
+  if (state.status === "none") {
+    return reject("not_found", `conversation ${state.id} does not exist`);
+  }
+  const opened = state as Opened;
+  switch (command.type) {
+    case "send":
+      return send(opened, command, ctx);
+    case "claim":
+      return claim(opened, command.by, ctx);
+    case "transfer":
+      return transfer(opened, command, ctx);
+    case "close":
+      return close(opened, command.by, ctx);
+    case "rate":
+      return rate(opened, command, ctx);
+    case "mark_read":
+      return markRead(opened, command, ctx);
+    case "route":
+      return route(opened, command, ctx);
+    default:
+      // Commands arrive over the wire, so the union is a hope, not a guarantee.
+      return reject("invalid_command", `unknown session command "${(command as Cmd).type}"`, {
+        field: "type",
+      });
+  }
+}
+
+function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): Outcome {
+  if (state.status !== "none") {
+    return state.openCommandId === ctx.commandId
+      ? { events: [] }
+      : reject("already_exists", `conversation ${state.id} already exists`);
+  }
+  const visitor = visitorOf(cmd.visitor);
+  if (isRefusal(visitor)) return visitor;
+  const { by } = cmd;
+  if (!isVisitor(by)) return forbidden("only visitors open conversations");
+  if (visitor.verified === isAnonymousVisitorId(visitor.id)) {
+    return validation("visitor.verified", "a visitor is verified exactly when its id is not anon:");
+  }
+  if (!isOwnVisitor(by, visitor)) {
+    return forbidden("visitors open conversations for themselves only");
+  }
+  if (!Number.isSafeInteger(cmd.agentsOnline) || cmd.agentsOnline < 0) {
+    return validation("agentsOnline", "agentsOnline must be a whole number, 0 or more");
+  }
+  const subject = cmd.subject === undefined
+    ? null
+    : text(cmd.subject, "subject", sessionLimits.subjectChars, true);
+  if (isRefusal(subject)) return subject;
+  const routing = chatRouting(cmd);
+  if (isRefusal(routing)) return routing;
+  const { waitLimitMinutes, idleCloseMinutes } = ctx.tenant.chat;
+  const opened: SessionEvent = {
+    type: "opened",
+    by: by.sub,
+    at: ctx.now,
+    commandId: ctx.commandId,
+    visitor,
+    subject,
+    ...(routing && { routing }),
+    limits: { waitLimitMinutes, idleCloseMinutes },
+    queued: cmd.agentsOnline > 0,
+  };
+  const message = messages(state, ctx);
+  const events: SessionEvent[] = [opened, message.system("Conversation started")];
+  if (cmd.agentsOnline === 0) {
+    events.push(...conversion(state.id, visitor, "no_agent_online", message, ctx));
+  }
+  return { events };
+}
+
+// The caller is the conversation's visitor when the ids match and the
+// conversation was opened under the same kind of identity: an unverified id
+// outside the anonymous namespace (opened before visitors had anonymous ids)
+// is nobody's, so a customer is never handed what someone typing their id wrote.
+function isOwnVisitor(by: Caller, visitor: Visitor): boolean {
+  return isVisitor(by) && by.sub === visitor.id &&
+    visitor.verified !== isAnonymousVisitorId(visitor.id);
+}
+
+function visitorOf(value: unknown): Visitor | Refusal {
+  if (typeof value !== "object" || value === null) {
+    return validation("visitor", "visitor must be an object");
+  }
+  const raw = value as Record<string, unknown>;
+  const id = text(raw.id, "visitor.id", sessionLimits.idChars, true);
+  if (isRefusal(id)) return id;
+  const name = raw.name === undefined
+    ? null
+    : text(raw.name, "visitor.name", sessionLimits.nameChars, true);
+  if (isRefusal(name)) return name;
+  const email = raw.email === undefined
+    ? null
+    : text(raw.email, "visitor.email", sessionLimits.emailChars, true);
+  if (isRefusal(email)) return email;
+  if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) {
+    return validation("visitor.email", "visitor.email must be an email address");
+  }
+  if (typeof raw.verified !== "boolean") {
+    return validation("visitor.verified", "visitor.verified must be a boolean");
+  }
+  return { id, name, email, verified: raw.verified };
+}
+
+function send(state: Opened, cmd: CommandOf<"send">, ctx: DecideContext): Outcome {
+  const { by } = cmd;
+  const body = text(cmd.body, "body", sessionLimits.bodyChars, false);
+  if (isRefusal(body)) return body;
+  const kind = cmd.kind ?? "text";
+  if (kind !== "text" && kind !== "note") {
+    return validation("kind", "kind must be text or note");
+  }
+  const clientMessageId = text(
+    cmd.clientMessageId,
+    "clientMessageId",
+    sessionLimits.clientMessageIdChars,
+    false,
+  );
+  if (isRefusal(clientMessageId)) return clientMessageId;
+  if (isVisitor(by)) {
+    if (kind === "note") return forbidden("visitors cannot write internal notes");
+    if (!isOwnVisitor(by, state.visitor)) {
+      return forbidden("visitors write in their own conversation only");
+    }
+  } else if (!isManager(by) && state.agent !== by.sub) {
+    return forbidden(
+      state.agent === null
+        ? "claim the conversation before writing in it"
+        : `only the assigned agent (${state.agent}), a supervisor or an admin writes in this conversation`,
+    );
+  }
+  if (state.status === "closed") return closedRefusal();
+  return {
+    events: [messages(state, ctx).write(kind, author(by), body, clientMessageId)],
+  };
+}
+
+/** The first claim wins; every later one learns who owns the conversation. */
+function claim(state: Opened, by: Caller, ctx: DecideContext): Outcome {
+  if (!isAgent(by)) return forbidden("only agents claim conversations");
+  if (state.status === "closed") return closedRefusal();
+  if (state.agent === by.sub) return { events: [] };
+  if (state.agent !== null) {
+    return reject("already_claimed", `conversation is already claimed by ${state.agent}`, {
+      details: { owner: state.agent },
+    });
+  }
+  return {
+    events: [
+      {
+        type: "assigned",
+        by: by.sub,
+        at: ctx.now,
+        agent: by.sub,
+        previous: null,
+        via: "claim",
+        reason: null,
+      },
+      messages(state, ctx).system(`${by.sub} joined`),
+    ],
+  };
+}
+
+/**
+ * The queue's assignment, taken like a claim: a claim by hand that came
+ * first wins (the queue learns of it from that claim), and a closed
+ * conversation takes none.
+ */
+function route(state: Opened, cmd: RouteCommand, ctx: DecideContext): Outcome {
+  const open = state.status !== "closed";
+  const outcome = routeOutcome(state.agent, cmd, {
+    idChars: sessionLimits.idChars,
+    open,
+    at: ctx.now,
+  });
+  if (!("assigned" in outcome)) return outcome;
+  const { assigned } = outcome;
+  return {
+    events: [
+      { ...assigned, reason: null },
+      messages(state, ctx).system(`${assigned.agent} joined`),
+    ],
+  };
+}
+
+function transfer(state: Opened, cmd: CommandOf<"transfer">, ctx: DecideContext): Outcome {
+  const { by } = cmd;
+  const to = text(cmd.to, "to", sessionLimits.idChars, true);
+  if (isRefusal(to)) return to;
+  const reason = cmd.reason === undefined
+    ? null
+    : text(cmd.reason, "reason", sessionLimits.reasonChars, true);
+  if (isRefusal(reason)) return reason;
+  if (!isAgent(by)) return forbidden("only agents transfer conversations");
+  if (!isManager(by) && state.agent !== by.sub) {
+    return forbidden("only the assigned agent, a supervisor or an admin transfers a conversation");
+  }
+  if (state.status === "closed") return closedRefusal();
+  if (to === state.agent) return { events: [] };
+  const note = state.agent === null ? `${to} joined` : `Transferred from ${state.agent} to ${to}`;
+  return {
+    events: [
+      {
+        type: "assigned",
+        by: by.sub,
+        at: ctx.now,
+        agent: to,
+        previous: state.agent,
+        via: "transfer",
+        reason,
+      },
+      messages(state, ctx).system(note),
+    ],
+  };
+}
+
+function close(state: Opened, by: Caller, ctx: DecideContext): Outcome {
+  if (isVisitor(by)) {
+    if (!isOwnVisitor(by, state.visitor)) {
+      return forbidden("visitors close their own conversation only");
+    }
+  } else if (!isManager(by) && state.agent !== by.sub) {
+    return forbidden("only the assigned agent, a supervisor or an admin closes a conversation");
+  }
+  if (state.status === "closed") return closedRefusal();
+  const who = isVisitor(by) ? visitorName(state.visitor) : by.sub;
+  return {
+    events: [
+      { type: "closed", by: by.sub, at: ctx.now, reason: isVisitor(by) ? "visitor" : "agent" },
+      messages(state, ctx).system(`${who} closed the conversation`),
+    ],
+  };
+}
+
+function rate(state: Opened, cmd: CommandOf<"rate">, ctx: DecideContext): Outcome {
+  const { by } = cmd;
+  const { minScore, maxScore } = sessionLimits;
+  if (!Number.isInteger(cmd.score) || cmd.score < minScore || cmd.score > maxScore) {
+    return validation("score", `score must be an integer from ${minScore} to ${maxScore}`);
+  }
+  const comment = cmd.comment === undefined
+    ? null
+    : text(cmd.comment, "comment", sessionLimits.commentChars, true);
+  if (isRefusal(comment)) return comment;
+  if (!isOwnVisitor(by, state.visitor)) {
+    return forbidden("only the conversation's visitor rates it");
+  }
+  if (state.status !== "closed") {
+    const message = `rate is not allowed while the conversation is ${state.status}`;
+    return reject("invalid_transition", message, {
+      details: { from: state.status, command: "rate" },
+    });
+  }
+  if (state.rating !== null) {
+    return reject("already_rated", "conversation is already rated", {
+      details: { score: state.rating.score },
+    });
+  }
+  return { events: [{ type: "rated", by: by.sub, at: ctx.now, score: cmd.score, comment }] };
+}
+
+// Monotone and idempotent: a marker at or below the checkpoint changes
+// nothing, and one past the last message is held at it.
+function markRead(state: Opened, cmd: CommandOf<"mark_read">, ctx: DecideContext): Outcome {
+  const { by } = cmd;
+  if (!Number.isSafeInteger(cmd.seq) || cmd.seq < 0) {
+    return validation("seq", "seq must be a non-negative integer");
+  }
+  if (isVisitor(by) && !isOwnVisitor(by, state.visitor)) {
+    return forbidden("visitors mark their own conversation only");
+  }
+  const participant = participantKey(by);
+  const seq = Math.min(cmd.seq, isVisitor(by) ? state.publicSeq : state.seq);
+  if (seq <= (state.readMarkers?.[participant] ?? 0)) return { events: [] };
+  return { events: [{ type: "read_marked", by: by.sub, at: ctx.now, participant, seq }] };
+}
+
+/** A due timer acts only if the current state still wants it, so stale and repeated ones do nothing. */
+function onTimer(state: SessionState, cmd: TimerCommand, ctx: DecideContext): Outcome {
+  const wanted = timers(state).some((timer) => timer.name === cmd.name && timer.at === cmd.at);
+  if (!wanted) return { events: [] };
+  const message = messages(state, ctx);
+  if (cmd.name === TIMER_NAMES.waitLimit) {
+    return { events: conversion(state.id, state.visitor, "wait_limit", message, ctx) };
+  }
+  const minutes = state.limits.idleCloseMinutes;
+  const idleUntil = state.lastMessageAt + minutes * MINUTE;
+  if (ctx.now < idleUntil) {
+    return { events: [{ type: "idle_checked", by: systemSub, at: ctx.now, next: idleUntil }] };
+  }
+  return {
+    events: [
+      { type: "closed", by: systemSub, at: ctx.now, reason: "idle" },
+      message.system(`Closed after ${minutes} minutes without messages`),
+    ],
+  };
+}
+
+/** Hand the conversation on as a ticket: the effect of `converted` creates it. */
+function conversion(
+  sessionId: string,
+  visitor: Visitor,
+  reason: ConversionReason,
+  message: Messages,
+  ctx: DecideContext,
+): SessionEvent[] {
+  const ticketId = chatTicketId(sessionId);
+  const reply = visitor.email === null
+    ? "an agent will reply there"
+    : `we will reply to ${visitor.email}`;
+  return [
+    { type: "converted", by: systemSub, at: ctx.now, ticketId, reason },
+    { type: "closed", by: systemSub, at: ctx.now, reason: "converted" },
+    message.system(
+      `No agent is available right now, so we turned this conversation into ticket ${ticketId}; ${reply}.`,
+    ),
+  ];
+}
+
+interface Messages {
+  write(
+    kind: MessageKind,
+    by: MessageAuthor,
+    body: string,
+    clientMessageId: string | null,
+  ): MessageEvent;
+  system(body: string): MessageEvent;
+}
+
+/** Numbers the messages of one turn on from the state's counters. */
+function messages(state: SessionState, ctx: DecideContext): Messages {
+  let seq = state.seq;
+  let publicSeq = state.publicSeq;
+  const write: Messages["write"] = (kind, by, body, clientMessageId) => {
+    const internal = kind === "note";
+    seq += 1;
+    if (!internal) publicSeq += 1;
+    return {
+      type: "message",
+      seq,
+      publicSeq,
+      kind,
+      author: by,
+      body,
+      clientMessageId,
+      at: ctx.now,
+      internal,
+    };
+  };
+  return { write, system: (body) => write("system", SYSTEM, body, null) };
+}
+
+function author(by: Caller): MessageAuthor {
+  return { sub: by.sub, role: by.role };
+}
+
+function closedRefusal(): Refusal {
+  return reject("conversation_closed", "conversation is closed");
+}

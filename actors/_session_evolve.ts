@@ -1,0 +1,121 @@
+// How a conversation's events fold into its state (its transcript
+// included), and the timers that state wants. Pure: every event copies what
+// it changes.
+import type { TimerSpec } from "./decider.ts";
+import { charCount } from "./_validation.ts";
+import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./session.ts";
+import { sessionLimits } from "./session.ts";
+
+/** The durable timers of a conversation. */
+export const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
+export const MINUTE = 60_000;
+
+/** Fold one conversation event into the state. */
+export function evolve(state: SessionState, event: SessionEvent): SessionState {
+  // Reading changes nothing anyone else sees of the conversation.
+  if (event.type === "read_marked") {
+    return { ...state, readMarkers: { ...state.readMarkers, [event.participant]: event.seq } };
+  }
+  const next = { ...state, updatedAt: event.at };
+  switch (event.type) {
+    case "opened":
+      return {
+        ...next,
+        status: "queued",
+        openCommandId: event.commandId,
+        visitor: { ...event.visitor },
+        subject: event.subject,
+        ...(event.routing && { routing: structuredClone(event.routing) }),
+        limits: { ...event.limits },
+        createdAt: event.at,
+      };
+    case "message":
+      return {
+        ...next,
+        seq: event.seq,
+        publicSeq: event.publicSeq,
+        lastMessageAt: event.at,
+        ...(event.kind === "text" ? withLine(next, transcriptLine(next, event)) : {}),
+      };
+    case "assigned":
+      return {
+        ...next,
+        status: "assigned",
+        agent: event.agent,
+        idleCheckAt: event.at + state.limits.idleCloseMinutes * MINUTE,
+      };
+    case "idle_checked":
+      return { ...next, idleCheckAt: event.next };
+    case "closed":
+      return {
+        ...next,
+        status: "closed",
+        closedAt: event.at,
+        closedBy: event.by,
+        closeReason: event.reason,
+      };
+    case "converted":
+      return { ...next, ticketId: event.ticketId };
+    case "rated":
+      return { ...next, rating: { score: event.score, comment: event.comment } };
+    case "route_declined":
+      return next;
+    default:
+      // Events of a newer version replay as no-ops rather than breaking the fold.
+      return state;
+  }
+}
+
+/** Append a line, then drop the oldest until the transcript fits its caps. */
+function withLine(
+  state: SessionState,
+  line: string,
+): Pick<SessionState, "transcript" | "transcriptTrimmed"> {
+  const lines = [...state.transcript, clip(line, sessionLimits.transcriptChars)];
+  // Lines are joined by newlines, which count too.
+  let chars = lines.reduce((sum, kept) => sum + charCount(kept), lines.length - 1);
+  let dropped = 0;
+  while (
+    lines.length - dropped > sessionLimits.transcriptMessages ||
+    chars > sessionLimits.transcriptChars
+  ) {
+    chars -= charCount(lines[dropped]) + 1;
+    dropped++;
+  }
+  return {
+    transcript: lines.slice(dropped),
+    transcriptTrimmed: state.transcriptTrimmed || dropped > 0,
+  };
+}
+
+function transcriptLine(state: SessionState, event: MessageEvent): string {
+  const who = event.author.role === "visitor" ? visitorName(state.visitor) : event.author.sub;
+  return `[${timestamp(event.at)}] ${who}: ${event.body}`;
+}
+
+/** The durable timers the state wants: the wait limit while queued, the idle close while assigned. */
+export function timers(state: SessionState): TimerSpec[] {
+  if (state.status === "queued") {
+    // A conversation waits from the moment it is opened; nothing puts it back in the queue.
+    const at = state.createdAt + state.limits.waitLimitMinutes * MINUTE;
+    return [{ name: TIMER_NAMES.waitLimit, at }];
+  }
+  if (state.status === "assigned") return [{ name: TIMER_NAMES.idleClose, at: state.idleCheckAt }];
+  return [];
+}
+
+/** What a visitor is called in transcripts: their name, or their id. */
+export function visitorName(visitor: Visitor): string {
+  return visitor.name ?? visitor.id;
+}
+
+/** A transcript's time: UTC, to the second. */
+export function timestamp(at: number): string {
+  return `${new Date(at).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** At most `max` characters, with an ellipsis where it was cut. */
+export function clip(value: string, max: number): string {
+  if (charCount(value) <= max) return value;
+  return [...value].slice(0, max - 1).join("") + "…";
+}
