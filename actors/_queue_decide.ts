@@ -22,7 +22,7 @@ import {
   queueLimits,
   type QueueState,
 } from "./queue.ts";
-import { forbidden, isRefusal, type Refusal, text, validation } from "./_validation.ts";
+import { forbidden, isRefusal, optionalText, type Refusal, validation } from "./_validation.ts";
 import * as input from "./_queue_input.ts";
 import {
   heldBy,
@@ -301,9 +301,7 @@ function routeDecision(
   if (typeof decision !== "object" || decision === null || outcomes.length !== 1) {
     return validation("decision", "decision must have exactly one of assign, wait or escalate");
   }
-  const reason = decision.reason === undefined
-    ? null
-    : text(decision.reason, "decision.reason", queueLimits.ruleChars, false);
+  const reason = optionalText(decision.reason, "decision.reason", queueLimits.ruleChars, false);
   if (isRefusal(reason)) return reason;
   const agentId = outcomes[0] === "assign" ? input.id(decision.assign, "decision.assign") : null;
   if (isRefusal(agentId)) return agentId;

@@ -5,6 +5,7 @@ import {
   type Caller,
   type DecideContext,
   type Decision,
+  MINUTE,
   reject,
   systemSub,
   type TimerCommand,
@@ -17,6 +18,7 @@ import {
   isManager,
   isRefusal,
   isVisitor,
+  optionalText,
   type Refusal,
   text,
   validation,
@@ -33,7 +35,7 @@ import type {
   Visitor,
 } from "./session.ts";
 import { chatTicketId, isAnonymousVisitorId, participantKey, sessionLimits } from "./session.ts";
-import { MINUTE, TIMER_NAMES, timers, visitorName } from "./_session_evolve.ts";
+import { TIMER_NAMES, timers, visitorName } from "./_session_evolve.ts";
 
 const SYSTEM: MessageAuthor = { sub: systemSub, role: "system" };
 
@@ -97,9 +99,7 @@ function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): 
   if (!Number.isSafeInteger(cmd.agentsOnline) || cmd.agentsOnline < 0) {
     return validation("agentsOnline", "agentsOnline must be a whole number, 0 or more");
   }
-  const subject = cmd.subject === undefined
-    ? null
-    : text(cmd.subject, "subject", sessionLimits.subjectChars, true);
+  const subject = optionalText(cmd.subject, "subject", sessionLimits.subjectChars, true);
   if (isRefusal(subject)) return subject;
   const routing = chatRouting(cmd);
   if (isRefusal(routing)) return routing;
@@ -139,13 +139,9 @@ function visitorOf(value: unknown): Visitor | Refusal {
   const raw = value as Record<string, unknown>;
   const id = text(raw.id, "visitor.id", sessionLimits.idChars, true);
   if (isRefusal(id)) return id;
-  const name = raw.name === undefined
-    ? null
-    : text(raw.name, "visitor.name", sessionLimits.nameChars, true);
+  const name = optionalText(raw.name, "visitor.name", sessionLimits.nameChars, true);
   if (isRefusal(name)) return name;
-  const email = raw.email === undefined
-    ? null
-    : text(raw.email, "visitor.email", sessionLimits.emailChars, true);
+  const email = optionalText(raw.email, "visitor.email", sessionLimits.emailChars, true);
   if (isRefusal(email)) return email;
   if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) {
     return validation("visitor.email", "visitor.email must be an email address");
@@ -241,9 +237,7 @@ function transfer(state: Opened, cmd: CommandOf<"transfer">, ctx: DecideContext)
   const { by } = cmd;
   const to = text(cmd.to, "to", sessionLimits.idChars, true);
   if (isRefusal(to)) return to;
-  const reason = cmd.reason === undefined
-    ? null
-    : text(cmd.reason, "reason", sessionLimits.reasonChars, true);
+  const reason = optionalText(cmd.reason, "reason", sessionLimits.reasonChars, true);
   if (isRefusal(reason)) return reason;
   if (!isAgent(by)) return forbidden("only agents transfer conversations");
   if (!isManager(by) && state.agent !== by.sub) {
@@ -292,9 +286,7 @@ function rate(state: Opened, cmd: CommandOf<"rate">, ctx: DecideContext): Outcom
   if (!Number.isInteger(cmd.score) || cmd.score < minScore || cmd.score > maxScore) {
     return validation("score", `score must be an integer from ${minScore} to ${maxScore}`);
   }
-  const comment = cmd.comment === undefined
-    ? null
-    : text(cmd.comment, "comment", sessionLimits.commentChars, true);
+  const comment = optionalText(cmd.comment, "comment", sessionLimits.commentChars, true);
   if (isRefusal(comment)) return comment;
   if (!isOwnVisitor(by, state.visitor)) {
     return forbidden("only the conversation's visitor rates it");

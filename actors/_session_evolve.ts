@@ -1,14 +1,13 @@
 // How a conversation's events fold into its state (its transcript
 // included), and the timers that state wants. Pure: every event copies what
 // it changes.
-import type { TimerSpec } from "./decider.ts";
+import { MINUTE, type TimerSpec } from "./decider.ts";
 import { charCount } from "./_validation.ts";
 import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./session.ts";
 import { sessionLimits } from "./session.ts";
 
 /** The durable timers of a conversation. */
 export const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
-export const MINUTE = 60_000;
 
 /** Fold one conversation event into the state. */
 export function evolve(state: SessionState, event: SessionEvent): SessionState {

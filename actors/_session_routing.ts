@@ -4,7 +4,7 @@
 import type { ItemInput, ItemRef } from "./queue.ts";
 import { queueLimits } from "./queue.ts";
 import * as input from "./_queue_input.ts";
-import { isRefusal, type Refusal, text, validation } from "./_validation.ts";
+import { isRefusal, optionalText, type Refusal, validation } from "./_validation.ts";
 
 /** What routes a chat, as the edge opened it from the tenant's widget settings. */
 export interface ChatRouting {
@@ -46,7 +46,7 @@ export function chatRouting(fields: RoutingFields): ChatRouting | null | Refusal
 }
 
 function optionalName(value: unknown, field: string): string | null | Refusal {
-  return value === undefined ? null : text(value, field, queueLimits.nameChars, true);
+  return optionalText(value, field, queueLimits.nameChars, true);
 }
 
 /** The queue arrival of a chat of `visitor`, with what routes it. */

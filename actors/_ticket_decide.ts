@@ -5,6 +5,7 @@ import {
   type Caller,
   type DecideContext,
   type Decision,
+  MINUTE,
   type Priority,
   reject,
   systemSub,
@@ -16,6 +17,7 @@ import {
   isManager,
   isRefusal,
   isVisitor,
+  optionalText,
   type Refusal,
   text,
   validation,
@@ -29,7 +31,7 @@ import {
   type TicketState,
   type TicketStatus,
 } from "./ticket.ts";
-import { MINUTE, OPEN, statusForNewAssignee, TIMER_NAMES, timers } from "./_ticket_evolve.ts";
+import { OPEN, statusForNewAssignee, TIMER_NAMES, timers } from "./_ticket_evolve.ts";
 
 const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
 
@@ -109,7 +111,7 @@ function create(state: TicketState, cmd: CommandOf<"create">, ctx: DecideContext
   if (isRefusal(priority)) return priority;
   const tags = normalizeTags(cmd.tags ?? []);
   if (isRefusal(tags)) return tags;
-  const team = cmd.team === undefined ? null : text(cmd.team, "team", ticketLimits.teamChars, true);
+  const team = optionalText(cmd.team, "team", ticketLimits.teamChars, true);
   if (isRefusal(team)) return team;
   const requester = text(cmd.requester ?? by.sub, "requester", ticketLimits.idChars, true);
   if (isRefusal(requester)) return requester;

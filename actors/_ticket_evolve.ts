@@ -1,6 +1,6 @@
 // How the ticket's events fold into its state, and the SLA clocks and timers
 // that state wants. Pure: every event copies what it changes.
-import type { TimerSpec } from "./decider.ts";
+import { MINUTE, type TimerSpec } from "./decider.ts";
 import type { SlaClock, TicketEvent, TicketState, TicketStatus } from "./ticket.ts";
 
 /** The durable timer of each SLA clock. */
@@ -10,7 +10,6 @@ export const TIMER_NAMES: Record<SlaClock, string> = {
 };
 /** Statuses of an open ticket. */
 export const OPEN: ReadonlySet<string> = new Set(["new", "assigned", "in_progress", "pending"]);
-export const MINUTE = 60_000;
 
 /** Fold one ticket event into the state. */
 export function evolve(state: TicketState, event: TicketEvent): TicketState {

@@ -27,6 +27,16 @@ export function text(
   return result;
 }
 
+/** Like {@linkcode text}, but absent (`undefined`) is allowed, and read as `null`. */
+export function optionalText(
+  value: unknown,
+  field: string,
+  max: number,
+  trim: boolean,
+): string | null | Refusal {
+  return value === undefined ? null : text(value, field, max, trim);
+}
+
 /** Counts code points, as Postgres counts characters, so an emoji is one. */
 export function charCount(value: string): number {
   let count = 0;

@@ -17,6 +17,9 @@ export interface Caller {
 /** The `by` of events an actor emits on its own, e.g. on an SLA breach. */
 export const systemSub = "system";
 
+/** Milliseconds in a minute: tenant settings count minutes, actors' clocks milliseconds. */
+export const MINUTE = 60_000;
+
 /** Identity of one actor: its kind, the tenant that owns it and its id. */
 export interface ActorAddress {
   kind: string;

@@ -166,6 +166,11 @@ export async function postgresBackendsOf(pids: number[], port = 5432): Promise<n
   return backends;
 }
 
+/** CPU seconds (user and system) process `pid` has used so far; 0 once it is gone. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  return await cpuTicks(`/proc/${pid}/stat`) / ticksPerSecond;
+}
+
 // utime + stime; the command name may hold spaces, so fields count from its ")".
 async function cpuTicks(statPath: string): Promise<number> {
   try {

@@ -18,6 +18,7 @@ import type { AppendRequest } from "../cluster/store/event_store.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "../tests/_support/services.ts";
 import { backendsOf } from "./_pg_backends.ts";
+import { cpuSeconds } from "./_proc_stats.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 
 const batchSizes = [1, 3, 10, 30];
@@ -59,9 +60,9 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
         // The bare insert runs on the other connection: measure its backend instead.
         const pid = workload === "bare insert" ? await ownBackend(sql) : writer;
         for (let round = 0; round < 20; round++) await write();
-        const before = await cpuMicros(pid);
+        const before = 1e6 * await cpuSeconds(pid);
         for (let round = 0; round < statements; round++) await write();
-        const used = await cpuMicros(pid) - before;
+        const used = 1e6 * await cpuSeconds(pid) - before;
         levels.push({ workload, batch, statements, perStatement: used / statements });
       }
     }
@@ -126,12 +127,6 @@ async function storeBackend(
 async function ownBackend(sql: postgres.Sql): Promise<number> {
   const [{ pid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
   return pid;
-}
-
-async function cpuMicros(pid: number): Promise<number> {
-  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
-  // utime and stime, in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function bareInsert(schema: string): string {

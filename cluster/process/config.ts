@@ -126,7 +126,7 @@ export function loadConfig(
       env.SB_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? "10000",
     ),
     commitQueueMax: positive("SB_COMMIT_QUEUE_MAX", env.SB_COMMIT_QUEUE_MAX ?? "8192"),
-    commitSpacingMs: nonNegative("SB_COMMIT_SPACING_MS", env.SB_COMMIT_SPACING_MS ?? "5"),
+    commitSpacingMs: positive("SB_COMMIT_SPACING_MS", env.SB_COMMIT_SPACING_MS ?? "5", true),
     idempotencyHours: positive("SB_IDEMPOTENCY_HOURS", env.SB_IDEMPOTENCY_HOURS ?? "24"),
     pluginDeadlineMs: positive("SB_PLUGIN_DEADLINE_MS", env.SB_PLUGIN_DEADLINE_MS ?? "50"),
   };
@@ -136,18 +136,12 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
 
-function positive(variable: string, value: string): number {
+// A finite number above zero, or with `orZero` at least zero.
+function positive(variable: string, value: string, orZero = false): number {
   const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) {
-    throw new ConfigError(`${variable} must be a positive number, not "${value}"`);
-  }
-  return n;
-}
-
-function nonNegative(variable: string, value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) {
-    throw new ConfigError(`${variable} must be a number of 0 or more, not "${value}"`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !orZero)) {
+    const wanted = orZero ? "a number of 0 or more" : "a positive number";
+    throw new ConfigError(`${variable} must be ${wanted}, not "${value}"`);
   }
   return n;
 }
