@@ -8,6 +8,9 @@
  * process holds the sockets; every process runs under the machine's file
  * limit (20,000).
  *
+ * `--target <checkout>` runs the node and the edge from another checkout
+ * (the "before" of a change); the floor and the client stay this one's.
+ *
  * @module
  */
 import { CLUSTER_SECRET } from "../tests/_support/cluster.ts";
@@ -40,11 +43,11 @@ interface Held {
 }
 
 /** Run the scenario. */
-export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioResult> {
+export async function run({ quick, signal, target }: ScenarioOptions): Promise<ScenarioResult> {
   const { sockets } = quick ? sizes.quick : sizes.full;
   const floor = await onBareServer(sockets, signal);
   signal.throwIfAborted();
-  const edge = await onEdge(sockets, signal);
+  const edge = await onEdge(sockets, signal, target);
   return {
     scenario: "connections",
     tables: [
@@ -63,8 +66,8 @@ async function onBareServer(sockets: number, signal: AbortSignal): Promise<Held>
   }, signal);
 }
 
-async function onEdge(sockets: number, signal: AbortSignal): Promise<Held> {
-  await using cluster = await BenchCluster.open("n1", "e1");
+async function onEdge(sockets: number, signal: AbortSignal, target?: string): Promise<Held> {
+  await using cluster = await BenchCluster.openWith({ target }, "n1", "e1");
   await cluster.waitForNodes("e1", ["n1"], signal);
   const edge = cluster.get("e1");
   const limit = await openFileLimit(edge.pid);

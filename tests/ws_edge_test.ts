@@ -90,3 +90,34 @@ Deno.test("ws: a visitor over its own rate is refused while an agent of its tena
     assertEquals((await agent.ask({ t: "claim", id: "c1", conversation: "c-1" })).t, "ack");
   });
 });
+
+Deno.test("ws: a visitor follows its tenant's feed from its first watch, an agent from its hello", async () => {
+  await withEdge({}, async ({ backend, connect }) => {
+    // The tenant feed's first read lists the tenant's queued conversations.
+    const feedReads = () => backend.listCalls.filter((query) => query.status === "queued").length;
+    const visitor = await connect({ sub: "anon:v1", role: "visitor" });
+    const ping = async (id: string) => {
+      visitor.send({ t: "ping", id });
+      await visitor.next((frame) => frame.t === "pong" && frame.id === id);
+    };
+    await ping("p1");
+    assertEquals(feedReads(), 0, "a visitor that watches nothing holds no feed");
+
+    backend.answer = (request) => ({
+      ok: true,
+      reply: {
+        id: request.address.id,
+        status: "queued",
+        visitor: { id: "anon:v1", verified: false },
+      },
+      seq: 1,
+    });
+    visitor.send({ t: "resume", conversations: { "c-1": 0 } });
+    await ping("p2");
+    assert(feedReads() > 0, "its first watch follows the feed");
+
+    const before = backend.listCalls.length;
+    await connect({ sub: "alice", role: "agent" });
+    assert(backend.listCalls.length > before, "an agent's hello lists its conversations");
+  });
+});

@@ -51,16 +51,20 @@ export function serveConnection(
   return new Connection(socket, ctx, principal, origin);
 }
 
-// Idle sockets are most of an edge's sockets, so a connection keeps little:
-// no timers of its own (the edge ticks them all), maps only once used, and
-// its rate limit as one small bucket. Its helpers reach it through the
-// interfaces it implements, not through objects of their own.
+/** What a socket that watches nothing reads: most idle sockets never watch. */
+const noWatches: ReadonlyMap<string, Watch> = new Map();
+
+// Idle sockets are most of an edge's sockets, and most of those are visitors
+// who never open a chat, so a connection keeps little: no timers of its own
+// (the edge ticks them all), maps, unread counts and a visitor's feeds only
+// once it watches, and its rate limit as one small bucket. Its helpers reach
+// it through the interfaces it implements, not through objects of their own.
 class Connection implements LiveConnection, SocketSession, StreamPort {
   #socket: WebSocket;
   #ctx: ConnectionContext;
   #principal?: Principal;
   #binary = false;
-  #watches = new Map<string, Watch>();
+  #watched?: Map<string, Watch>;
   #budget: Bucket;
   #openedAt: number;
   #lastHeard: number;
@@ -93,7 +97,14 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#budget = { tokens: ctx.connectionRate.burst, at: this.#openedAt };
     this.#preAuthenticated = principal;
     socket.binaryType = "arraybuffer";
-    for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, this);
+    // An error is followed by a close, which is all this needs of it.
+    socket.addEventListener("message", this);
+    socket.addEventListener("close", this);
+    if (principal) socket.addEventListener("open", this);
+  }
+
+  get #watches(): ReadonlyMap<string, Watch> {
+    return this.#watched ?? noWatches;
   }
 
   get ctx(): ConnectionContext {
@@ -251,22 +262,32 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#principal = principal;
     this.#ctx.observe.socket(principal.role, 1);
     this.#ctx.presence.open(principal.tenant);
-    this.#unread = new UnreadCounts(this.#ctx.readMarkers, principal, {
-      numbering: this.numbering,
-      send: (frame) => this.send(frame),
-      watches: () => this.#watches.values(),
-      current: (watch) => this.#watches.get(watch.conversation) === watch,
-    });
-    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
-    this.#stopQueue = this.#ctx.queueFeed.watch(principal.tenant, (queue) => this.#queue(queue));
     if (principal.role === "visitor") {
       this.#welcome(principal);
       if (resume) this.#resume(resume).catch(() => {});
       return;
     }
+    this.#follows(principal);
     this.#ctx.presence.connect(principal.tenant, principal.sub);
     this.#ctx.availability.connected(principal.tenant, principal.sub);
     this.#welcomeAgent(principal, resume).catch(() => {});
+  }
+
+  // The tenant's status changes and queue: an agent's from its hello on, a
+  // visitor's from its first watch (without one it has nothing to be told).
+  #follows(principal: Principal): void {
+    if (this.#stopFeed) return;
+    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
+    this.#stopQueue = this.#ctx.queueFeed.watch(principal.tenant, (queue) => this.#queue(queue));
+  }
+
+  #unreadCounts(principal: Principal): UnreadCounts {
+    return this.#unread ??= new UnreadCounts(this.#ctx.readMarkers, principal, {
+      numbering: this.numbering,
+      send: (frame) => this.send(frame),
+      watches: () => this.#watches.values(),
+      current: (watch) => this.#watches.get(watch.conversation) === watch,
+    });
   }
 
   #welcome(principal: Principal, unread?: Record<string, number>): void {
@@ -294,7 +315,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       limit: 200,
     }).catch(() => ({ items: [] as Record<string, unknown>[] }));
     if (this.#closed) return;
-    this.#welcome(principal, this.#unread!.welcome(page.items));
+    this.#welcome(principal, this.#unreadCounts(principal).welcome(page.items));
     if (resume) await this.#resume(resume).catch(() => {});
     for (const doc of page.items) await this.follow(doc.id as string);
   }
@@ -337,6 +358,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
         message: `watch at most ${this.#ctx.maxWatches} conversations on a socket`,
       });
     }
+    this.#follows(principal);
     this.#asked++;
     const read = await this.#ctx.backend.request(this.request(conversation, "read"))
       .finally(() => this.#asked--);
@@ -357,8 +379,8 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     }
     if (this.#watches.has(conversation) || this.#closed) return;
     const watch = new Watch(conversation, from, this.numbering, this);
-    this.#watches.set(conversation, watch);
-    this.#unread!.watched(watch, view);
+    (this.#watched ??= new Map()).set(conversation, watch);
+    this.#unreadCounts(principal).watched(watch, view);
     watch.unsubscribe = this.#ctx.hub.watch(
       principal.tenant,
       conversation,
@@ -399,7 +421,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   deliver(conversation: string, seq: number, data: MessageData): void {
     const watch = this.#watches.get(conversation);
-    if (watch) this.#unread!.delivered(watch, seq, data.author);
+    if (watch) this.#unread?.delivered(watch, seq, data.author);
     this.#write(messageFrame(conversation, seq, data, this.#binary));
   }
 
@@ -512,7 +534,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       watch.stop();
       watch.unsubscribe();
     }
-    this.#watches.clear();
+    this.#watched = undefined;
     this.#stopFeed?.();
     this.#stopQueue?.();
     const principal = this.#principal;
