@@ -17,8 +17,8 @@ import { clientAddress, createHttpHandler } from "./http/handler.ts";
 import { Presence } from "./live/presence.ts";
 import { agentSummaries } from "./live/agents.ts";
 import { ReadMarkers } from "./live/read_markers.ts";
-import { type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
-import { connectRedis, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
+import { MemoryBudgetBank, type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
+import { connectRedis, RedisBudgetBank, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { tenantOriginCheck } from "./http/cors.ts";
@@ -88,7 +88,10 @@ export function createEdge(options: EdgeOptions): Edge {
         burst,
       })
       : new TokenBucketLimiter({ ratePerSecond, burst });
-  const callers = callerLimiter(limiter, {
+  const bank = redis
+    ? new RedisBudgetBank({ redis, prefix: `${config.cluster}:` })
+    : new MemoryBudgetBank();
+  const callers = callerLimiter(bank, {
     tenantRatePerSecond: config.tenantRatePerSecond,
     callerRatePerSecond: config.callerRatePerSecond,
   });

@@ -20,7 +20,7 @@ import {
 import { effectiveSettings } from "../cluster/store/tenant_directory.ts";
 import { type ActorResponse, type Backend, retryableCodes } from "../cluster/protocol.ts";
 import { signOpsToken, signToken } from "../edge/auth/auth.ts";
-import { TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
+import { MemoryBudgetBank, TokenBucketLimiter } from "../edge/limits/rate_limit.ts";
 import { callerLimiter } from "../edge/limits/caller_limits.ts";
 import { routes } from "../edge/http/routes.ts";
 import { newId } from "../edge/ids.ts";
@@ -833,7 +833,7 @@ Deno.test("a throwing backend is a logged 500 and the next request is served", a
 
 Deno.test("over the rate limit is 429 with Retry-After, per caller and per tenant", async () => {
   const limits = callerLimiter(
-    (_, ratePerSecond, burst) => new TokenBucketLimiter({ ratePerSecond, burst, now: () => now }),
+    new MemoryBudgetBank({ now: () => now }),
     { tenantRatePerSecond: 1, callerRatePerSecond: 0.5 },
   );
   const { call, backend } = harness({ rateLimiter: limits });

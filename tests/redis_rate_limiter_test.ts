@@ -11,8 +11,13 @@ import {
 } from "@std/assert";
 import { Redis } from "ioredis";
 import { createLogger } from "../cluster/telemetry/log.ts";
-import { connectRedis, RedisRateLimiter } from "../edge/limits/redis_rate_limiter.ts";
+import {
+  connectRedis,
+  RedisBudgetBank,
+  RedisRateLimiter,
+} from "../edge/limits/redis_rate_limiter.ts";
 import { callerLimiter } from "../edge/limits/caller_limits.ts";
+import { MemoryBudgetBank } from "../edge/limits/rate_limit.ts";
 import { REDIS_URL, uniqueName } from "./_support/services.ts";
 import { harness } from "./_support/scripted_backend.ts";
 
@@ -125,7 +130,7 @@ Deno.test("redis limiter: an unreachable Redis fails the decision, and the edge 
     });
     await assertRejects(() => rateLimiter.take("acme"));
     const { call, backend, logs, metrics } = harness({
-      rateLimiter: callerLimiter(() => rateLimiter, {
+      rateLimiter: callerLimiter(new RedisBudgetBank({ redis, prefix: "unreachable:" }), {
         tenantRatePerSecond: 1,
         callerRatePerSecond: 1,
       }),
@@ -178,13 +183,7 @@ Deno.test("redis limiter: a visitor hammering gets 429 while an agent of its ten
   await withRedis(async ({ prefix, redis }) => {
     const connection = await redis();
     const limits = callerLimiter(
-      (name, ratePerSecond, burst) =>
-        new RedisRateLimiter({
-          redis: connection,
-          prefix: `${prefix}${name}:`,
-          ratePerSecond,
-          burst,
-        }),
+      new RedisBudgetBank({ redis: connection, prefix }),
       // Slow refills, so the test's own duration adds no token worth counting.
       { tenantRatePerSecond: 5, callerRatePerSecond: 0.01, visitorShare: 0.1 },
     );
@@ -223,4 +222,55 @@ Deno.test("redis limiter: a visitor hammering gets 429 while an agent of its ten
     }
     assertLessOrEqual(backend.requests.length, 1 + 3 + 3);
   });
+});
+
+Deno.test("redis budgets: spent in order in one round trip, up to the first that has none", async () => {
+  await withRedis(async ({ prefix, redis }) => {
+    const connection = await redis();
+    const commands: string[] = [];
+    const send = connection.sendCommand.bind(connection);
+    connection.sendCommand = (command, ...rest) => {
+      commands.push(command.name);
+      return send(command, ...rest);
+    };
+    const bank = new RedisBudgetBank({ redis: connection, prefix });
+    const budgets = [
+      { key: "caller", ratePerSecond: 0.01, burst: 2 },
+      { key: "visitors", ratePerSecond: 0.01, burst: 1 },
+      { key: "tenant", ratePerSecond: 0.01, burst: 5 },
+    ];
+    assertEquals(await bank.spend(budgets), { allowed: true });
+    assertEquals(commands, ["evalsha"], "all three in one command");
+    const refused = await bank.spend(budgets);
+    assert(!refused.allowed);
+    assertEquals(refused.refused, 1, "the visitors' budget is empty");
+    assertGreater(refused.retryAfterMs, 90_000);
+    // Whole tokens: at 0.01/s the test's milliseconds refill next to nothing.
+    const tokens = async (key: string) =>
+      Math.floor(Number(await connection.hget(`${prefix}${key}`, "tokens")));
+    assertEquals(await tokens("caller"), 0, "spent twice");
+    assertEquals(await tokens("tenant"), 4, "not touched by the refused spend");
+    assertEquals(commands.filter((name) => name !== "hget").length, 2);
+  });
+});
+
+Deno.test("caller limits: one spend per request names the budget that refused", async () => {
+  const spends: string[][] = [];
+  const bank = new MemoryBudgetBank({ now: () => 0 });
+  const limits = callerLimiter({
+    spend(budgets) {
+      spends.push(budgets.map((budget) => budget.key));
+      return bank.spend(budgets);
+    },
+  }, { tenantRatePerSecond: 1, callerRatePerSecond: 1, visitorShare: 0.5 });
+  const visitor = { tenant: "acme", sub: "anon:v", role: "visitor" };
+  assertEquals(await limits.take(visitor), { allowed: true });
+  assertEquals(spends, [['rl-caller:["acme","anon:v"]', "rl-visitors:acme", "rl:acme"]]);
+  assertEquals(await limits.take({ tenant: "acme", sub: "alice", role: "agent" }), {
+    allowed: true,
+  });
+  assertEquals(spends[1], ['rl-caller:["acme","alice"]', "rl:acme"], "staff skip the visitors'");
+  // The visitors' budget (0.5/s, burst 1) is spent: the next visitor is refused by it.
+  const other = await limits.take({ tenant: "acme", sub: "anon:w", role: "visitor" });
+  assertObjectMatch(other, { allowed: false, scope: "visitors" });
 });

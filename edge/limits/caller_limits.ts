@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { RateDecision, RateLimiter } from "./rate_limit.ts";
+import { assertRate, type Budget, type BudgetBank, type BudgetDecision } from "./rate_limit.ts";
 
 /** Who a request is from, as far as rate limits care. */
 export interface RateCaller {
@@ -32,9 +32,6 @@ export interface CallerRateLimiter {
   take(caller: RateCaller): CallerDecision | Promise<CallerDecision>;
 }
 
-/** Makes a limiter of one rate, its keys under `name`. */
-export type LimiterFactory = (name: string, ratePerSecond: number, burst: number) => RateLimiter;
-
 /** Options of {@linkcode callerLimiter}. */
 export interface CallerLimitOptions {
   /** Requests per second of a whole tenant; burst twice that. */
@@ -45,45 +42,64 @@ export interface CallerLimitOptions {
   visitorShare?: number;
 }
 
-/** The per-caller limits at `options`' rates, with buckets made by `make`. */
-export function callerLimiter(
-  make: LimiterFactory,
-  options: CallerLimitOptions,
-): CallerRateLimiter {
+interface CallerBudget {
+  scope: RateScope;
+  /** Put before the caller's key: the bucket's name. */
+  name: string;
+  ratePerSecond: number;
+  burst: number;
+  /** The caller's key in this budget; null: the budget is not the caller's to spend. */
+  key: (caller: RateCaller) => string | null;
+}
+
+/**
+ * The per-caller limits at `options`' rates, their buckets in `bank`: one
+ * spend per request, so a bank in Redis answers in one round trip.
+ */
+export function callerLimiter(bank: BudgetBank, options: CallerLimitOptions): CallerRateLimiter {
   const share = options.visitorShare ?? 0.5;
   if (!(share > 0 && share <= 1)) throw new RangeError("visitorShare must be in (0, 1]");
-  const bucket = (name: string, rate: number) => make(name, rate, Math.max(1, rate * 2));
-  const budgets: {
-    scope: RateScope;
-    limiter: RateLimiter;
-    key: (caller: RateCaller) => string | null;
-  }[] = [
+  const budget = (name: string, ratePerSecond: number) => {
+    const rate = { ratePerSecond, burst: Math.max(1, ratePerSecond * 2) };
+    assertRate(rate);
+    return { name, ...rate };
+  };
+  const budgets: CallerBudget[] = [
     {
       scope: "caller",
-      limiter: bucket("rl-caller", options.callerRatePerSecond),
+      ...budget("rl-caller", options.callerRatePerSecond),
       // JSON keeps (tenant, sub) pairs apart whatever characters a sub holds.
       key: (caller) => JSON.stringify([caller.tenant, caller.sub]),
     },
     {
       scope: "visitors",
-      limiter: bucket("rl-visitors", options.tenantRatePerSecond * share),
+      ...budget("rl-visitors", options.tenantRatePerSecond * share),
       key: (caller) => caller.role === "visitor" ? caller.tenant : null,
     },
     {
       scope: "tenant",
-      limiter: bucket("rl", options.tenantRatePerSecond),
+      ...budget("rl", options.tenantRatePerSecond),
       key: (caller) => caller.tenant,
     },
   ];
   return {
-    async take(caller) {
-      for (const { scope, limiter, key } of budgets) {
+    take(caller) {
+      const spent: Budget[] = [];
+      const scopes: RateScope[] = [];
+      for (const { scope, name, ratePerSecond, burst, key } of budgets) {
         const of = key(caller);
         if (of === null) continue;
-        const decision: RateDecision = await limiter.take(of);
-        if (!decision.allowed) return { ...decision, scope };
+        spent.push({ key: `${name}:${of}`, ratePerSecond, burst });
+        scopes.push(scope);
       }
-      return { allowed: true };
+      const decided = (decision: BudgetDecision): CallerDecision =>
+        decision.allowed ? decision : {
+          allowed: false,
+          retryAfterMs: decision.retryAfterMs,
+          scope: scopes[decision.refused],
+        };
+      const decision = bank.spend(spent);
+      return decision instanceof Promise ? decision.then(decided) : decided(decision);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Rate limits: the interface the edge asks before doing work for a caller,
- * and an in-process token bucket for a single process.
+ * Rate limits: the interfaces the edge asks before doing work for a caller
+ * (one bucket per key, or several budgets spent in order), and in-process
+ * token buckets for a single process.
  *
  * @module
  */
@@ -42,9 +43,7 @@ export class TokenBucketLimiter implements RateLimiter {
   #sweptAt: number;
 
   constructor(options: TokenBucketOptions) {
-    if (!(options.ratePerSecond > 0) || !(options.burst >= 1)) {
-      throw new RangeError("ratePerSecond must be positive and burst at least 1");
-    }
+    assertRate(options);
     this.#options = { now: Date.now, maxKeys: 10_000, ...options };
     this.#refillMs = (options.burst / options.ratePerSecond) * 1000;
     this.#sweepEveryMs = Math.min(this.#refillMs, 1000);
@@ -80,6 +79,60 @@ export class TokenBucketLimiter implements RateLimiter {
       if (!full && this.#buckets.size <= maxKeys) return;
       this.#buckets.delete(key);
     }
+  }
+}
+
+/** Throws a `RangeError` unless `ratePerSecond` is positive and `burst` at least 1. */
+export function assertRate({ ratePerSecond, burst }: { ratePerSecond: number; burst: number }) {
+  if (!(ratePerSecond > 0) || !(burst >= 1)) {
+    throw new RangeError("ratePerSecond must be positive and burst at least 1");
+  }
+}
+
+/** One bucket a request spends from: its key, and how it refills. */
+export interface Budget {
+  key: string;
+  /** Sustained requests per second. */
+  ratePerSecond: number;
+  /** Requests at once after being idle. */
+  burst: number;
+}
+
+/** The outcome of spending from budgets in order; `refused` is the index of the one that had none. */
+export type BudgetDecision =
+  | { allowed: true }
+  | { allowed: false; retryAfterMs: number; refused: number };
+
+/**
+ * Spends one token of each budget in order, up to the first that has none;
+ * the budgets after that one are not touched.
+ */
+export interface BudgetBank {
+  spend(budgets: readonly Budget[]): BudgetDecision | Promise<BudgetDecision>;
+}
+
+/** A {@linkcode BudgetBank} in this process's memory: a {@linkcode TokenBucketLimiter} per rate. */
+export class MemoryBudgetBank implements BudgetBank {
+  #limiters = new Map<string, TokenBucketLimiter>();
+  #options: Omit<TokenBucketOptions, "ratePerSecond" | "burst">;
+
+  constructor(options: Omit<TokenBucketOptions, "ratePerSecond" | "burst"> = {}) {
+    this.#options = options;
+  }
+
+  spend(budgets: readonly Budget[]): BudgetDecision {
+    for (let i = 0; i < budgets.length; i++) {
+      const { key, ratePerSecond, burst } = budgets[i];
+      const rate = `${ratePerSecond}/${burst}`;
+      let limiter = this.#limiters.get(rate);
+      if (!limiter) {
+        limiter = new TokenBucketLimiter({ ...this.#options, ratePerSecond, burst });
+        this.#limiters.set(rate, limiter);
+      }
+      const decision = limiter.take(key);
+      if (!decision.allowed) return { ...decision, refused: i };
+    }
+    return { allowed: true };
   }
 }
 
