@@ -12,7 +12,13 @@ import { type NodeRuntime, startNodeRuntime } from "../cluster/process/node_runt
 import { AuthError, bearerToken, type Role, signToken, verifyToken } from "../edge/auth/auth.ts";
 import { createHttpHandler } from "../edge/http/handler.ts";
 import { call, JWT_SECRET, testConfig } from "../tests/_support/api_server.ts";
-import { DATABASE_URL, dropSchema, REDIS_URL, uniqueName } from "../tests/_support/services.ts";
+import {
+  DATABASE_URL,
+  deleteKeys,
+  dropSchema,
+  REDIS_URL,
+  uniqueName,
+} from "../tests/_support/services.ts";
 import {
   baselineOwners,
   type ClaimMechanism,
@@ -217,10 +223,4 @@ async function claimAnswer(
 
 function failure(status: number, code: string): Response {
   return Response.json({ error: { code, message: code.replaceAll("_", " ") } }, { status });
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: pattern, count: 1000 })) {
-    if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
-  }
 }

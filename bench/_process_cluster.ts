@@ -6,7 +6,12 @@ import postgres from "postgres";
 import { call } from "../tests/_support/api_server.ts";
 import { TestCluster } from "../tests/_support/cluster.ts";
 import { ServiceProcess } from "../tests/_support/process.ts";
-import { DATABASE_URL, NATS_URL } from "../tests/_support/services.ts";
+import {
+  DATABASE_URL,
+  deleteClusterKeys,
+  NATS_URL,
+  REDIS_URL,
+} from "../tests/_support/services.ts";
 import type { SwitchboardSetup } from "./_chat_switchboard.ts";
 import { inspectorAddress } from "./_inspector.ts";
 import { pooled } from "./_pool.ts";
@@ -82,9 +87,14 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
     return started.map((result) => (result as PromiseFulfilledResult<ServiceProcess>).value);
   }
 
+  // Nodes and edges as deployed: Redis holds the rate limits every request
+  // spends and the CRDT snapshots (the tests' clusters run without it).
   override env(id: string): Record<string, string> {
-    const env = super.env(id);
-    return id === standaloneId ? { ...env, SB_ROLE: "standalone", NATS_URL: "" } : env;
+    const env = { ...super.env(id), REDIS_URL };
+    // One process against one Socket.IO process: neither shares anything.
+    return id === standaloneId
+      ? { ...env, SB_ROLE: "standalone", NATS_URL: "", REDIS_URL: "" }
+      : env;
   }
 
   /** The inspector address of process `id`, started with `inspect`. */
@@ -187,6 +197,7 @@ export class BenchCluster extends TestCluster implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#sql?.end({ timeout: 5 });
     await this.close();
+    await deleteClusterKeys(this.cluster);
   }
 }
 

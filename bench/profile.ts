@@ -8,7 +8,7 @@
  * share of a process's sampled main-thread time is charged that share of
  * the thread's measured CPU, divided by the operations of the window; the
  * process's other threads (GC helpers, I/O, compilers), the Postgres
- * backends, the Postgres server's own processes and nats-server count as
+ * backends, the Postgres server's own processes, nats-server and redis-server count as
  * rows of their own.
  *
  * `--target <checkout>` runs the cluster from another checkout's `main.ts`
@@ -154,6 +154,7 @@ class Profiler {
       "postgres backends": () => backendsOf(this.cluster.sql, Object.values(pids)),
       "postgres server": () => serverProcesses(this.cluster.sql),
       nats: natsPids,
+      redis: () => pidsNamed("redis-server"),
     };
     const sampler = sampleCpu(groups, 250);
     const started = new Map<string, number>();
@@ -199,6 +200,7 @@ class Profiler {
     add(postgresBackends, "postgres", perOp("postgres backends"));
     add(postgresServer, "postgres", perOp("postgres server"));
     add(natsServer, "nats", perOp("nats"));
+    add(redisServer, "redis", perOp("redis"));
     return { operations, window, seconds, result: result!, costs, coverage, topFrames };
   }
 
@@ -212,7 +214,8 @@ const profiling: Stage = "inspector (the profiling's own cost)";
 const postgresBackends = "Postgres backends: statements, commits";
 const postgresServer = "Postgres server: WAL writer, checkpointer…";
 const natsServer = "nats-server";
-const roleColumns = ["edge", "node", "postgres", "nats"];
+const redisServer = "redis-server: the edges' rate limits, CRDT snapshots";
+const roleColumns = ["edge", "node", "postgres", "nats", "redis"];
 
 function table(costs: Costs): Row[] {
   const rowNames: string[] = [
@@ -221,6 +224,7 @@ function table(costs: Costs): Row[] {
     postgresBackends,
     postgresServer,
     natsServer,
+    redisServer,
   ];
   const total = (role: string) =>
     rowNames.reduce((sum, name) => name === profiling ? sum : sum + (costs[name]?.[role] ?? 0), 0);

@@ -59,6 +59,8 @@ export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioR
     "postgres backends of the nodes": () => backendsOf(cluster.sql, nodePids),
     "postgres server (WAL writer, checkpointer…)": () => serverProcesses(cluster.sql),
     "nats-server (shared)": () => pidsNamed("nats-server"),
+    // The edges' rate limits.
+    "redis-server (shared)": () => pidsNamed("redis-server"),
     "bench runner": [Deno.pid],
   };
   const sampler = sampleCpu(groups);

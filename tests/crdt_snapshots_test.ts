@@ -3,7 +3,6 @@
 // while Redis is down converges over NATS, and Redis dying later stops
 // nothing but the snapshots.
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import type { Redis } from "ioredis";
 import { HybridClock } from "../cluster/crdt/hlc.ts";
 import { LwwMap } from "../cluster/crdt/lww_map.ts";
 import { RedisSnapshots } from "../cluster/crdt/redis_snapshots.ts";
@@ -14,7 +13,7 @@ import { MetricsRegistry } from "../cluster/telemetry/metrics.ts";
 import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
 import { type Transport, TransportUnavailableError } from "../cluster/transport/transport.ts";
-import { NATS_URL, REDIS_URL, uniqueName } from "./_support/services.ts";
+import { deleteKeys, NATS_URL, REDIS_URL, uniqueName } from "./_support/services.ts";
 import { accepting, freePort } from "./_support/ports.ts";
 import { until } from "./_support/until.ts";
 
@@ -54,11 +53,6 @@ function replicator(
 
 function statuses(r: Replicator<Presence>, tenant = "acme"): Record<string, string> {
   return Object.fromEntries([...r.get(tenant).value].sort());
-}
-
-async function deleteKeys(redis: Redis, cluster: string): Promise<void> {
-  const keys = await redis.keys(`${cluster}:*`);
-  if (keys.length > 0) await redis.del(...keys);
 }
 
 /** A private redis-server on a free port, killed by the test (never the shared one). */
@@ -112,7 +106,7 @@ Deno.test("snapshots: a cold replica is warm from Redis before any NATS message"
     assertEquals(statuses(edge, "ten:ant/with%odd"), {}); // not watched: not loaded
     await Promise.all([node.stop(), edge.stop()]);
   } finally {
-    await deleteKeys(redis, cluster);
+    await deleteKeys(redis, `${cluster}:*`);
     redis.disconnect();
   }
 });

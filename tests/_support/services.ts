@@ -1,5 +1,6 @@
 // Where the real services the integration tests use live, and unique names
 // per run so concurrent suites sharing them never collide.
+import { Redis } from "ioredis";
 import postgres from "postgres";
 
 /** The Postgres server of the integration tests. */
@@ -22,6 +23,24 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql.unsafe(`drop schema if exists ${schema} cascade`);
   } finally {
     await sql.end();
+  }
+}
+
+/** Delete every Redis key matching `pattern` (a `SCAN` pattern such as `cluster:*`). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: pattern, count: 1000 })) {
+    if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+  }
+}
+
+/** Delete every key of `cluster` (its prefix) from the tests' Redis. */
+export async function deleteClusterKeys(cluster: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await deleteKeys(redis, `${cluster}:*`);
+  } finally {
+    redis.disconnect();
   }
 }
 
