@@ -24,8 +24,8 @@ import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 const batchSizes = [1, 3, 10, 30];
 const sizes = { full: { operations: 12_000 }, quick: { operations: 1500 } };
 
-type Workload = "chat message" | "ticket create" | "bare insert";
-const workloads: Workload[] = ["chat message", "ticket create", "bare insert"];
+type Workload = "chat message" | "ticket create" | "refused claim" | "bare insert";
+const workloads: Workload[] = ["chat message", "ticket create", "refused claim", "bare insert"];
 
 interface Level {
   workload: Workload;
@@ -146,6 +146,9 @@ class Load {
     if (workload === "chat message") {
       return Array.from({ length: size }, (_, i) => this.#message(`c${i}`));
     }
+    if (workload === "refused claim") {
+      return Array.from({ length: size }, () => this.#refusal());
+    }
     const tickets = Array.from({ length: size }, () => this.#create(`t${++this.#ids}`));
     return [...tickets, this.#arrivals(tickets.map((t) => t.actorKey))];
   }
@@ -224,6 +227,26 @@ class Load {
         commandId,
         fingerprint: "f".repeat(43),
         outcome: { ok: true, seq: 1, receipt: { id } },
+        createdAt: this.#now,
+      }],
+    };
+  }
+
+  // A losing claim of a storm: no event, only its refusal recorded at the
+  // ticket's head (one of the tickets the creates wrote, each at seq 1).
+  #refusal(): AppendRequest {
+    const id = ++this.#ids;
+    return {
+      actorKey: `ticket/acme/t${1 + id % 50}`,
+      expectedSeq: 1,
+      events: [],
+      idempotency: [{
+        commandId: `claim-${id}`,
+        fingerprint: "f".repeat(43),
+        outcome: {
+          ok: false,
+          error: { code: "already_claimed", message: "the ticket is claimed by agent-17" },
+        },
         createdAt: this.#now,
       }],
     };
