@@ -4,7 +4,7 @@
 import { MINUTE, type TimerSpec } from "./decider.ts";
 import { charCount } from "./_validation.ts";
 import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./session.ts";
-import { sessionLimits } from "./session.ts";
+import { participantKey, sessionLimits } from "./session.ts";
 
 /** The durable timers of a conversation. */
 export const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
@@ -35,6 +35,7 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
         publicSeq: event.publicSeq,
         lastMessageAt: event.at,
         ...(event.kind === "text" ? withLine(next, transcriptLine(next, event)) : {}),
+        ...authorRead(state, event),
       };
     case "assigned":
       return {
@@ -63,6 +64,17 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
       // Events of a newer version replay as no-ops rather than breaking the fold.
       return state;
   }
+}
+
+// What one writes, one has read: the author's marker rises to the message
+// in the author's numbering, so an edge need not checkpoint it.
+function authorRead(state: SessionState, event: MessageEvent): Pick<SessionState, "readMarkers"> {
+  const { author } = event;
+  if (author.role === "system") return {};
+  const participant = participantKey({ sub: author.sub, role: author.role });
+  const seq = author.role === "visitor" ? event.publicSeq : event.seq;
+  if (seq <= (state.readMarkers?.[participant] ?? 0)) return {};
+  return { readMarkers: { ...state.readMarkers, [participant]: seq } };
 }
 
 /** Append a line, then drop the oldest until the transcript fits its caps. */

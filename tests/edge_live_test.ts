@@ -9,6 +9,7 @@ import type { Backend } from "../cluster/protocol.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
 import { ConversationHub } from "../edge/live/conversation_hub.ts";
 import { Presence } from "../edge/live/presence.ts";
+import { ReadMarkers } from "../edge/live/read_markers.ts";
 import { type ClientFrame, decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
 
@@ -169,5 +170,36 @@ Deno.test("conversation hub: a conversation pushed to since the last head check 
     for (const stop of stops) stop();
     hub.close();
     await bus.close();
+  }
+});
+
+Deno.test("read markers: one's own message raises the marker on every edge and is not checkpointed; a read is", async () => {
+  const hub = new InProcessBus();
+  const buses = [0, 1].map(() => hub.connect({ logger: log }));
+  const states = buses.map((bus, i) => edgeState(bus, `edge-${i}`));
+  const checkpoints: [string, number][] = [];
+  const [writer, other] = states.map((shared) =>
+    new ReadMarkers({
+      shared,
+      checkpoint: (_tenant, _conversation, by, seq) => {
+        checkpoints.push([by.sub, seq]);
+        return Promise.resolve();
+      },
+    })
+  );
+  const alice = { sub: "alice", role: "agent" };
+  // An edge replicates the tenants its sockets are of.
+  for (const shared of states) shared.watch("acme");
+  try {
+    writer.wrote("acme", "c-1", alice, 4);
+    await until(() => other.marker("acme", "c-1", alice) === 4, "the raised marker replicated");
+    assertEquals(checkpoints, [], "the actor counts its author's messages as read");
+    writer.mark("acme", "c-1", alice, 6);
+    assertEquals(writer.marker("acme", "c-1", alice), 6);
+    assertEquals(checkpoints, [["alice", 6]]);
+  } finally {
+    for (const markers of [writer, other]) markers.close();
+    await Promise.all(states.map((shared) => shared.close()));
+    for (const bus of buses) await bus.close();
   }
 });

@@ -928,7 +928,8 @@ Deno.test("session: project and view summarise without message bodies", () => {
     rating: { score: 5, comment: "great" },
     ticketId: null,
     closeReason: "visitor",
-    readMarkers: {},
+    // Alice wrote the note (seq 3): she has read up to it.
+    readMarkers: { "agent:alice": 3 },
     createdAt: T0,
     updatedAt: T0 + 4 * MIN,
   };
@@ -1058,18 +1059,29 @@ const markRead = (by: Caller, seq: number): CommandOf<"mark_read"> => ({
 });
 
 Deno.test("session: mark_read checkpoints each participant's marker in its own numbering, held at the head", () => {
-  const run = given([open(), claim(alice), send(vera), send(alice, "n", "note"), send(alice)]);
+  const run = given([open(), claim(alice), send(alice, "n", "note"), send(alice), send(vera)]);
   assertEquals([run.state.seq, run.state.publicSeq], [5, 4]);
   const read = when(run, markRead(alice, 99));
   assertEquals(events(read.decision), [
     { type: "read_marked", by: "alice", at: T0, participant: "agent:alice", seq: 5 },
   ]);
   const both = when(read.run, markRead(vera, 3)).run;
-  assertEquals(both.state.readMarkers, { "agent:alice": 5, "visitor:vera": 3 });
+  // Vera's own message (public 4) had raised hers past what she marks.
+  assertEquals(both.state.readMarkers, { "agent:alice": 5, "visitor:vera": 4 });
   const view = session.view!(both.state) as { readMarkers: Record<string, number> };
-  assertEquals(view.readMarkers, { "agent:alice": 5, "visitor:vera": 3 });
+  assertEquals(view.readMarkers, { "agent:alice": 5, "visitor:vera": 4 });
   // Reading is nobody else's news: the conversation did not change for them.
   assertEquals(both.state.updatedAt, run.state.updatedAt);
+});
+
+Deno.test("session: a message raises its author's read marker in the author's numbering", () => {
+  const run = given([open(), claim(alice), send(vera), send(alice, "n", "note"), send(alice)]);
+  // System lines raise nobody's; vera wrote public 3, alice the note (seq 4) and seq 5.
+  assertEquals(run.state.readMarkers, { "visitor:vera": 3, "agent:alice": 5 });
+  const later = when(run, send(vera)).run;
+  assertEquals(later.state.readMarkers, { "visitor:vera": 5, "agent:alice": 5 });
+  // Reading it is then nothing new: no event, no checkpoint needed.
+  assertEquals(events(when(later, markRead(vera, 5)).decision), []);
 });
 
 Deno.test("session: mark_read is monotone and idempotent; visitors mark their own conversation only", () => {
@@ -1083,7 +1095,7 @@ Deno.test("session: mark_read is monotone and idempotent; visitors mark their ow
   assertEquals(rejection(fold([markRead(vera, 1)]).decisions[0]).code, "not_found");
   // A supervisor's marker is a staff marker, next to the visitor's.
   assertEquals(when(run, markRead(sue, 1)).run.state.readMarkers, {
-    "visitor:vera": 2,
+    "visitor:vera": 3,
     "agent:sue": 1,
   });
 });
@@ -1093,9 +1105,10 @@ Deno.test("session: after any marks, the marker is the highest seq asked for, he
     fc.property(fc.array(fc.nat(10), { maxLength: 12 }), (seqs) => {
       const run = given([
         open(),
-        send(vera),
-        send(vera),
-        send(vera),
+        claim(alice),
+        send(alice),
+        send(alice),
+        send(alice),
         ...seqs.map((seq) => markRead(vera, seq)),
       ]);
       const expected = Math.min(Math.max(0, ...seqs), run.state.publicSeq);

@@ -135,6 +135,10 @@ export function createSharedState(options: SharedStateOptions): SharedState {
   });
   const read = new Replicator<MaxMap>({
     ...common,
+    // A marker moves with every message written or read, and is seen only as
+    // an unread count or "Seen": a wider window ships a chat's markers in
+    // fewer deltas, later by no more than a frame.
+    batchWindowMs: 25,
     dataSet: "read",
     type: { empty: MaxMap.empty, decode: MaxMap.decode },
   });

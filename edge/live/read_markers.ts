@@ -6,7 +6,8 @@
  * Durable by checkpoint: a raised marker is sent to the session actor as
  * `mark_read`, at most once per `checkpointEveryMs` per conversation and
  * participant (the latest value at the end of the interval), and at once
- * when the participant's socket closes; an edge that starts to watch a
+ * when the participant's socket closes (one's own messages need none: the
+ * actor counts them as read by their author); an edge that starts to watch a
  * conversation seeds the map from the actor's checkpoint. So markers survive
  * a full restart with Redis flushed, losing at most the last interval's.
  *
@@ -88,6 +89,16 @@ export class ReadMarkers {
     const throttle = this.#throttles.get(key);
     if (throttle) throttle.pending = Math.max(throttle.pending, seq);
     else this.#send(key, { tenant, conversation, by, sent: 0, pending: seq });
+  }
+
+  /**
+   * `by` wrote message `seq`, and so has read up to it: raise its marker. The
+   * conversation's actor counts its own messages as read already, so there
+   * is nothing to checkpoint.
+   */
+  wrote(tenant: string, conversation: string, by: Reader, seq: number): void {
+    const key = readKey(conversation, participantKey(by));
+    if (seq > this.#shared.read.get(tenant).get(key)) this.#raise(tenant, key, seq);
   }
 
   /** Merge the markers a session actor checkpointed (its view's `readMarkers`). */

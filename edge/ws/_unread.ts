@@ -88,7 +88,7 @@ export class UnreadCounts {
       sub === principal.sub && typeof role === "string" &&
       participantKey({ sub, role }) === participantKey(principal)
     ) {
-      this.#markers.mark(principal.tenant, watch.conversation, principal, seq);
+      this.#markers.wrote(principal.tenant, watch.conversation, principal, seq);
     }
     this.#mayChange(watch);
   }
