@@ -13,6 +13,9 @@
  * Socket.IO ones), Postgres, NATS, Redis and the generator's process. The
  * CPU table shows who got the cores.
  *
+ * `--target <checkout>` runs Switchboard from another checkout (the "before"
+ * of a change); Socket.IO, the load and the checks stay this checkout's.
+ *
  * @module
  */
 import postgres from "postgres";
@@ -85,14 +88,14 @@ interface SystemRun {
 }
 
 /** Run the scenario. */
-export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioResult> {
+export async function run({ quick, signal, target }: ScenarioOptions): Promise<ScenarioResult> {
   const size = quick ? sizes.quick : sizes.full;
   const infra = await infrastructure();
-  const switchboard = await onSwitchboard("cluster", size, infra, signal);
+  const switchboard = await onSwitchboard("cluster", size, infra, signal, target);
   signal.throwIfAborted();
   const socketIo = await onSocketIo("cluster", size, infra, signal);
   signal.throwIfAborted();
-  const single = await onSwitchboard("single", size, {}, signal);
+  const single = await onSwitchboard("single", size, {}, signal, target);
   signal.throwIfAborted();
   const singleSocketIo = await onSocketIo("single", size, {}, signal);
   const runs = [switchboard, socketIo, single, singleSocketIo];
@@ -130,16 +133,17 @@ async function onSwitchboard(
   size: Size,
   infra: ProcessGroups,
   signal: AbortSignal,
+  target?: string,
 ): Promise<SystemRun> {
   if (topology === "single") {
-    await using cluster = await BenchCluster.open(standaloneId);
+    await using cluster = await BenchCluster.openWith({ target }, standaloneId);
     const server = cluster.get(standaloneId).pid;
     const setup = await cluster.chatSetup([standaloneId], size.agents, size.conversations);
     const groups = { servers: [server], postgres: () => postgresBackendsOf([server]), ...infra };
     const label = "switchboard ×1 (standalone)";
     return await switchboardRun(cluster, { topology, label }, setup, groups, size, signal);
   }
-  await using cluster = await BenchCluster.open(...nodeIds, ...edgeIds);
+  await using cluster = await BenchCluster.openWith({ target }, ...nodeIds, ...edgeIds);
   for (const edge of edgeIds) await cluster.waitForNodes(edge, nodeIds, signal);
   const setup = await cluster.chatSetup(edgeIds, size.agents, size.conversations);
   const nodes = nodeIds.map((id) => cluster.get(id).pid);

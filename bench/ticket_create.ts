@@ -4,12 +4,16 @@
  * concurrency levels, for a fixed window after a warm-up. Counted: creates
  * answered 201, checked against the projection rows in Postgres, and where
  * the machine's CPU went meanwhile, per process. The cluster's tenant rate
- * limit (1,000,000/s, set by TestCluster) is far above any rate reached here.
+ * limit (1,000,000/s, set by TestCluster, its buckets in Redis as deployed)
+ * is far above any rate reached here.
  *
  * Then the floor, loaded by the same client at the same concurrency: a bare
  * `Deno.serve` that verifies the token, validates the same body and inserts
  * one row per create with the same group commit (`_create_floor.ts`). Its
  * distance from Switchboard is the overhead of everything else.
+ *
+ * `--target <checkout>` runs the cluster from another checkout (the "before"
+ * of a change); the client and the floor stay this checkout's.
  *
  * @module
  */
@@ -48,9 +52,9 @@ interface Level {
 }
 
 /** Run the scenario. */
-export async function run({ quick, signal }: ScenarioOptions): Promise<ScenarioResult> {
+export async function run({ quick, signal, target }: ScenarioOptions): Promise<ScenarioResult> {
   const size = quick ? sizes.quick : sizes.full;
-  await using cluster = await BenchCluster.open(...nodes, ...edges);
+  await using cluster = await BenchCluster.openWith({ target }, ...nodes, ...edges);
   for (const edge of edges) await cluster.waitForNodes(edge, nodes, signal);
   const token = await cluster.token("bench-agent");
   const nodePids = nodes.map((id) => cluster.get(id).pid);
