@@ -135,6 +135,21 @@ export interface ProjectionQuery {
   cursor?: string;
 }
 
+/** A conversation's newest message numbers: `seq` as staff count, `publicSeq` as its visitor does. */
+export interface ConversationHead {
+  seq: number;
+  publicSeq: number;
+}
+
+/** The most conversations one request for heads names; the cluster splits larger asks. */
+export const maxHeadsPerRequest = 500;
+
+/** A request for heads on the bus: the conversations, and the time left to answer in. */
+export interface WireHeadsRequest {
+  addresses: ActorAddress[];
+  budgetMs: number;
+}
+
 /**
  * Everything the edge needs from the runtime. Standalone implements it
  * in-process; the cluster implements it over NATS.
@@ -142,6 +157,13 @@ export interface ProjectionQuery {
 export interface Backend {
   /** Route a request to the actor's owner and wait for its answer. */
   request(request: ActorRequest): Promise<ActorResponse>;
+  /**
+   * The heads of these conversations (session actors), in order, each as its
+   * owner reads it after its pending commits; null for one that does not
+   * exist or whose owner did not answer by `deadline` (epoch ms). The cluster
+   * asks each owner node once for all of its conversations.
+   */
+  heads(addresses: readonly ActorAddress[], deadline: number): Promise<(ConversationHead | null)[]>;
   /** Page through an actor's event history, oldest first, after `afterSeq`. */
   events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>>;
   /**

@@ -9,7 +9,15 @@ import type { ActorHost } from "../runtime/host.ts";
 import { StoreQueries } from "./_backend_queries.ts";
 import { type QueryRequest, type QueryResponse, queryStore } from "../store/store_query.ts";
 import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
-import type { ActorRequest, ActorResponse, Backend, ClusterStatus } from "../protocol.ts";
+import type { ActorAddress } from "../../actors/decider.ts";
+import type {
+  ActorRequest,
+  ActorResponse,
+  Backend,
+  ClusterStatus,
+  ConversationHead,
+} from "../protocol.ts";
+import { readHeads } from "../runtime/heads.ts";
 
 /** A backend over an in-process host and its store. */
 export class LocalBackend extends StoreQueries implements Backend {
@@ -45,6 +53,13 @@ export class LocalBackend extends StoreQueries implements Backend {
 
   request(request: ActorRequest): Promise<ActorResponse> {
     return this.#host.dispatch(request);
+  }
+
+  heads(
+    addresses: readonly ActorAddress[],
+    deadline: number,
+  ): Promise<(ConversationHead | null)[]> {
+    return readHeads((request) => this.#host.dispatch(request), addresses, deadline);
   }
 
   protected query(request: QueryRequest): Promise<QueryResponse> {

@@ -6,17 +6,22 @@
  *
  * @module
  */
-import { actorKey } from "../actor_key.ts";
+import type { ActorAddress } from "../../actors/decider.ts";
+import { actorKey, invalidAddressPart } from "../actor_key.ts";
 import type { EventStore } from "../store/event_store.ts";
 import type { ActorHost } from "../runtime/host.ts";
 import type { Membership } from "../placement/membership.ts";
 import {
   type ActorResponse,
+  type ConversationHead,
   failed,
   fromWire,
+  maxHeadsPerRequest,
   RuntimeErrors,
   type WireActorRequest,
+  type WireHeadsRequest,
 } from "../protocol.ts";
+import { readHeads } from "../runtime/heads.ts";
 import type { ClusterRouter } from "../placement/request_router.ts";
 import { type QueryRequest, queryStore } from "../store/store_query.ts";
 import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
@@ -52,6 +57,7 @@ export function startNodeService(options: NodeServiceOptions): { close(): void }
   membership.onChange(() => host.passivate((address) => router.ownerOf(actorKey(address)) !== id));
   const services = [
     transport.serve(names.node(id), (payload) => answer(payload)),
+    transport.serve(names.heads(id), (payload) => heads(payload)),
     transport.serve(names.query, (payload) => queryStore(store, payload as QueryRequest), {
       queue: "nodes",
     }),
@@ -96,5 +102,29 @@ export function startNodeService(options: NodeServiceOptions): { close(): void }
     return host.dispatch(request);
   }
 
+  // Heads of the conversations this node owns; null for the others (the
+  // asker's view is older or newer: its next check asks their owner).
+  function heads(payload: unknown): Promise<(ConversationHead | null)[]> {
+    const sent = payload as WireHeadsRequest;
+    const addresses = sent?.addresses;
+    if (
+      !Array.isArray(addresses) || addresses.length > maxHeadsPerRequest ||
+      !Number.isFinite(sent.budgetMs) || !addresses.every(isAddress)
+    ) {
+      return Promise.resolve([]);
+    }
+    const owned = addresses.filter((address) => router.ownerOf(actorKey(address)) === id);
+    return readHeads((request) => host.dispatch(request), owned, now() + sent.budgetMs)
+      .then((read) => {
+        const byKey = new Map(owned.map((address, i) => [actorKey(address), read[i]]));
+        return addresses.map((address) => byKey.get(actorKey(address)) ?? null);
+      });
+  }
+
   return { close: () => services.forEach((service) => service.close()) };
+}
+
+function isAddress(value: unknown): value is ActorAddress {
+  return typeof value === "object" && value !== null &&
+    invalidAddressPart(value as ActorAddress) === null;
 }

@@ -15,6 +15,7 @@
 export function subjects(prefix: string): {
   node: (id: string) => string;
   nodeStats: (id: string) => string;
+  heads: (id: string) => string;
   query: string;
   conversation: (tenant: string, id: string) => string;
   sessions: (tenant: string) => string;
@@ -28,6 +29,8 @@ export function subjects(prefix: string): {
   return {
     /** Actor requests for the actors node `id` owns. */
     node: (id) => `${prefix}.node.${t(id)}`,
+    /** Conversation heads the edges ask node `id` for, many conversations a request. */
+    heads: (id) => `${prefix}.heads.${t(id)}`,
     /** Per-node statistics for the admin view. */
     nodeStats: (id) => `${prefix}.stats.${t(id)}`,
     /** Store queries (history, lists) any node with a store answers; a queue group. */

@@ -6,6 +6,9 @@
  * their heads (newest message numbers): a socket that has not seen the head
  * backfills, so a lost last push is found without a later one.
  *
+ * All of a check's conversations go in one call, which the cluster's backend
+ * makes one request per owner node.
+ *
  * When: every watched conversation at once after this edge's bus reconnects
  * or the cluster's nodes change ({@linkcode ConversationHub.checkAll}), the
  * two ways pushes are lost in bulk (a dropped connection, a node killed
@@ -16,7 +19,7 @@
  *
  * @module
  */
-import type { Backend } from "../../cluster/protocol.ts";
+import type { Backend, ConversationHead } from "../../cluster/protocol.ts";
 import { subjects } from "../../cluster/transport/subjects.ts";
 import type { Subscription, Transport } from "../../cluster/transport/transport.ts";
 
@@ -35,14 +38,10 @@ export type ConversationSignal =
   | { kind: "read"; sub: string; role: string; seq: number };
 
 /** A conversation's newest message numbers, as its owner reports them. */
-export interface ConversationHead {
-  kind: "head";
-  seq: number;
-  publicSeq: number;
-}
+export type HeadUpdate = ConversationHead & { kind: "head" };
 
 /** Anything a watcher of a conversation hears. */
-export type ConversationUpdate = ConversationEvent | ConversationSignal | ConversationHead;
+export type ConversationUpdate = ConversationEvent | ConversationSignal | HeadUpdate;
 
 /** Receives what happens in a watched conversation. */
 export type ConversationListener = (update: ConversationUpdate) => void;
@@ -140,26 +139,25 @@ export class ConversationHub {
   /** Ask for the head of every watched conversation now, pushed to lately or not. */
   checkAll(): void {
     if (!this.#backend) return;
-    for (const [key, watched] of this.#watched) this.#readHead(key, watched);
+    this.#readHeads([...this.#watched]);
   }
 
   #checkHeads(): void {
-    for (const [key, watched] of this.#watched) {
-      if (watched.heard) watched.heard = false;
-      else this.#readHead(key, watched);
+    const quiet: [string, Watched][] = [];
+    for (const entry of this.#watched) {
+      if (entry[1].heard) entry[1].heard = false;
+      else quiet.push(entry);
     }
+    if (quiet.length > 0) this.#readHeads(quiet);
   }
 
-  #readHead(key: string, { tenant, id }: Watched): void {
-    this.#backend!.request({
-      address: { kind: "session", tenant, id },
-      op: "read",
-      commandId: crypto.randomUUID(),
-      deadline: Date.now() + this.#requestTimeoutMs,
-    }).then((read) => {
-      if (!read.ok || !read.reply) return;
-      const { seq, publicSeq } = read.reply as { seq: number; publicSeq: number };
-      this.#fanOut(key, { kind: "head", seq, publicSeq });
+  // All at once: the backend asks each owner node once for its share.
+  #readHeads(watched: [string, Watched][]): void {
+    const addresses = watched.map(([, { tenant, id }]) => ({ kind: "session", tenant, id }));
+    this.#backend!.heads(addresses, Date.now() + this.#requestTimeoutMs).then((heads) => {
+      heads.forEach((head, i) => {
+        if (head) this.#fanOut(watched[i][0], { kind: "head", ...head });
+      });
     }).catch(() => {});
   }
 }

@@ -10,6 +10,7 @@ import type {
   ActorResponse,
   Backend,
   ClusterStatus,
+  ConversationHead,
   Page,
   ProjectionQuery,
   StoredEvent,
@@ -19,6 +20,7 @@ import type {
   PluginAdminRequest,
   PluginAdminResponse,
 } from "../../cluster/runtime/plugin_admin.ts";
+import { readHeads } from "../../cluster/runtime/heads.ts";
 import { effectiveSettings } from "../../cluster/store/tenant_directory.ts";
 import { type Role, signToken } from "../../edge/auth/auth.ts";
 import { createHttpHandler, type HttpHandlerOptions } from "../../edge/http/handler.ts";
@@ -43,6 +45,14 @@ export class ScriptedBackend implements Backend {
   request(request: ActorRequest): Promise<ActorResponse> {
     this.requests.push(request);
     return Promise.resolve().then(() => this.answer(request));
+  }
+
+  /** Heads as `answer` reads them, one request per conversation recorded. */
+  heads(
+    addresses: readonly ActorAddress[],
+    deadline: number,
+  ): Promise<(ConversationHead | null)[]> {
+    return readHeads((request) => this.request(request), addresses, deadline);
   }
 
   events(address: ActorAddress, afterSeq: number, limit: number): Promise<Page<StoredEvent>> {
