@@ -22,37 +22,47 @@ const headed: typeof counterDecider = {
   view: (state) => ({ seq: state.n, publicSeq: state.n }),
 };
 
+// Node `id` of `cluster` on the real bus, over `store`; stopped with `stack`.
+async function startNode(
+  stack: AsyncDisposableStack,
+  store: Parameters<Parameters<typeof withPostgresStore>[0]>[0],
+  cluster: string,
+  id: string,
+) {
+  const bus = await connectNatsTransport({ url: NATS_URL, name: id });
+  stack.defer(() => bus.close());
+  const host = new ActorHost({
+    store,
+    committer: new GroupCommitter(store),
+    deciders: [headed],
+    tenantSettings: () => Promise.resolve({} as TenantSettings),
+  });
+  stack.defer(() => host.close());
+  const membership = new Membership({ transport: bus, cluster, id, role: "node" });
+  stack.defer(() => membership.stop());
+  const router = new ClusterRouter({ transport: bus, membership, cluster });
+  const service = startNodeService({
+    id,
+    cluster,
+    transport: bus,
+    membership,
+    router,
+    host,
+    store,
+  });
+  stack.defer(() => service.close());
+  membership.start();
+  return { bus, membership, router };
+}
+
 Deno.test("heads: one request per owner node answers every conversation's head, in order", async () => {
   const cluster = uniqueName("sbheads");
   await withPostgresStore(async (store) => {
     await using stack = new AsyncDisposableStack();
-    const node = async (id: string) => {
-      const bus = await connectNatsTransport({ url: NATS_URL, name: id });
-      stack.defer(() => bus.close());
-      const host = new ActorHost({
-        store,
-        committer: new GroupCommitter(store),
-        deciders: [headed],
-        tenantSettings: () => Promise.resolve({} as TenantSettings),
-      });
-      stack.defer(() => host.close());
-      const membership = new Membership({ transport: bus, cluster, id, role: "node" });
-      stack.defer(() => membership.stop());
-      const router = new ClusterRouter({ transport: bus, membership, cluster });
-      const service = startNodeService({
-        id,
-        cluster,
-        transport: bus,
-        membership,
-        router,
-        host,
-        store,
-      });
-      stack.defer(() => service.close());
-      membership.start();
-      return { membership, router };
-    };
-    const nodes = [await node("n1"), await node("n2")];
+    const nodes = [
+      await startNode(stack, store, cluster, "n1"),
+      await startNode(stack, store, cluster, "n2"),
+    ];
     const edgeBus = await connectNatsTransport({ url: NATS_URL, name: "e1" });
     stack.defer(() => edgeBus.close());
     const membership = new Membership({ transport: edgeBus, cluster, id: "e1", role: "edge" });
@@ -105,29 +115,7 @@ Deno.test("heads: a malformed request for heads is answered with none, and the n
   const cluster = uniqueName("sbheads");
   await withPostgresStore(async (store) => {
     await using stack = new AsyncDisposableStack();
-    const bus = await connectNatsTransport({ url: NATS_URL, name: "n1" });
-    stack.defer(() => bus.close());
-    const host = new ActorHost({
-      store,
-      committer: new GroupCommitter(store),
-      deciders: [headed],
-      tenantSettings: () => Promise.resolve({} as TenantSettings),
-    });
-    stack.defer(() => host.close());
-    const membership = new Membership({ transport: bus, cluster, id: "n1", role: "node" });
-    stack.defer(() => membership.stop());
-    const router = new ClusterRouter({ transport: bus, membership, cluster });
-    const service = startNodeService({
-      id: "n1",
-      cluster,
-      transport: bus,
-      membership,
-      router,
-      host,
-      store,
-    });
-    stack.defer(() => service.close());
-    membership.start();
+    const { bus, router } = await startNode(stack, store, cluster, "n1");
     await until(() => router.ownerOf("counter/acme/x") === "n1", 10_000);
     const ask = (payload: unknown) =>
       bus.request(subjects(cluster).heads("n1"), payload, { timeoutMs: 2000 });
