@@ -113,11 +113,12 @@ export function startNodeService(options: NodeServiceOptions): { close(): void }
     ) {
       return Promise.resolve([]);
     }
-    const owned = addresses.filter((address) => router.ownerOf(actorKey(address)) === id);
+    const owns = addresses.map((address) => router.ownerOf(actorKey(address)) === id);
+    const owned = addresses.filter((_, i) => owns[i]);
     return readHeads((request) => host.dispatch(request), owned, now() + sent.budgetMs)
       .then((read) => {
-        const byKey = new Map(owned.map((address, i) => [actorKey(address), read[i]]));
-        return addresses.map((address) => byKey.get(actorKey(address)) ?? null);
+        let next = 0;
+        return owns.map((own) => own ? read[next++] : null);
       });
   }
 

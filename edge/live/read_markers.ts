@@ -83,9 +83,9 @@ export class ReadMarkers {
 
   /** `by` read up to `seq`: raise its marker and checkpoint it (throttled). */
   mark(tenant: string, conversation: string, by: Reader, seq: number): void {
-    if (seq <= this.marker(tenant, conversation, by)) return;
-    this.#raise(tenant, readKey(conversation, participantKey(by)), seq);
-    const key = `${tenant}\n${readKey(conversation, participantKey(by))}`;
+    const marker = readKey(conversation, participantKey(by));
+    if (!this.#raise(tenant, marker, seq)) return;
+    const key = `${tenant}\n${marker}`;
     const throttle = this.#throttles.get(key);
     if (throttle) throttle.pending = Math.max(throttle.pending, seq);
     else this.#send(key, { tenant, conversation, by, sent: 0, pending: seq });
@@ -97,16 +97,14 @@ export class ReadMarkers {
    * is nothing to checkpoint.
    */
   wrote(tenant: string, conversation: string, by: Reader, seq: number): void {
-    const key = readKey(conversation, participantKey(by));
-    if (seq > this.#shared.read.get(tenant).get(key)) this.#raise(tenant, key, seq);
+    this.#raise(tenant, readKey(conversation, participantKey(by)), seq);
   }
 
   /** Merge the markers a session actor checkpointed (its view's `readMarkers`). */
   seed(tenant: string, conversation: string, markers: Record<string, number>): void {
     for (const [participant, seq] of Object.entries(markers)) {
       if (!Number.isSafeInteger(seq) || seq <= 0) continue;
-      const key = readKey(conversation, participant);
-      if (seq > this.#shared.read.get(tenant).get(key)) this.#raise(tenant, key, seq);
+      this.#raise(tenant, readKey(conversation, participant), seq);
     }
   }
 
@@ -142,8 +140,11 @@ export class ReadMarkers {
     this.#throttles.clear();
   }
 
-  #raise(tenant: string, key: string, seq: number): void {
+  // Raise a marker below `seq` (a replicated update only when it moves); whether it did.
+  #raise(tenant: string, key: string, seq: number): boolean {
+    if (seq <= this.#shared.read.get(tenant).get(key)) return false;
     this.#shared.read.update(tenant, (markers) => markers.raise(key, seq));
+    return true;
   }
 
   // Send the pending marker; the timer then sends what came meanwhile, or
