@@ -20,6 +20,7 @@ import { ReadMarkers } from "./live/read_markers.ts";
 import { MemoryBudgetBank, type RateLimiter, TokenBucketLimiter } from "./limits/rate_limit.ts";
 import { connectRedis, RedisBudgetBank, RedisRateLimiter } from "./limits/redis_rate_limiter.ts";
 import { callerLimiter } from "./limits/caller_limits.ts";
+import { LeasedBudgetBank } from "./limits/leased_budgets.ts";
 import { TenantFeed } from "./live/tenant_feed.ts";
 import { tenantOriginCheck } from "./http/cors.ts";
 import { QueueAvailability } from "./ws/availability.ts";
@@ -89,7 +90,7 @@ export function createEdge(options: EdgeOptions): Edge {
       })
       : new TokenBucketLimiter({ ratePerSecond, burst });
   const bank = redis
-    ? new RedisBudgetBank({ redis, prefix: `${config.cluster}:` })
+    ? new LeasedBudgetBank(new RedisBudgetBank({ redis, prefix: `${config.cluster}:` }))
     : new MemoryBudgetBank();
   const callers = callerLimiter(bank, {
     tenantRatePerSecond: config.tenantRatePerSecond,

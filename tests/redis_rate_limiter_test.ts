@@ -18,44 +18,8 @@ import {
 } from "../edge/limits/redis_rate_limiter.ts";
 import { callerLimiter } from "../edge/limits/caller_limits.ts";
 import { MemoryBudgetBank } from "../edge/limits/rate_limit.ts";
-import { REDIS_URL, uniqueName } from "./_support/services.ts";
+import { recordCommands, withRedis } from "./_support/redis_fixture.ts";
 import { harness } from "./_support/scripted_backend.ts";
-
-interface Fixture {
-  prefix: string;
-  /** A fresh limiter over its own connection, as a separate edge would have. */
-  limiter(ratePerSecond: number, burst: number): Promise<RedisRateLimiter>;
-  redis(): Promise<Redis>;
-}
-
-async function withRedis(work: (fixture: Fixture) => Promise<void>): Promise<void> {
-  const prefix = `${uniqueName("sbt")}:rl:`;
-  const connections: Redis[] = [];
-  const redis = async () => {
-    const connection = connectRedis(REDIS_URL);
-    connections.push(connection);
-    // The connection refuses commands until it is ready.
-    if (connection.status !== "ready") {
-      await new Promise((ready) => connection.once("ready", ready));
-    }
-    return connection;
-  };
-  try {
-    await work({
-      prefix,
-      limiter: async (ratePerSecond, burst) =>
-        new RedisRateLimiter({ redis: await redis(), prefix, ratePerSecond, burst }),
-      redis,
-    });
-  } finally {
-    const [cleaner] = connections;
-    if (cleaner) {
-      const keys = await cleaner.keys(`${prefix}*`);
-      if (keys.length > 0) await cleaner.del(...keys);
-    }
-    await Promise.all(connections.map((connection) => connection.quit()));
-  }
-}
 
 Deno.test("redis limiter: allows the burst, then refuses with the wait until the next token", async () => {
   await withRedis(async ({ limiter }) => {
@@ -227,12 +191,7 @@ Deno.test("redis limiter: a visitor hammering gets 429 while an agent of its ten
 Deno.test("redis budgets: spent in order in one round trip, up to the first that has none", async () => {
   await withRedis(async ({ prefix, redis }) => {
     const connection = await redis();
-    const commands: string[] = [];
-    const send = connection.sendCommand.bind(connection);
-    connection.sendCommand = (command, ...rest) => {
-      commands.push(command.name);
-      return send(command, ...rest);
-    };
+    const commands = recordCommands(connection);
     const bank = new RedisBudgetBank({ redis: connection, prefix });
     const budgets = [
       { key: "caller", ratePerSecond: 0.01, burst: 2 },

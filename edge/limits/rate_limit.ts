@@ -111,6 +111,29 @@ export interface BudgetBank {
   spend(budgets: readonly Budget[]): BudgetDecision | Promise<BudgetDecision>;
 }
 
+/** A budget to lease from, and how many of its tokens are wanted. */
+export interface LeaseRequest extends Budget {
+  /** At least one; fewer are granted when fewer are there. */
+  want: number;
+}
+
+/**
+ * The outcome of leasing from budgets in order: `granted[i]` tokens of
+ * budget i (at least one each), for every budget before the one that refused.
+ */
+export type LeaseDecision =
+  | { allowed: true; granted: number[] }
+  | { allowed: false; retryAfterMs: number; refused: number; granted: number[] };
+
+/**
+ * Hands out several tokens of each budget at once, in order, up to the first
+ * that has none: what a {@linkcode BudgetBank} shared by many processes
+ * offers so that each can spend from a lease of its own.
+ */
+export interface BudgetLender {
+  lease(budgets: readonly LeaseRequest[]): Promise<LeaseDecision>;
+}
+
 /** A {@linkcode BudgetBank} in this process's memory: a {@linkcode TokenBucketLimiter} per rate. */
 export class MemoryBudgetBank implements BudgetBank {
   #limiters = new Map<string, TokenBucketLimiter>();

@@ -25,6 +25,9 @@ import {
   type Budget,
   type BudgetBank,
   type BudgetDecision,
+  type BudgetLender,
+  type LeaseDecision,
+  type LeaseRequest,
   type RateDecision,
   type RateLimiter,
 } from "./rate_limit.ts";
@@ -51,31 +54,40 @@ export interface RedisRateLimiterOptions extends RedisBudgetBankOptions {
 
 // Time comes from Redis so that edges whose clocks disagree share one bucket
 // fairly. A bucket left alone for burst / rate is full again, which is what a
-// missing one means, so it may expire then. ARGV holds tokens per ms, burst
-// and time to live in ms per key. Answers {0, 0} when every bucket had a
-// token, else {i, ms until a token is due} for the first, KEYS[i], that had
-// none; the buckets after it are left as they were.
+// missing one means, so it may expire then. ARGV holds, per key, tokens per
+// ms, burst, time to live in ms and the tokens wanted (a lease: all of them
+// that are there, at least one). Answers {0, 0, granted...} when every bucket
+// had a token, else {i, ms until a token is due, granted...} for the first,
+// KEYS[i], that had none; the buckets after it are left as they were.
 const takeScript = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local answer = {0, 0}
 for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[3 * i - 2])
-  local burst = tonumber(ARGV[3 * i - 1])
+  local rate = tonumber(ARGV[4 * i - 3])
+  local burst = tonumber(ARGV[4 * i - 2])
+  local want = tonumber(ARGV[4 * i])
   local bucket = redis.call('HMGET', key, 'tokens', 'at')
   local tokens = tonumber(bucket[1]) or burst
   local at = tonumber(bucket[2]) or now
   tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
   local wait = 0
   if tokens >= 1 then
-    tokens = tokens - 1
+    local granted = math.min(want, math.floor(tokens))
+    tokens = tokens - granted
+    answer[i + 2] = granted
   else
     wait = math.ceil((1 - tokens) / rate)
   end
   redis.call('HSET', key, 'tokens', tokens, 'at', now)
-  redis.call('PEXPIRE', key, ARGV[3 * i])
-  if wait > 0 then return {i, wait} end
+  redis.call('PEXPIRE', key, ARGV[4 * i - 1])
+  if wait > 0 then
+    answer[1] = i
+    answer[2] = wait
+    return answer
+  end
 end
-return {0, 0}
+return answer
 `;
 
 const takeScriptSha = createHash("sha1").update(takeScript).digest("hex");
@@ -85,7 +97,7 @@ const takeScriptSha = createHash("sha1").update(takeScript).digest("hex");
  * fails or does not answer within `timeoutMs`; the caller decides what that
  * means (the HTTP handler lets the request through, logs and counts it).
  */
-export class RedisBudgetBank implements BudgetBank {
+export class RedisBudgetBank implements BudgetBank, BudgetLender {
   #redis: Redis;
   #prefix: string;
   #timeoutMs: number;
@@ -97,21 +109,31 @@ export class RedisBudgetBank implements BudgetBank {
   }
 
   async spend(budgets: readonly Budget[]): Promise<BudgetDecision> {
-    if (budgets.length === 0) return { allowed: true };
+    const decision = await this.lease(budgets.map((budget) => ({ ...budget, want: 1 })));
+    return decision.allowed ? { allowed: true } : {
+      allowed: false,
+      retryAfterMs: decision.retryAfterMs,
+      refused: decision.refused,
+    };
+  }
+
+  async lease(budgets: readonly LeaseRequest[]): Promise<LeaseDecision> {
+    if (budgets.length === 0) return { allowed: true, granted: [] };
     const keys = budgets.map((budget) => this.#prefix + budget.key);
-    const args = budgets.flatMap(({ ratePerSecond, burst }) => {
+    const args = budgets.flatMap(({ ratePerSecond, burst, want }) => {
       const perMs = ratePerSecond / 1000;
-      return [String(perMs), String(burst), String(Math.max(1, Math.ceil(burst / perMs)))];
+      const ttl = Math.max(1, Math.ceil(burst / perMs));
+      return [String(perMs), String(burst), String(ttl), String(Math.max(1, Math.floor(want)))];
     });
-    const [refused, wait] = await this.#withinTimeout(this.#run(keys, args));
+    const [refused, wait, ...granted] = await this.#withinTimeout(this.#run(keys, args));
     return refused === 0
-      ? { allowed: true }
-      : { allowed: false, retryAfterMs: wait, refused: refused - 1 };
+      ? { allowed: true, granted }
+      : { allowed: false, retryAfterMs: wait, refused: refused - 1, granted };
   }
 
   // EVALSHA spares sending the script each time; a Redis that has not seen it
   // yet (or was restarted) answers NOSCRIPT, and EVAL loads it.
-  async #run(keys: string[], args: string[]): Promise<[number, number]> {
+  async #run(keys: string[], args: string[]): Promise<number[]> {
     let answer;
     try {
       answer = await this.#redis.evalsha(takeScriptSha, keys.length, ...keys, ...args);
@@ -119,8 +141,7 @@ export class RedisBudgetBank implements BudgetBank {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       answer = await this.#redis.eval(takeScript, keys.length, ...keys, ...args);
     }
-    const [refused, wait] = answer as [number, number];
-    return [Number(refused), Number(wait)];
+    return (answer as unknown[]).map(Number);
   }
 
   async #withinTimeout<T>(work: Promise<T>): Promise<T> {
