@@ -1,10 +1,38 @@
 /**
  * Waiting on work for only as long as a signal allows: the pieces every
- * deadline in Switchboard is built from, on `AbortSignal.timeout` rather than
- * hand-made timers.
+ * deadline in Switchboard is built from, on abort signals rather than
+ * hand-made races of timers.
  *
  * @module
  */
+
+/** A signal that times out, and the `Disposable` that stops its timer. */
+export interface Timeout extends Disposable {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A signal that aborts with a `TimeoutError` after `ms`, as
+ * `AbortSignal.timeout(ms)` does, but whose timer is cleared on dispose.
+ * `AbortSignal.timeout`'s cannot be: on a path taken per request, every
+ * answered request's timer still fires later and builds its exception, with
+ * a stack trace (about 7 µs a request in the claim storm), and the pending
+ * timers pile up for as long as the deadline.
+ *
+ * @example
+ * ```ts
+ * using expiry = timeout(500);
+ * await abortable(fetch("http://127.0.0.1:9/"), [expiry.signal]);
+ * ```
+ */
+export function timeout(ms: number): Timeout {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
+    ms,
+  );
+  return { signal: controller.signal, [Symbol.dispose]: () => clearTimeout(timer) };
+}
 
 /**
  * `work`'s outcome, or a rejection with the reason of the first of `signals`

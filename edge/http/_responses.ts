@@ -10,13 +10,18 @@ import { clientMessage, isRetryable } from "../client_messages.ts";
 /** Seconds a client is asked to wait before retrying a retryable failure. */
 export const retryAfterSeconds = 1;
 
-/** A failure to answer with `status` and the API's error body. */
-export class HttpError extends Error {
-  override name = "HttpError";
+/**
+ * A failure to answer with `status` and the API's error body, thrown to
+ * unwind a request to its handler. It is an answer, not a fault, so it is no
+ * `Error`: building one costs Deno 4–8 µs, stack or not, which was 4% of the
+ * CPU of a refused claim in a storm.
+ */
+export class HttpError {
+  readonly name = "HttpError";
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    readonly message: string,
     readonly extra: {
       field?: string;
       details?: Record<string, unknown>;
@@ -24,9 +29,7 @@ export class HttpError extends Error {
       /** What went wrong inside, for the log only: never shown to the client. */
       internal?: string;
     } = {},
-  ) {
-    super(message);
-  }
+  ) {}
 }
 
 /** A JSON response. */

@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
-import { abortable, abortedBy } from "../../cluster/abortable.ts";
+import { abortable, abortedBy, timeout } from "../../cluster/abortable.ts";
 import {
   assertRate,
   type Budget,
@@ -145,11 +145,11 @@ export class RedisBudgetBank implements BudgetBank, BudgetLender {
   }
 
   async #withinTimeout<T>(work: Promise<T>): Promise<T> {
-    const expired = AbortSignal.timeout(this.#timeoutMs);
+    using expiry = timeout(this.#timeoutMs);
     try {
-      return await abortable(work, [expired]);
+      return await abortable(work, [expiry.signal]);
     } catch (error) {
-      if (!abortedBy(error, expired)) throw error;
+      if (!abortedBy(error, expiry.signal)) throw error;
       throw new Error(`Redis did not answer within ${this.#timeoutMs} ms`);
     }
   }
