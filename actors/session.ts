@@ -146,6 +146,11 @@ export interface SessionState {
   rating: Rating | null;
   /** Rendered text messages, oldest first, capped by {@linkcode sessionLimits}. */
   transcript: string[];
+  /**
+   * The characters of {@linkcode SessionState.transcript} joined by newlines
+   * (absent in states of older versions, and counted when next needed).
+   */
+  transcriptChars?: number;
   /** Whether older lines were dropped from {@linkcode SessionState.transcript}. */
   transcriptTrimmed: boolean;
   /**
@@ -266,6 +271,7 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
     ticketId: null,
     rating: null,
     transcript: [],
+    transcriptChars: 0,
     transcriptTrimmed: false,
     readMarkers: {},
   }),

@@ -20,6 +20,7 @@ import {
 } from "../actors/session.ts";
 import { type TicketCommand, ticketDecider, type TicketEvent } from "../actors/ticket.ts";
 import { charCount } from "../actors/_validation.ts";
+import { isStorableText } from "../actors/storable_text.ts";
 import { deciderHarness, MIN, T0, timer } from "./_support/decider_harness.ts";
 import { explanationBy, routeCommand } from "./_support/route_command.ts";
 import type { DeciderRun, DeciderStep } from "./_support/decider_harness.ts";
@@ -812,6 +813,45 @@ Deno.test("session: the transcript stays under the ticket body limit at the extr
   assertEquals(charCount(line), sessionLimits.transcriptChars);
   assert(line.endsWith("💬…"));
   assert(!one.state.transcriptTrimmed);
+});
+
+Deno.test("session: the transcript carries its length, which matches a count of its lines", () => {
+  const joined = (lines: string[]) => charCount(lines.join("\n"));
+  fc.assert(
+    fc.property(
+      fc.array(fc.string({ unit: "binary", minLength: 1, maxLength: 400 }), { maxLength: 60 }),
+      fc.integer({ min: 0, max: 59 }),
+      (bodies, forget) => {
+        const texts = bodies
+          .filter((body) => body.trim() !== "" && isStorableText(body))
+          .map((body) => send(vera, body));
+        const run = given([open(), ...texts]);
+        assertEquals(run.state.transcriptChars, joined(run.state.transcript));
+        // A state of an older version has no length: the next message counts it.
+        const older = given([open(), ...texts.slice(0, forget)]);
+        const { transcriptChars: _, ...without } = older.state;
+        const next = given([send(vera, "one more")], { ...older, state: without });
+        assertEquals(next.state.transcriptChars, joined(next.state.transcript));
+      },
+    ),
+    { numRuns: 50 },
+  );
+});
+
+Deno.test("session: characters are code points, a lone surrogate one of them", () => {
+  fc.assert(fc.property(fc.string({ unit: "binary" }), (value) => {
+    assertEquals(charCount(value), [...value].length);
+  }));
+  fc.assert(
+    fc.property(
+      fc.string({
+        unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((code) => String.fromCharCode(code)),
+      }),
+      (value) => {
+        assertEquals(charCount(value), [...value].length);
+      },
+    ),
+  );
 });
 
 Deno.test("session: ticket ids are valid actor ids, deterministic and distinct", () => {
