@@ -33,6 +33,7 @@ import {
   waitingCount,
 } from "./_queue_work.ts";
 import { awaitsRelaxation, indexOf } from "./_queue_index.ts";
+import { itemAt } from "./_queue_items.ts";
 
 type Outcome = Decision<QueueEvent>;
 type CommandOf<T extends QueueCommand["type"]> = Extract<QueueCommand, { type: T }>;
@@ -85,7 +86,7 @@ export function decide(
 function arrive(state: QueueState, cmd: CommandOf<"arrive">, ctx: DecideContext): Outcome {
   const item = arrival(state, cmd.item, ctx);
   if (isRefusal(item)) return item;
-  if (state.items[itemKey(item)]) return { events: [] };
+  if (itemAt(state.items, itemKey(item))) return { events: [] };
   const { maxWaiting } = settings(ctx);
   if (waitingCount(state) >= maxWaiting) {
     // A ticket is durable where it is; a visitor should hear there is no room.
@@ -175,7 +176,7 @@ function leave(state: QueueState, cmd: CommandOf<"leave">, ctx: DecideContext): 
   if (!(leaveReasons as readonly string[]).includes(cmd.reason)) {
     return validation("reason", `reason must be one of ${leaveReasons.join(", ")}`);
   }
-  const known = state.items[itemKey(ref)];
+  const known = itemAt(state.items, itemKey(ref));
   if (!TO_AGENT.has(cmd.reason)) {
     return known
       ? { events: [{ type: "left", at: ctx.now, item: ref, reason: cmd.reason, agent: null }] }
@@ -204,7 +205,7 @@ function requeue(state: QueueState, cmd: CommandOf<"requeue">, ctx: DecideContex
   if (isRefusal(ref)) return ref;
   const team = cmd.team === undefined ? undefined : input.optionalId(cmd.team, "team");
   if (isRefusal(team)) return team;
-  const known = state.items[itemKey(ref)];
+  const known = itemAt(state.items, itemKey(ref));
   // An item the queue does not know arrives instead; the caller sends `arrive` too.
   if (!known || (known.holder === null && (team === undefined || team === known.team))) {
     return { events: [] };
@@ -308,7 +309,7 @@ function routeDecision(
   const explained = input.explanation(cmd as unknown as Record<string, unknown>);
   if (isRefusal(explained)) return explained;
   const key = itemKey(ref);
-  const item = state.items[key];
+  const item = itemAt(state.items, key);
   // Stale: the item was claimed or closed while the router thought.
   if (!item || item.holder !== null || outcomes[0] === "wait") return { events: [] };
   if (agentId === null) {
@@ -369,7 +370,7 @@ function answerOffer(
   const key = itemKey(ref);
   const offer = state.offers[key];
   if (!offer) {
-    if (cmd.type === "accept" && state.items[key]?.holder === by) return { events: [] };
+    if (cmd.type === "accept" && itemAt(state.items, key)?.holder === by) return { events: [] };
     return reject("no_offer", `${ref.kind} ${ref.id} has no offer outstanding`);
   }
   if (offer.agent !== by) return forbidden("only the agent it was offered to answers an offer");

@@ -3,6 +3,8 @@
 import type { AgentState, ItemRef, QueueEvent, QueueItem, QueueState } from "./queue.ts";
 import { queueLimits } from "./queue.ts";
 import { carryIndex, itemKey } from "./_queue_index.ts";
+import { itemAt, withItemAt, withoutItemAt } from "./_queue_items.ts";
+import { copyData } from "./_copy.ts";
 
 /** Fold one queue event into the state; the index of the state comes along (see `_queue_index.ts`). */
 export function evolve(state: QueueState, event: QueueEvent): QueueState {
@@ -22,7 +24,7 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
   const next = { ...state, updatedAt: event.at };
   switch (event.type) {
     case "arrived":
-      return withItem(next, { ...structuredClone(event.item), holder: null });
+      return withItem(next, { ...copyData(event.item), holder: null });
     case "left":
       return event.agent === null
         ? withoutItem(next, event.item)
@@ -35,7 +37,8 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
         relaxed: 0,
         passed: [],
         escalated: null,
-        previousAgent: event.from ?? state.items[itemKey(event.item)]?.previousAgent ?? null,
+        previousAgent: event.from ?? itemAt(state.items, itemKey(event.item))?.previousAgent ??
+          null,
         releasedFrom: event.from,
       });
       return withoutOffer(requeued, event.item);
@@ -43,7 +46,7 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
     case "availability_changed": {
       const { type: _, at: __, ...profile } = event;
       const agent: AgentState = {
-        ...structuredClone(profile),
+        ...copyData(profile),
         lastAssignedAt: state.agents[event.id]?.lastAssignedAt ?? null,
       };
       const withAgent = { ...next, agents: { ...next.agents, [event.id]: agent } };
@@ -57,7 +60,7 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
     case "agent_away":
       return withAgent(next, event.agent, { status: "away" });
     case "offered": {
-      const { item, agent, deadline, explanation } = structuredClone(event);
+      const { item, agent, deadline, explanation } = copyData(event);
       return {
         ...next,
         offers: { ...next.offers, [itemKey(item)]: { item, agent, deadline, explanation } },
@@ -68,7 +71,7 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
     case "declined":
     case "offer_expired": {
       const cleared = withoutOffer(next, event.item);
-      const item = cleared.items[itemKey(event.item)];
+      const item = itemAt(cleared.items, itemKey(event.item));
       if (!item) return cleared;
       const passed = [...item.passed.filter((id) => id !== event.agent), event.agent];
       return withItem(cleared, { ...item, passed: passed.slice(-queueLimits.passed) });
@@ -99,18 +102,16 @@ function fold(state: QueueState, event: QueueEvent): QueueState {
 }
 
 function withItem(state: QueueState, item: QueueItem): QueueState {
-  return { ...state, items: { ...state.items, [itemKey(item)]: item } };
+  return { ...state, items: withItemAt(state.items, itemKey(item), item) };
 }
 
 function patchItem(state: QueueState, ref: ItemRef, patch: Partial<QueueItem>): QueueState {
-  const item = state.items[itemKey(ref)];
+  const item = itemAt(state.items, itemKey(ref));
   return item ? withItem(state, { ...item, ...patch }) : state;
 }
 
 function withoutItem(state: QueueState, ref: ItemRef): QueueState {
-  const key = itemKey(ref);
-  const { [key]: _, ...items } = state.items;
-  return withoutOffer({ ...state, items }, ref);
+  return withoutOffer({ ...state, items: withoutItemAt(state.items, itemKey(ref)) }, ref);
 }
 
 function withoutOffer(state: QueueState, ref: ItemRef): QueueState {
@@ -138,7 +139,7 @@ function withAgent(state: QueueState, id: string, patch: Partial<AgentState>): Q
  * its load counts and it can be released.
  */
 function handedTo(state: QueueState, ref: ItemRef, agent: string, at: number): QueueState {
-  const known = state.items[itemKey(ref)];
+  const known = itemAt(state.items, itemKey(ref));
   const item: QueueItem = known ?? {
     kind: ref.kind,
     id: ref.id,

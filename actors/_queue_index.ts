@@ -6,6 +6,7 @@
 // from elsewhere (a snapshot, a copy) gets it rebuilt once, on first use.
 import type { Priority } from "./decider.ts";
 import type { ItemKind, PerKind, QueueItem, QueueState } from "./queue.ts";
+import { allItems, itemAt } from "./_queue_items.ts";
 
 const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
 
@@ -58,7 +59,7 @@ function build(state: QueueState): QueueIndex {
   const waiting: Record<ItemKind, QueueItem[]> = { chat: [], ticket: [] };
   const held = new Map<string, PerKind>();
   let relaxing = 0;
-  for (const item of Object.values(state.items)) {
+  for (const item of allItems(state.items)) {
     if (item.holder === null) waiting[item.kind].push(item);
     else addHeld(held, item, 1);
     if (awaitsRelaxation(item)) relaxing++;
@@ -90,8 +91,8 @@ export function carryIndex(previous: QueueState, next: QueueState, touched: stri
     return waiting[kind] as QueueItem[];
   };
   for (const key of new Set(touched)) {
-    const before = previous.items[key];
-    const after = next.items[key];
+    const before = itemAt(previous.items, key);
+    const after = itemAt(next.items, key);
     if (before === after) continue;
     if (before) {
       if (before.holder === null) {

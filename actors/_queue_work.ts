@@ -3,6 +3,7 @@
 // and the positions and estimated waits shown to visitors and agents.
 import type { RelaxationStep } from "./decider.ts";
 import { indexOf, inQueueOrder, itemKey, slot } from "./_queue_index.ts";
+import { allItems } from "./_queue_items.ts";
 import type {
   AgentState,
   ItemKind,
@@ -232,7 +233,7 @@ function positionOf(
 
 /** The items an agent holds, in no particular order. */
 export function heldBy(state: QueueState, agent: string): ItemRef[] {
-  return Object.values(state.items)
+  return allItems(state.items)
     .filter((item) => item.holder === agent)
     .map((item) => ({ kind: item.kind, id: item.id }));
 }

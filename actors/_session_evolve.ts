@@ -5,6 +5,7 @@ import { MINUTE, type TimerSpec } from "./decider.ts";
 import { charCount } from "./_validation.ts";
 import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./session.ts";
 import { participantKey, sessionLimits } from "./session.ts";
+import { copyData } from "./_copy.ts";
 
 /** The durable timers of a conversation. */
 export const TIMER_NAMES = { waitLimit: "wait_limit", idleClose: "idle_close" } as const;
@@ -24,7 +25,7 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
         openCommandId: event.commandId,
         visitor: { ...event.visitor },
         subject: event.subject,
-        ...(event.routing && { routing: structuredClone(event.routing) }),
+        ...(event.routing && { routing: copyData(event.routing) }),
         limits: { ...event.limits },
         createdAt: event.at,
       };

@@ -207,6 +207,11 @@ export interface Decider<S, C, E extends { type: string }> {
   decide(state: S, command: C | TimerCommand, ctx: DecideContext): Decision<E>;
   /** Fold one event into the state. Pure and total. */
   evolve(state: S, event: E): S;
+  /**
+   * A state read back from a snapshot, which may be of an older version, as
+   * this version keeps it (say, reshaped for speed); as it is by default.
+   */
+  revive?(state: S): S;
   /** The durable timers this state wants, if any. */
   timers?(state: S): TimerSpec[];
   /** The query-side row for this state, or null while it has none. */

@@ -12,6 +12,7 @@ import { evolve } from "./_queue_evolve.ts";
 import { queueEffects } from "./_queue_effects.ts";
 import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
 import { indexOf } from "./_queue_index.ts";
+import { type ItemShards, noItems, shardItems } from "./_queue_items.ts";
 
 export {
   heldBy,
@@ -25,6 +26,7 @@ export {
 } from "./_queue_work.ts";
 export { type RouteCommand, tenantQueueId } from "./_queue_effects.ts";
 export { backlogRoom } from "./_queue_backlog.ts";
+export { allItems, itemAt, type ItemShards } from "./_queue_items.ts";
 
 /** The kinds of work a queue hands out. */
 export type ItemKind = "chat" | "ticket";
@@ -204,8 +206,11 @@ export interface Offer {
 export interface QueueState {
   tenant: string;
   id: string;
-  /** Every item waiting or held, by {@linkcode itemKey}; one holder each by construction. */
-  items: Record<string, QueueItem>;
+  /**
+   * Every item waiting or held, by {@linkcode itemKey} in shards (read with
+   * {@linkcode itemAt} and {@linkcode allItems}); one holder each by construction.
+   */
+  items: ItemShards;
   agents: Record<string, AgentState>;
   /** Outstanding offers by item key. */
   offers: Record<string, Offer>;
@@ -377,7 +382,7 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   initial: (address) => ({
     tenant: address.tenant,
     id: address.id,
-    items: {},
+    items: noItems(),
     agents: {},
     offers: {},
     recentAssignments: { chat: [], ticket: [] },
@@ -386,6 +391,7 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   }),
   decide,
   evolve,
+  revive: (state) => ({ ...state, items: shardItems(state.items) }),
   timers: (state) => wantedTimers(state).map(({ name, at }) => ({ name, at })),
   view: queueSummary,
   // An assignment goes to the chat's session or the ticket, which takes it like a claim.

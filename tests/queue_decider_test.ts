@@ -9,9 +9,12 @@ import {
   type TimerCommand,
 } from "../actors/decider.ts";
 import {
+  allItems,
   backlogRoom,
   heldBy,
+  itemAt,
   type ItemInput,
+  itemKey,
   type ItemRef,
   leaveReasons,
   type QueueCommand,
@@ -116,7 +119,7 @@ const offeredToAlice = () =>
 Deno.test("queue: an arrival waits; arriving again changes nothing", () => {
   const run = given([arrive(chat("c1"), { priority: "high", tags: ["vip"] })]);
   assertEquals(types(run.events), ["arrived"]);
-  assertObjectMatch(run.state.items["chat:c1"], {
+  assertObjectMatch(itemAt(run.state.items, "chat:c1")!, {
     priority: "high",
     tags: ["vip"],
     arrivedAt: T0,
@@ -169,7 +172,7 @@ Deno.test("queue: a ticket past the cap is backlogged, not refused, and raises t
   ]);
   assertEquals(run.state.backlog, { open: true, generation: 2 });
   // Backlogged tickets stay in the store, not in the queue's state.
-  assertEquals(Object.keys(run.state.items).sort(), ["chat:c1", "ticket:t1"]);
+  assertEquals(allItems(run.state.items).map(itemKey).sort(), ["chat:c1", "ticket:t1"]);
   assertEquals(rejection(when(run, at(0, arrive(chat("c2")), small)).decision).code, "queue_full");
   assertEquals(replay([...full.events, ...run.events]).backlog, run.state.backlog);
 });
@@ -380,7 +383,7 @@ Deno.test("queue: closing, resolving or converting an item frees its holder", ()
     leave(ticket("t1"), "resolved"),
     leave(chat("c2"), "converted"),
   ], run);
-  assertEquals([heldBy(after.state, "alice"), after.state.items], [[], {}]);
+  assertEquals([heldBy(after.state, "alice"), allItems(after.state.items)], [[], []]);
   assertEquals(events(when(after, leave(chat("c1"), "closed")).decision), []);
   assertLimit(after, leave(chat("c1"), "lost" as never), "reason");
   assertLimit(after, leave(chat("c1"), "claimed"), "agent");
@@ -398,7 +401,7 @@ Deno.test("queue: a requeued item waits afresh and frees its holder", () => {
     { type: "requeued", at: T0 + 60 * SEC, item: ticket("t1"), from: "alice", team: "support" },
   ]);
   assertEquals(heldBy(back.state, "alice"), []);
-  assertObjectMatch(back.state.items["ticket:t1"], {
+  assertObjectMatch(itemAt(back.state.items, "ticket:t1")!, {
     holder: null,
     previousAgent: "alice",
     arrivedAt: T0 + 60 * SEC,
@@ -478,7 +481,10 @@ Deno.test("queue: a gone agent stops getting work at once and keeps its work unt
   );
   assertObjectMatch(events(decision)[0], { type: "released", agent: "alice", items: [chat("c1")] });
   assertEquals(heldBy(released.state, "alice"), []);
-  assertObjectMatch(released.state.items["chat:c1"], { holder: null, previousAgent: "alice" });
+  assertObjectMatch(itemAt(released.state.items, "chat:c1")!, {
+    holder: null,
+    previousAgent: "alice",
+  });
   assertEquals(queue.timers!(released.state), []);
   assertEquals(events(when(released, timer("release:alice", releaseAt)).decision), []);
 });
@@ -631,7 +637,7 @@ Deno.test("queue: requirements relax as an item waits, and a timer fires at each
   ]);
   assertEquals(routableIds(run), []);
   assertEquals(queue.timers!(run.state), [{ name: "relax:chat:c1", at: T0 + 30 * SEC }]);
-  const work = { item: run.state.items["chat:c1"], candidates: [] };
+  const work = { item: itemAt(run.state.items, "chat:c1")!, candidates: [] };
   assertEquals(routingInput(run.state, work, T0 + 31 * SEC).item.skills, {
     required: ["billing"],
     optional: [],
@@ -892,7 +898,7 @@ function checkedEvolve(before: QueueState, event: QueueEvent): QueueState {
   const after = queue.evolve(before, event);
   if (event.type === "offered" || (event.type === "assigned" && event.via === "router")) {
     const key = `${event.item.kind}:${event.item.id}`;
-    assertEquals(before.items[key]?.holder, null, "routed an item that was not waiting");
+    assertEquals(itemAt(before.items, key)?.holder, null, "routed an item that was not waiting");
     assert(!before.offers[key], "routed an item with an offer out");
     assertEquals(before.agents[event.agent]?.status, "online", "routed to an agent not online");
     const kind = event.item.kind;
@@ -903,7 +909,7 @@ function checkedEvolve(before: QueueState, event: QueueEvent): QueueState {
     assert(used <= after.agents[event.agent].capacity[field], `${event.agent} over capacity`);
   }
   if (event.type === "assigned") {
-    assertEquals(after.items[`${event.item.kind}:${event.item.id}`].holder, event.agent);
+    assertEquals(itemAt(after.items, `${event.item.kind}:${event.item.id}`)!.holder, event.agent);
     assert(
       !routable(after, event.at).some((work) =>
         work.item.id === event.item.id && work.item.kind === event.item.kind
@@ -911,7 +917,7 @@ function checkedEvolve(before: QueueState, event: QueueEvent): QueueState {
     );
   }
   for (const [key, offer] of Object.entries(after.offers)) {
-    assertEquals(after.items[key]?.holder, null, "an offer for an item that is held");
+    assertEquals(itemAt(after.items, key)?.holder, null, "an offer for an item that is held");
     assertEquals(
       after.agents[offer.agent]?.status === "offline",
       false,
@@ -987,8 +993,11 @@ Deno.test("queue: a returning visitor's chat arrives with whoever last held one 
     vera("c2"),
     arrive(chat("c3"), { visitor: "sam" }),
   ]);
-  assertObjectMatch(run.state.items["chat:c2"], { previousAgent: "alice", visitor: "vera" });
-  assertEquals(run.state.items["chat:c3"].previousAgent, null);
+  assertObjectMatch(itemAt(run.state.items, "chat:c2")!, {
+    previousAgent: "alice",
+    visitor: "vera",
+  });
+  assertEquals(itemAt(run.state.items, "chat:c3")!.previousAgent, null);
   assertEquals(
     routingInput(run.state, routable(run.state, run.now)[0], run.now).item.previousAgent,
     "alice",
@@ -1000,8 +1009,8 @@ Deno.test("queue: a returning visitor's chat arrives with whoever last held one 
     vera("c4"),
     vera("c5", { previousAgent: "carol" }),
   ], run);
-  assertEquals(moved.state.items["chat:c4"].previousAgent, "bob");
-  assertEquals(moved.state.items["chat:c5"].previousAgent, "carol");
+  assertEquals(itemAt(moved.state.items, "chat:c4")!.previousAgent, "bob");
+  assertEquals(itemAt(moved.state.items, "chat:c5")!.previousAgent, "carol");
   assertEquals(replay([...run.events, ...moved.events]), moved.state);
   // The sticky agent is no agent to replace: a hand claim that came first keeps the chat.
   const explanation = { router: "sticky", version: "builtin", rule: "r", candidates: [] };

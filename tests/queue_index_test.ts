@@ -12,6 +12,7 @@ import {
   type TenantSettings,
 } from "../actors/decider.ts";
 import {
+  allItems,
   itemKey,
   queueDecider,
   type QueueItem,
@@ -27,7 +28,7 @@ const rank: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 }
 const priorities: Priority[] = ["low", "normal", "high", "urgent"];
 
 function naiveOrder(state: QueueState): QueueItem[] {
-  return Object.values(state.items).filter((item) => item.holder === null).sort((a, b) =>
+  return allItems(state.items).filter((item) => item.holder === null).sort((a, b) =>
     rank[a.priority] - rank[b.priority] || a.arrivedAt - b.arrivedAt ||
     (itemKey(a) < itemKey(b) ? -1 : 1)
   );
@@ -41,7 +42,7 @@ function naivePositions(state: QueueState): [string, number][] {
 function naiveLoads(state: QueueState): Record<string, number[]> {
   const result: Record<string, number[]> = {};
   const of = (agent: string) => result[agent] ??= [0, 0, 0, 0];
-  for (const item of Object.values(state.items)) {
+  for (const item of allItems(state.items)) {
     if (item.holder !== null) of(item.holder)[item.kind === "chat" ? 0 : 1]++;
   }
   for (const offer of Object.values(state.offers)) {
@@ -54,12 +55,13 @@ function naiveTimers(state: QueueState): string[] {
   const names = Object.entries(state.offers).map(([key, offer]) =>
     `offer:${key}@${offer.deadline}`
   );
-  for (const [key, item] of Object.entries(state.items)) {
+  for (const item of allItems(state.items)) {
+    const key = itemKey(item);
     const step = item.relaxation[item.relaxed];
     if (item.holder !== null || item.escalated !== null || state.offers[key] || !step) continue;
     names.push(`relax:${key}@${item.arrivedAt + step.afterMs}`);
   }
-  const holders = new Set(Object.values(state.items).map((item) => item.holder));
+  const holders = new Set(allItems(state.items).map((item) => item.holder));
   for (const agent of Object.values(state.agents)) {
     if (agent.releaseAt !== null && holders.has(agent.id)) {
       names.push(`release:${agent.id}@${agent.releaseAt}`);

@@ -3,7 +3,14 @@
 import { assert, assertEquals } from "@std/assert";
 import { defaultRoutingSettings, defaultTenantSettings } from "../actors/decider.ts";
 import type { DecideContext, TenantSettings } from "../actors/decider.ts";
-import { queueDecider, type QueueEvent, type QueueState } from "../actors/queue.ts";
+import {
+  allItems,
+  itemAt,
+  itemKey,
+  queueDecider,
+  type QueueEvent,
+  type QueueState,
+} from "../actors/queue.ts";
 import { PluginHost } from "../plugins/host/plugin_host.ts";
 import { QueueRouter } from "../cluster/runtime/queue_router.ts";
 import { QueueBacklog } from "../cluster/runtime/queue_backlog.ts";
@@ -79,7 +86,7 @@ Deno.test("queue router: arrivals go to agents with room at once; freed slots re
   await settle();
   const assigned = () => queue.log.filter((e) => e.type === "assigned");
   assertEquals(assigned().length, 4);
-  assertEquals(Object.values(queue.state.items).filter((i) => i.holder === "alice").length, 2);
+  assertEquals(allItems(queue.state.items).filter((i) => i.holder === "alice").length, 2);
   const first = assigned()[0] as Extract<QueueEvent, { type: "assigned" }>;
   assertEquals(first.explanation.router, "least-loaded");
   assert(first.explanation.candidates.length > 0);
@@ -190,7 +197,7 @@ function backlogSetup() {
     rows.splice(rows.findIndex((row) => row.id === id), 1);
     return command({ type: "leave", item: { kind: "ticket", id }, reason: "closed" });
   };
-  const waiting = () => Object.keys(queue.state.items).sort();
+  const waiting = () => allItems(queue.state.items).map(itemKey).sort();
   return { queue, hooks, create, close, waiting };
 }
 
@@ -206,8 +213,8 @@ Deno.test("queue backlog: tickets past the cap come back oldest first as room fr
   await close("t2");
   await settle();
   assertEquals(waiting(), ["ticket:t3", "ticket:t4"]);
-  assertEquals(queue.state.items["ticket:t3"].priority, "high");
-  assertEquals(queue.state.items["ticket:t3"].tags, ["vip"]);
+  assertEquals(itemAt(queue.state.items, "ticket:t3")!.priority, "high");
+  assertEquals(itemAt(queue.state.items, "ticket:t3")!.tags, ["vip"]);
   assert(queue.state.backlog?.open);
   for (const id of ["t3", "t4"]) await close(id);
   await settle();

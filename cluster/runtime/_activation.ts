@@ -73,7 +73,9 @@ export function newActivation(
 /** Rebuild the activation's state from what the store holds. */
 export function restore(activation: Activation, loaded: LoadedActor): void {
   const { decider } = activation;
-  let state = loaded.snapshot ? loaded.snapshot.state : decider.initial(activation.address);
+  let state = loaded.snapshot
+    ? (decider.revive?.(loaded.snapshot.state) ?? loaded.snapshot.state)
+    : decider.initial(activation.address);
   for (const event of loaded.events) state = decider.evolve(state, event.data);
   activation.state = state;
   activation.seq = loaded.events.at(-1)?.seq ?? loaded.snapshot?.seq ?? 0;

@@ -16,7 +16,13 @@ import {
   type Priority,
   type TenantSettings,
 } from "../../actors/decider.ts";
-import { backlogRoom, itemKey, type QueueCommand, type QueueState } from "../../actors/queue.ts";
+import {
+  backlogRoom,
+  itemAt,
+  itemKey,
+  type QueueCommand,
+  type QueueState,
+} from "../../actors/queue.ts";
 import { ticketItem } from "../../actors/ticket.ts";
 import type { ActorRequest, ActorResponse } from "../protocol.ts";
 import type { EventStore, UnassignedTicket } from "../store/event_store.ts";
@@ -115,7 +121,7 @@ export class QueueBacklog {
     const { store, pageSize } = this.#options;
     return collectWanted(
       (after) => store.unassignedTickets(state.tenant, pageSize, after),
-      (ticket) => !state.items[itemKey({ kind: "ticket", id: ticket.id })],
+      (ticket) => !itemAt(state.items, itemKey({ kind: "ticket", id: ticket.id })),
       { pageSize, limit: room },
     );
   }

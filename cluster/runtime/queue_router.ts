@@ -13,6 +13,7 @@
  */
 import type { ActorAddress, TenantSettings } from "../../actors/decider.ts";
 import {
+  itemAt,
   itemKey,
   type QueueState,
   type RoutableWork,
@@ -82,7 +83,7 @@ export class QueueRouter {
     const items = queue.state.items;
     if (queue.parked.size > 64 + 2 * waitingCount(queue.state)) {
       for (const key of queue.parked.keys()) {
-        if (items[key]?.holder !== null) queue.parked.delete(key);
+        if (itemAt(items, key)?.holder !== null) queue.parked.delete(key);
       }
     }
     this.#queues.set(key, queue);
