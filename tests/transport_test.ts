@@ -10,7 +10,7 @@ import {
 } from "@std/assert";
 import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
-import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
+import { connectNatsTransport, NatsTransport } from "../cluster/transport/nats_transport.ts";
 import {
   NoRespondersError,
   type Transport,
@@ -310,6 +310,47 @@ Deno.test("nats: undecodable bytes are skipped, never fatal", async () => {
     );
   } finally {
     await raw.close();
+  }
+});
+
+Deno.test("nats: publishes of separate callbacks in one turn reach the client together, in order", async () => {
+  const raw = await connectRaw({ servers: NATS_URL });
+  // Batches of the client's publish calls, one per microtask checkpoint: the
+  // client writes each checkpoint's publishes to its socket at once.
+  const batches: string[][] = [];
+  let open = false;
+  const publish = raw.publish.bind(raw);
+  raw.publish = (subject, ...rest) => {
+    if (!open) {
+      open = true;
+      batches.push([]);
+      queueMicrotask(() => open = false);
+    }
+    batches.at(-1)!.push(subject);
+    return publish(subject, ...rest);
+  };
+  const transport = new NatsTransport(raw, createLogger({}, () => {}));
+  try {
+    const prefix = uniqueName("sbt");
+    const received: unknown[] = [];
+    const subscriber = await connectRaw({ servers: NATS_URL });
+    subscriber.subscribe(`${prefix}.>`, { callback: (_, msg) => received.push(msg.subject) });
+    await subscriber.flush();
+    // Ten timer callbacks due at once, as ten HTTP requests in one turn are.
+    await new Promise<void>((done) => {
+      for (let i = 0; i < 10; i++) {
+        setTimeout(() => {
+          transport.publish(`${prefix}.m${i}`, i);
+          if (i === 9) done();
+        }, 0);
+      }
+    });
+    await until(() => received.length === 10);
+    assertEquals(batches.length, 1, `one write for the turn, got ${batches.length}`);
+    assertEquals(received, Array.from({ length: 10 }, (_, i) => `${prefix}.m${i}`));
+    await subscriber.close();
+  } finally {
+    await transport.close();
   }
 });
 

@@ -75,6 +75,11 @@ export class NatsTransport implements Transport {
   // prefix: the client's own request() allocates errors with stack traces
   // (two per request, even one that succeeds) and a timer race per call.
   readonly #inbox: string;
+  // Publishes wait for the end of the event loop's turn, so those of many
+  // callbacks (each HTTP request is its own) leave in one write: the client
+  // writes once per microtask checkpoint, and nats-server's CPU goes with
+  // its reads.
+  #outgoing: (() => void)[] = [];
   #closing?: Promise<void>;
 
   /** Wrap an open connection; the transport owns it from now on. */
@@ -107,14 +112,15 @@ export class NatsTransport implements Transport {
     } catch (error) {
       return Promise.reject(error);
     }
-    try {
-      this.#connection.publish(subject, encodePayload(payload), {
-        reply: this.#inbox + pending.token,
-        headers: options.headers && toNatsHeaders(options.headers),
-      });
-    } catch (error) {
-      pending.reject(requestError(error));
-    }
+    const data = encodePayload(payload);
+    const headers = options.headers && toNatsHeaders(options.headers);
+    this.#send(() => {
+      try {
+        this.#connection.publish(subject, data, { reply: this.#inbox + pending.token, headers });
+      } catch (error) {
+        pending.reject(requestError(error));
+      }
+    });
     return pending.promise;
   }
 
@@ -131,13 +137,25 @@ export class NatsTransport implements Transport {
 
   publish(subject: string, payload: unknown, headers?: MessageHeaders): void {
     if (!this.#link.connected) return;
-    try {
-      this.#connection.publish(subject, encodePayload(payload), {
-        headers: headers && toNatsHeaders(headers),
-      });
-    } catch (error) {
-      this.#logger.warn("dropped a message", { subject, error: `${error}` });
-    }
+    const data = encodePayload(payload);
+    const encodedHeaders = headers && toNatsHeaders(headers);
+    this.#send(() => {
+      try {
+        this.#connection.publish(subject, data, { headers: encodedHeaders });
+      } catch (error) {
+        this.#logger.warn("dropped a message", { subject, error: `${error}` });
+      }
+    });
+  }
+
+  #send(write: () => void): void {
+    if (this.#outgoing.push(write) === 1) setImmediate(() => this.#flushOutgoing());
+  }
+
+  #flushOutgoing(): void {
+    const writes = this.#outgoing;
+    this.#outgoing = [];
+    for (const write of writes) write();
   }
 
   subscribe(subject: string, handler: MessageHandler): Subscription {
@@ -159,6 +177,7 @@ export class NatsTransport implements Transport {
   }
 
   async #shutdown(): Promise<void> {
+    this.#flushOutgoing();
     // Draining flushes over the wire; with the link down it would wait for a
     // reconnect that may never come.
     if (this.#link.connected) await this.#connection.drain();
