@@ -2,6 +2,7 @@
 // items arriving and leaving the tenant's queue, and the queue's assignments.
 import type { ActorAddress, Caller, Effect } from "./decider.ts";
 import { systemSub } from "./decider.ts";
+import { itemKey } from "./_queue_index.ts";
 import { itemAt } from "./_queue_items.ts";
 import { forbidden, isRefusal, type Refusal, text } from "./_validation.ts";
 import type { Explanation, ItemRef, QueueCommand, QueueEvent, QueueState } from "./queue.ts";
@@ -93,7 +94,7 @@ export function queueEffects(
 ): Effect[] {
   if (event.type !== "assigned") return [];
   const { item, agent, explanation } = event;
-  const known = itemAt(state.items, `${item.kind}:${item.id}`);
+  const known = itemAt(state.items, itemKey(item));
   // Older states said whom an item was taken back from in `previousAgent`.
   const replaces =
     (known?.releasedFrom !== undefined ? known.releasedFrom : known?.previousAgent) ??

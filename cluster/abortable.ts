@@ -35,6 +35,29 @@ export function timeout(ms: number): Timeout {
 }
 
 /**
+ * `work`'s outcome, or a rejection with `timedOut()` once `ms` have passed;
+ * the timer stops as soon as `work` settles.
+ *
+ * @example
+ * ```ts
+ * await withinTimeout(fetch("http://127.0.0.1:9/"), 500, () => new Error("no answer in 500 ms"));
+ * ```
+ */
+export async function withinTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  timedOut: () => unknown,
+): Promise<T> {
+  using expiry = timeout(ms);
+  try {
+    return await abortable(work, [expiry.signal]);
+  } catch (error) {
+    if (!abortedBy(error, expiry.signal)) throw error;
+    throw timedOut();
+  }
+}
+
+/**
  * `work`'s outcome, or a rejection with the reason of the first of `signals`
  * to abort. Unlike a bare `Promise.race`, it removes its listeners from
  * long-lived signals once settled, and a late rejection of `work` never goes

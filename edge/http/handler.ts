@@ -21,7 +21,7 @@ import {
   type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
-import { abortable, abortedBy, timeout } from "../../cluster/abortable.ts";
+import { withinTimeout } from "../../cluster/abortable.ts";
 import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { ActorRequest, Backend } from "../../cluster/protocol.ts";
 import type { MetricsRegistry } from "../../cluster/telemetry/metrics.ts";
@@ -121,14 +121,12 @@ export function createHttpHandler(
 
   // The runtime skips work past the deadline; this bounds the wait even when
   // the answer is lost on the way back.
-  async function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
-    using expiry = timeout(Math.max(0, deadline - now()));
-    try {
-      return await abortable(work, [expiry.signal]);
-    } catch (error) {
-      if (!abortedBy(error, expiry.signal)) throw error;
-      throw retryLater("timeout", `the runtime did not answer within ${timeoutMs} ms`);
-    }
+  function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+    return withinTimeout(
+      work,
+      Math.max(0, deadline - now()),
+      () => retryLater("timeout", `the runtime did not answer within ${timeoutMs} ms`),
+    );
   }
 
   async function authenticate<P>(

@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
-import { abortable, abortedBy, timeout } from "../../cluster/abortable.ts";
+import { withinTimeout } from "../../cluster/abortable.ts";
 import {
   assertRate,
   type Budget,
@@ -125,7 +125,11 @@ export class RedisBudgetBank implements BudgetBank, BudgetLender {
       const ttl = Math.max(1, Math.ceil(burst / perMs));
       return [String(perMs), String(burst), String(ttl), String(Math.max(1, Math.floor(want)))];
     });
-    const [refused, wait, ...granted] = await this.#withinTimeout(this.#run(keys, args));
+    const [refused, wait, ...granted] = await withinTimeout(
+      this.#run(keys, args),
+      this.#timeoutMs,
+      () => new Error(`Redis did not answer within ${this.#timeoutMs} ms`),
+    );
     return refused === 0
       ? { allowed: true, granted }
       : { allowed: false, retryAfterMs: wait, refused: refused - 1, granted };
@@ -142,16 +146,6 @@ export class RedisBudgetBank implements BudgetBank, BudgetLender {
       answer = await this.#redis.eval(takeScript, keys.length, ...keys, ...args);
     }
     return (answer as unknown[]).map(Number);
-  }
-
-  async #withinTimeout<T>(work: Promise<T>): Promise<T> {
-    using expiry = timeout(this.#timeoutMs);
-    try {
-      return await abortable(work, [expiry.signal]);
-    } catch (error) {
-      if (!abortedBy(error, expiry.signal)) throw error;
-      throw new Error(`Redis did not answer within ${this.#timeoutMs} ms`);
-    }
   }
 }
 
