@@ -4,14 +4,14 @@
 import { assert, assertEquals } from "@std/assert";
 import postgres from "postgres";
 import type { AppendRequest } from "../cluster/store/event_store.ts";
-import { appendBatchParams, appendBatchSql } from "../cluster/store/_append_batch.ts";
+import { appendStatement } from "../cluster/store/_append_batch.ts";
 import { deleteOutboxSql, idempotencySql } from "../cluster/store/_sql_schema.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
 
 // Every part of the statement has rows: an actor's first append, a later
-// one, and a refusal's record; a snapshot, timers set and deleted, a
-// projection, an outbox entry and idempotency records.
+// one of two events, and a refusal's record; a snapshot, timers set and
+// deleted, a projection, an outbox entry and idempotency records.
 const batch: AppendRequest[] = [
   {
     actorKey: "ticket/t/new",
@@ -41,7 +41,10 @@ const batch: AppendRequest[] = [
   {
     actorKey: "queue/t/main",
     expectedSeq: 7,
-    events: [{ seq: 8, type: "arrived", data: {}, commandId: "c1:0", at: 1 }],
+    events: [
+      { seq: 8, type: "arrived", data: {}, commandId: "c1:0", at: 1 },
+      { seq: 9, type: "assigned", data: {}, commandId: "c1:0", at: 1 },
+    ],
     snapshot: { seq: 8, state: {} },
   },
   {
@@ -69,11 +72,17 @@ Deno.test("the append, the idempotency lookup and the outbox delete probe primar
     connection: { search_path: schema, plan_cache_mode: "force_generic_plan" },
   });
   try {
-    const appendScans = await scansOf(sql, appendBatchSql, appendBatchParams(batch) as string[]);
-    assertEquals(appendScans.filter((scan) => tables.has(scan.relation)), []);
-    assert(
-      appendScans.some((scan) => scan.type === "Index Scan" || scan.type === "Index Only Scan"),
-    );
+    // Every part, and a chat message's shape: an event, a projection and an
+    // idempotency record.
+    const chatMessage = { ...batch[0], timers: undefined, outbox: undefined };
+    for (const shape of [batch, [chatMessage]]) {
+      const { sql: text, params } = appendStatement(shape);
+      const appendScans = await scansOf(sql, text, params);
+      assertEquals(appendScans.filter((scan) => tables.has(scan.relation)), []);
+      assert(
+        appendScans.some((scan) => scan.type === "Index Scan" || scan.type === "Index Only Scan"),
+      );
+    }
     const lookupScans = await scansOf(sql, idempotencySql, ["ticket/t/old", '["c2","c3"]']);
     assertEquals(lookupScans.filter((scan) => tables.has(scan.relation)), []);
     const forgetScans = await scansOf(sql, deleteOutboxSql, ['["ticket/t/new"]', "{1}", "{0}"]);
@@ -111,3 +120,18 @@ async function scansOf(sql: postgres.Sql, text: string, params: string[]): Promi
   walk((row["QUERY PLAN"] as { Plan: Record<string, unknown> }[])[0].Plan);
   return scans;
 }
+
+Deno.test("an append statement holds only the parts its batch has rows for, with a parameter for each of their columns", () => {
+  const tablesIn = (text: string) =>
+    [...tables].filter((table) => new RegExp(`(into|from) ${table}\\b`).test(text));
+  const highestParameter = (text: string) =>
+    Math.max(...[...text.matchAll(/\$(\d+)/g)].map(([, n]) => Number(n)));
+  const full = appendStatement(batch);
+  assertEquals(tablesIn(full.sql).sort(), [...tables].sort());
+  assertEquals(highestParameter(full.sql), full.params.length);
+  const chat = appendStatement([{ ...batch[0], timers: undefined, outbox: undefined }]);
+  assertEquals(tablesIn(chat.sql).sort(), ["events", "idempotency", "projections"]);
+  assertEquals(highestParameter(chat.sql), chat.params.length);
+  assert(!chat.sql.includes("rest as"), "a batch of single-event appends has no `rest` insert");
+  assert(full.sql.includes("rest as"));
+});

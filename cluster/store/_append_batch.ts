@@ -43,46 +43,43 @@ const appendInputs = {
 } as const;
 
 type AppendInputs = typeof appendInputs;
-type InputRow<S extends keyof AppendInputs> = { [C in keyof AppendInputs[S]]: unknown };
+type InputSet = keyof AppendInputs;
+type InputRow<S extends InputSet> = { [C in keyof AppendInputs[S]]: unknown };
 
-const inputColumns = Object.entries(appendInputs).flatMap(([set, columns]) =>
-  Object.entries(columns).map(([name, type]) => ({ set, name, type }))
-);
+const inputSets = Object.keys(appendInputs) as InputSet[];
 
-// `rows from (…) as set(columns)`: the set's columns zipped back into rows.
-const from = (set: keyof AppendInputs) => {
-  const columns = inputColumns.filter((column) => column.set === set);
-  const functions = columns.map(({ name, type }) => {
-    const n = `$${inputColumns.findIndex((c) => c.set === set && c.name === name) + 1}`;
-    if (type === "jsonb") return `jsonb_array_elements(${n}::text::jsonb)`;
-    if (type === "text") return `json_array_elements_text(${n}::text::json)`;
-    return `unnest(${n}::text::${type}[])`;
-  });
-  return `rows from (${functions.join(", ")}) as ${set}(${columns.map((c) => c.name).join(", ")})`;
-};
+/** One append statement: its SQL, chosen by the parts the batch has rows for, and its parameters. */
+export interface AppendStatement {
+  sql: string;
+  params: string[];
+}
 
-/** The parameters of {@linkcode appendBatchSql}: one per input column, rows in batch order. */
-export function appendBatchParams(batch: AppendRequest[]): unknown[] {
-  const values: unknown[][] = inputColumns.map(() => []);
-  const offsets = new Map<string, number>();
-  inputColumns.forEach(({ set }, i) => offsets.has(set) || offsets.set(set, i));
-  const add = <S extends keyof AppendInputs>(set: S, row: InputRow<S>) => {
-    let i = offsets.get(set)!;
-    for (const name in appendInputs[set]) values[i++].push(row[name as keyof InputRow<S>]);
+/**
+ * The statement that appends `batch`: one round trip for a whole batch of
+ * actors. Only the parts the batch has rows for are in it, since every
+ * insert in a plan opens and locks its table and indexes even for no rows:
+ * a chat message's append (an event, its projection, an idempotency record)
+ * skips the snapshot, timers and outbox. Each shape is one cached plan.
+ */
+export function appendStatement(batch: AppendRequest[]): AppendStatement {
+  const rows = Object.fromEntries(inputSets.map((set) => [set, [] as InputRow<InputSet>[]])) as {
+    [S in InputSet]: InputRow<S>[];
   };
+  let multiEvent = false;
   for (const append of batch) {
     const k = append.actorKey;
-    add("a", { k, exp: append.expectedSeq, events: append.events.length });
+    rows.a.push({ k, exp: append.expectedSeq, events: append.events.length });
+    if (append.events.length > 1) multiEvent = true;
     for (const e of append.events) {
-      add("e", { k, seq: e.seq, type: e.type, data: e.data, command_id: e.commandId, at: e.at });
+      rows.e.push({ k, seq: e.seq, type: e.type, data: e.data, command_id: e.commandId, at: e.at });
     }
-    if (append.snapshot) add("s", { k, seq: append.snapshot.seq, state: append.snapshot.state });
-    for (const { name, at } of append.timers?.set ?? []) add("t", { k, name, at });
-    for (const name of append.timers?.delete ?? []) add("td", { k, name });
+    if (append.snapshot) rows.s.push({ k, seq: append.snapshot.seq, state: append.snapshot.state });
+    for (const { name, at } of append.timers?.set ?? []) rows.t.push({ k, name, at });
+    for (const name of append.timers?.delete ?? []) rows.td.push({ k, name });
     if (append.projection) {
       const { key: { tenant, kind, id }, row } = append.projection;
       const { status, assignee, createdAt, updatedAt, doc } = row;
-      add("p", {
+      rows.p.push({
         k,
         tenant,
         kind,
@@ -96,35 +93,83 @@ export function appendBatchParams(batch: AppendRequest[]): unknown[] {
     }
     for (const o of append.outbox ?? []) {
       const { seq, idx, address, command } = o;
-      add("o", { k, seq, idx, address, command, command_id: o.commandId, created_at: o.createdAt });
+      rows.o.push({
+        k,
+        seq,
+        idx,
+        address,
+        command,
+        command_id: o.commandId,
+        created_at: o.createdAt,
+      });
     }
     for (const r of append.idempotency ?? []) {
       const { fingerprint, outcome } = r;
-      add("i", { k, command_id: r.commandId, fingerprint, outcome, created_at: r.createdAt });
+      rows.i.push({ k, command_id: r.commandId, fingerprint, outcome, created_at: r.createdAt });
     }
   }
-  return values.map((column, i) => {
-    const { type } = inputColumns[i];
-    return type === "text" || type === "jsonb" ? JSON.stringify(column) : `{${column.join(",")}}`;
-  });
+  const present = inputSets.filter((set) => set === "a" || set === "e" || rows[set].length > 0);
+  const params = present.flatMap((set) =>
+    Object.entries(appendInputs[set]).map(([name, type]) => {
+      const column = rows[set].map((row) => row[name as keyof typeof row]);
+      return type === "text" || type === "jsonb" ? JSON.stringify(column) : `{${column.join(",")}}`;
+    })
+  );
+  const shape = `${present.join(",")}${multiEvent ? "+" : ""}`;
+  let sql = statements.get(shape);
+  if (sql === undefined) statements.set(shape, sql = appendSql(new Set(present), multiEvent));
+  return { sql, params };
 }
 
-// One statement, so one round trip, for a whole batch of actors. The event
-// log's primary key is the fence: an actor's append claims the sequence
-// right after the one its writer expected, and only from a sequence that is
-// stored (or none); the rest of that actor's rows are joined on the claims
-// that succeeded, so a stale writer's append leaves no trace while the rest
-// of the batch commits. An append of no events (a refusal's idempotency
-// record) stands where that next sequence is still free.
-export const appendBatchSql = `
-with a as (select * from ${from("a")}),
--- Every look at a table is a probe by its primary key, written as a lateral
--- subquery with a limit so that the plan is one whatever the statistics say:
--- the plan is cached per connection, made while the tables are small and for
--- a batch of the default 100 rows, and as a join it hashed the batch and
--- read the whole event log on every append until the log held tens of
--- thousands of events.
-fresh as (
+const statements = new Map<string, string>();
+
+// `rows from (…) as set(columns)`: the set's columns zipped back into rows,
+// numbered after the columns of the sets before it in `present`.
+function from(set: InputSet, present: Set<InputSet>): string {
+  let n = 0;
+  for (const other of inputSets) {
+    if (other === set) break;
+    if (present.has(other)) n += Object.keys(appendInputs[other]).length;
+  }
+  const columns = Object.entries(appendInputs[set]);
+  const functions = columns.map(([, type], i) => {
+    const param = `$${n + i + 1}`;
+    if (type === "jsonb") return `jsonb_array_elements(${param}::text::jsonb)`;
+    if (type === "text") return `json_array_elements_text(${param}::text::json)`;
+    return `unnest(${param}::text::${type}[])`;
+  });
+  return `rows from (${functions.join(", ")}) as ${set}(${columns.map(([c]) => c).join(", ")})`;
+}
+
+// The event log's primary key is the fence: an actor's append claims the
+// sequence right after the one its writer expected, and only from a sequence
+// that is stored (or none); the rest of that actor's rows are joined on the
+// claims that succeeded, so a stale writer's append leaves no trace while
+// the rest of the batch commits. An append of no events (a refusal's
+// idempotency record) stands where that next sequence is still free.
+function appendSql(present: Set<InputSet>, multiEvent: boolean): string {
+  const parts = appendParts(present).filter(([set, name]) =>
+    (set === undefined || present.has(set)) && (name !== "rest" || multiEvent)
+  );
+  return `with ${parts.map(([, , text]) => text).join(",\n")}\nselect actor_key from ok`;
+}
+
+// The statement's parts, each with the input set it reads (none: always
+// there). \`rest\` is there only for batches with an append of two or more events.
+function appendParts(present: Set<InputSet>): [InputSet | undefined, string, string][] {
+  const rowsOf = (set: InputSet) => from(set, present);
+  return [
+    [undefined, "a", `a as (select * from ${rowsOf("a")})`],
+    // Every look at a table is a probe by its primary key, written as a
+    // lateral subquery with a limit so that the plan is one whatever the
+    // statistics say: the plan is cached per connection, made while the
+    // tables are small and for a batch of the default 100 rows, and as a
+    // join it hashed the batch and read the whole event log on every append
+    // until the log held tens of thousands of events.
+    [
+      undefined,
+      "fresh",
+      `fresh as (
   select a.* from a where a.exp = 0
   union all
   select a.* from a
@@ -132,16 +177,24 @@ fresh as (
     select from events x where x.actor_key = a.k and x.seq = a.exp limit 1
   ) stored
   where a.exp > 0
-),
-e as (select * from ${from("e")}),
-claimed as (
+)`,
+    ],
+    [undefined, "e", `e as (select * from ${rowsOf("e")})`],
+    [
+      undefined,
+      "claimed",
+      `claimed as (
   insert into events (actor_key, seq, type, data, command_id, at)
   select e.k, e.seq, e.type, e.data, e.command_id, e.at
   from e join fresh f on f.k = e.k and e.seq = f.exp + 1
   on conflict do nothing
   returning actor_key
-),
-ok as (
+)`,
+    ],
+    [
+      undefined,
+      "ok",
+      `ok as (
   select actor_key from claimed
   union all
   select f.k from fresh f
@@ -149,54 +202,84 @@ ok as (
     select true as taken from events x where x.actor_key = f.k and x.seq = f.exp + 1 limit 1
   ) next on true
   where f.events = 0 and next.taken is null
-),
-rest as (
+)`,
+    ],
+    [
+      undefined,
+      "rest",
+      `rest as (
   insert into events (actor_key, seq, type, data, command_id, at)
   select e.k, e.seq, e.type, e.data, e.command_id, e.at
   from e join claimed c on c.actor_key = e.k join a on a.k = e.k
   where e.seq > a.exp + 1
-),
-sn as (
+)`,
+    ],
+    [
+      "s",
+      "sn",
+      `sn as (
   insert into snapshots (actor_key, seq, state)
-  select s.k, s.seq, s.state from ${from("s")} join ok on ok.actor_key = s.k
+  select s.k, s.seq, s.state from ${rowsOf("s")} join ok on ok.actor_key = s.k
   on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
   where snapshots.seq < excluded.seq
-),
--- Only the timers the turns changed, each by its primary key: a queue holds
--- one per waiting item, and rewriting them all made every turn O(n).
-tdel as (
+)`,
+    ],
+    // Only the timers the turns changed, each by its primary key: a queue
+    // holds one per waiting item, and rewriting them all made every turn O(n).
+    [
+      "td",
+      "tdel",
+      `tdel as (
   delete from timers x using (
-    select y.tid from ${from("td")} join ok on ok.actor_key = td.k
+    select y.tid from ${rowsOf("td")} join ok on ok.actor_key = td.k
     cross join lateral (
       select ctid as tid from timers y where y.actor_key = td.k and y.name = td.name limit 1
     ) y
   ) gone
   where x.ctid = gone.tid
-),
-tup as (
+)`,
+    ],
+    [
+      "t",
+      "tup",
+      `tup as (
   insert into timers (actor_key, name, due_at)
-  select t.k, t.name, t.at from ${from("t")} join ok on ok.actor_key = t.k
+  select t.k, t.name, t.at from ${rowsOf("t")} join ok on ok.actor_key = t.k
   on conflict (actor_key, name) do update set due_at = excluded.due_at
   where timers.due_at <> excluded.due_at
-),
-pr as (
+)`,
+    ],
+    [
+      "p",
+      "pr",
+      `pr as (
   insert into projections (tenant, kind, id, status, assignee, created_at, updated_at, doc)
   select p.tenant, p.kind, p.id, p.status, p.assignee, p.created_at, p.updated_at, p.doc
-  from ${from("p")} join ok on ok.actor_key = p.k
+  from ${rowsOf("p")} join ok on ok.actor_key = p.k
   on conflict (tenant, kind, id) do update set status = excluded.status,
     assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
-),
-ob as (
+)`,
+    ],
+    [
+      "o",
+      "ob",
+      `ob as (
   insert into outbox (actor_key, seq, idx, address, command, command_id, created_at)
   select o.k, o.seq, o.idx, o.address, o.command, o.command_id, o.created_at
-  from ${from("o")} join ok on ok.actor_key = o.k
-),
--- Two activations of one actor can record the same refusal at the same head;
--- the first one stands, and the batch never fails for it.
-idem as (
+  from ${rowsOf("o")} join ok on ok.actor_key = o.k
+)`,
+    ],
+    // Two activations of one actor can record the same refusal at the same
+    // head; the first one stands, and the batch never fails for it.
+    [
+      "i",
+      "idem",
+      `idem as (
   insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
   select i.k, i.command_id, i.fingerprint, i.outcome, i.created_at
-  from ${from("i")} join ok on ok.actor_key = i.k
+  from ${rowsOf("i")} join ok on ok.actor_key = i.k
   on conflict do nothing
-)
-select actor_key from ok`;
+)`,
+    ],
+  ];
+}

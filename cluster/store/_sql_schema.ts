@@ -111,7 +111,7 @@ export const migrations: readonly string[][] = [
     `create unique index plugins_one_shadow on plugins (tenant, name) where state = 'shadow'`,
   ],
   [
-    // The event log's primary key fences appends (see appendBatchSql): the
+    // The event log's primary key fences appends (see appendStatement): the
     // head row each append rewrote is gone.
     `drop table actor_heads`,
     // A conversation rewrites its projection row with every message, leaving

@@ -24,7 +24,7 @@ import {
   WidgetKeyTakenError,
 } from "./event_store.ts";
 import type { SqlClient } from "./_sql_client.ts";
-import { appendBatchParams, appendBatchSql } from "./_append_batch.ts";
+import { appendStatement } from "./_append_batch.ts";
 import {
   deleteOutboxSql,
   idempotencySql,
@@ -98,8 +98,9 @@ export class SqlEventStore implements EventStore {
 
   async appendBatch(batch: AppendRequest[]): Promise<{ conflicts: Set<string> }> {
     if (batch.length === 0) return { conflicts: new Set() };
+    const { sql, params } = appendStatement(batch);
     const rows = await this.#run(
-      () => this.#client.query<{ actor_key: string }>(appendBatchSql, appendBatchParams(batch)),
+      () => this.#client.query<{ actor_key: string }>(sql, params),
       refusedData,
     );
     const written = new Set(rows.map((row) => row.actor_key));
