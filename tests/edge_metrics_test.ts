@@ -132,3 +132,16 @@ Deno.test("bad names and wrong label sets are refused", () => {
   assertThrows(() => counter.inc({ a: "1" } as { a: string; b: string }), RangeError, "a, b");
   assertThrows(() => counter.inc(undefined), RangeError);
 });
+
+Deno.test("label values that run together when joined are still their own series", () => {
+  const metrics = new MetricsRegistry();
+  const counter = metrics.counter<"a" | "b">({ name: "pair", help: "x", labelNames: ["a", "b"] });
+  counter.inc({ a: "1:x", b: "" });
+  counter.inc({ a: "1", b: "x" });
+  counter.inc({ a: "1", b: "x" });
+  assertEquals(render(metrics).slice(-2), ['pair{a="1:x",b=""} 1', 'pair{a="1",b="x"} 2']);
+  assertThrows(
+    () => counter.inc({ a: "1", b: "x", c: "2" } as { a: string; b: string }),
+    RangeError,
+  );
+});

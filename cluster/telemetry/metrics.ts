@@ -295,30 +295,45 @@ class SeriesMap<V> {
   }
 
   update(labels: Labels<string> | undefined, next: (value: V) => V): void {
-    const pairs = this.#pairs(labels);
-    const key = JSON.stringify(pairs);
+    const key = this.#key(labels);
     const entry = this.#series.get(key);
     if (entry) entry.value = next(entry.value);
-    else this.#series.set(key, { labels: pairs, value: next(this.#initial()) });
+    else this.#series.set(key, { labels: this.#pairs(labels), value: next(this.#initial()) });
   }
 
   *entries(): Iterable<[[string, string][], V]> {
     for (const { labels, value } of this.#series.values()) yield [labels, value];
   }
 
+  // The label values, each after its length so that no value can run into
+  // the next: every request updates several series, so the key is built
+  // without the pairs, which only a new series needs.
+  #key(labels: Labels<string> | undefined): string {
+    let given = 0;
+    for (const _ in labels) given++;
+    let key = "";
+    for (const name of this.#labelNames) {
+      const value = labels?.[name];
+      if (value === undefined) throw this.#mismatch(labels);
+      const text = String(value);
+      key += `${text.length}:${text}`;
+    }
+    if (given !== this.#labelNames.length) throw this.#mismatch(labels);
+    return key;
+  }
+
+  #pairs(labels: Labels<string> | undefined): [string, string][] {
+    return this.#labelNames.map((name) => [name, String(labels![name])]);
+  }
+
   // A series with missing or extra labels would be silently dropped by Prometheus'
   // own checks or split into a stray series, so it is refused at the call site.
-  #pairs(labels: Labels<string> | undefined): [string, string][] {
-    const given = labels ?? {};
-    const names = Object.keys(given);
-    if (
-      names.length !== this.#labelNames.length || !this.#labelNames.every((n) => n in given)
-    ) {
-      throw new RangeError(
-        `expected labels [${this.#labelNames.join(", ")}], got [${names.join(", ")}]`,
-      );
-    }
-    return this.#labelNames.map((name) => [name, String(given[name])]);
+  #mismatch(labels: Labels<string> | undefined): RangeError {
+    return new RangeError(
+      `expected labels [${this.#labelNames.join(", ")}], got [${
+        Object.keys(labels ?? {}).join(", ")
+      }]`,
+    );
   }
 }
 
