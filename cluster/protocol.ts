@@ -41,6 +41,13 @@ export interface ActorRequest {
    * if the id was not new after all.
    */
   fresh?: boolean;
+  /**
+   * No client holds this command's id: the edge minted it for a request that
+   * came without an idempotency key, so only the edge's own retries can send
+   * it again, and a retry of a command that wrote nothing may as well run
+   * again. Such a command leaves no idempotency record unless it wrote events.
+   */
+  unkeyed?: boolean;
 }
 
 /**

@@ -700,6 +700,9 @@ Deno.test("Idempotency-Key becomes the command id, scoped to the caller, with th
   await call("POST", "/v1/tickets/t/claim");
   const [a, b] = backend.requests.slice(-2).map((request) => request.commandId);
   assertNotEquals(a, b);
+  // Only the edge holds a keyless request's id, so the runtime need not remember a refusal of it.
+  assertEquals(backend.requests.slice(-2).map((request) => request.unkeyed), [true, true]);
+  assertEquals(backend.requests.at(-3)?.unkeyed, undefined);
   await call("POST", "/v1/conversations/c/claim", { headers: { "idempotency-key": "retry-1" } });
   assertEquals(backend.last.commandId, "c:agent:alice:retry-1");
 });

@@ -60,6 +60,33 @@ Deno.test("idempotency: a refusal is final, in memory and after a restart; a val
   });
 });
 
+Deno.test("idempotency: a command no client can send again leaves no record when it wrote nothing, and keeps it when it wrote events", async () => {
+  await withStore(async (store) => {
+    const first = runtime(store);
+    assertEquals(seqOf(await first.host.dispatch(add("unkeyed"))), 1);
+    const need = add("unkeyed", { command: { type: "need", min: 2 }, unkeyed: true });
+    assertEquals(codeOf(await first.host.dispatch(need)), "too_few");
+    const never = add("unkeyed", { command: { type: "need", min: 9 }, unkeyed: true });
+    assertEquals(codeOf(await first.host.dispatch(never)), "too_few");
+    const written = add("unkeyed", { unkeyed: true });
+    assertEquals(seqOf(await first.host.dispatch(written)), 2);
+    // Unlike a keyed refusal, the edge's retry of this one runs again.
+    assertEquals(seqOf(await first.host.dispatch(need)), 3);
+    first.host.close();
+    const second = runtime(store);
+    try {
+      assertEquals(seqOf(await second.host.dispatch(written)), 2, "its events' record stands");
+      assertEquals(seqOf(await second.host.dispatch(need)), 3);
+      assertEquals((await store.events("counter/t/unkeyed", 0, 10)).length, 3);
+      const recorded = (await store.load("counter/t/unkeyed", 100)).idempotency
+        .map((record) => record.commandId);
+      assertEquals(recorded.includes(never.commandId), false);
+    } finally {
+      second.host.close();
+    }
+  });
+});
+
 Deno.test("idempotency: records are lean, a retry answers the current view with the receipt, and older ids than memory holds are found in the store", async () => {
   await withStore(async (store) => {
     const first = runtime(store, { recentCommands: 2 });

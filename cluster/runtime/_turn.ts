@@ -150,8 +150,9 @@ export class Turns {
 
   // A command that wrote no events (a refusal or a no-op) is answered once
   // the events before it are durable, and its outcome recorded as final,
-  // except for an actor that does not exist (nothing is kept for it) and
-  // for refusals of the request itself.
+  // except for an actor that does not exist (nothing is kept for it), for
+  // refusals of the request itself, and for a command no client can send
+  // again (a refused claim in a storm would wait for a commit of nothing).
   #settle(
     activation: Activation,
     request: ActorRequest,
@@ -160,7 +161,10 @@ export class Turns {
     started: number,
   ): Promise<ActorResponse> {
     const answer = answerOf(outcome, () => viewOf(activation));
-    if (activation.seq === 0 || (!outcome.ok && !isRecorded(outcome.error.code))) {
+    if (
+      activation.seq === 0 || request.unkeyed ||
+      (!outcome.ok && !isRecorded(outcome.error.code))
+    ) {
       return this.#afterGate(activation, started, answer);
     }
     const record = recordOf(request, outcome, now);

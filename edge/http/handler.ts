@@ -272,6 +272,7 @@ export function createHttpHandler(
           op,
           ...(command && { command: { ...command, by } }),
           commandId,
+          ...(!client && { unkeyed: true }),
           ...(hints?.fresh && { fresh: true }),
         });
       },
