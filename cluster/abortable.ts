@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { scheduleExpiry } from "./_expiries.ts";
 
 /** A signal that times out, and the `Disposable` that stops its timer. */
 export interface Timeout extends Disposable {
@@ -27,35 +28,44 @@ export interface Timeout extends Disposable {
  */
 export function timeout(ms: number): Timeout {
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
+  const cancel = scheduleExpiry(
     ms,
+    () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
   );
-  return { signal: controller.signal, [Symbol.dispose]: () => clearTimeout(timer) };
+  return { signal: controller.signal, [Symbol.dispose]: cancel };
 }
 
 /**
  * `work`'s outcome, or a rejection with `timedOut()` once `ms` have passed;
- * the timer stops as soon as `work` settles.
+ * the timer stops as soon as `work` settles. Every pending timeout of the
+ * process shares one timer.
  *
  * @example
  * ```ts
  * await withinTimeout(fetch("http://127.0.0.1:9/"), 500, () => new Error("no answer in 500 ms"));
  * ```
  */
-export async function withinTimeout<T>(
+export function withinTimeout<T>(
   work: Promise<T>,
   ms: number,
   timedOut: () => unknown,
 ): Promise<T> {
-  using expiry = timeout(ms);
-  try {
-    return await abortable(work, [expiry.signal]);
-  } catch (error) {
-    if (!abortedBy(error, expiry.signal)) throw error;
-    throw timedOut();
-  }
+  return new Promise<T>((resolve, reject) => {
+    const cancel = scheduleExpiry(ms, () => reject(timedOut()));
+    work.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error) => {
+        cancel();
+        reject(error);
+      },
+    );
+  });
 }
+
+export { scheduleExpiry };
 
 /**
  * `work`'s outcome, or a rejection with the reason of the first of `signals`

@@ -1,8 +1,15 @@
 // The deadline pieces: a timeout that aborts with a TimeoutError, whose timer
-// dispose clears (the test sanitizer fails a test that leaves a timer behind),
+// dispose clears, one shared timer that none holds once nothing is pending,
 // and abortable's outcome either way.
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { abortable, abortedBy, timeout } from "../cluster/abortable.ts";
+import {
+  abortable,
+  abortedBy,
+  scheduleExpiry,
+  timeout,
+  withinTimeout,
+} from "../cluster/abortable.ts";
+import { timerHeld } from "../cluster/_expiries.ts";
 
 Deno.test("timeout: aborts with a TimeoutError once its time is up", async () => {
   using expiry = timeout(5);
@@ -20,4 +27,38 @@ Deno.test("timeout: disposed when the work is done, its timer never fires", asyn
     assertEquals(await abortable(Promise.resolve(42), [expiry.signal]), 42);
   }
   assert(!signal.aborted);
+});
+
+Deno.test("scheduleExpiry: expiries of any lengths fire in due order, cancelled ones never; none holds a timer once none is pending", async () => {
+  const fired: number[] = [];
+  const cancels = [40, 10, 30, 20, 25, 5].map((ms) => scheduleExpiry(ms, () => fired.push(ms)));
+  cancels[2](); // 30
+  cancels[4](); // 25
+  cancels[4]();
+  const longest = Promise.withResolvers<void>();
+  scheduleExpiry(50, () => {
+    // Scheduled from an expiry's own callback.
+    scheduleExpiry(1, () => longest.resolve());
+  });
+  await longest.promise;
+  assertEquals(fired, [5, 10, 20, 40]);
+  assert(!timerHeld(), "no timer once every expiry fired");
+  const unanswered = Array.from({ length: 2_000 }, () => scheduleExpiry(60_000, () => {}));
+  assert(timerHeld());
+  for (const cancel of unanswered) cancel();
+  assert(!timerHeld(), "no timer once every expiry is cancelled");
+});
+
+Deno.test("withinTimeout: the work's outcome, or timedOut() once the time is up", async () => {
+  assertEquals(await withinTimeout(Promise.resolve(7), 60_000, () => new Error("late")), 7);
+  await assertRejects(
+    () => withinTimeout(Promise.reject(new Error("own")), 60_000, () => new Error("late")),
+    Error,
+    "own",
+  );
+  await assertRejects(
+    () => withinTimeout(new Promise(() => {}), 5, () => new RangeError("late")),
+    RangeError,
+    "late",
+  );
 });

@@ -1039,3 +1039,12 @@ Deno.test("in-memory token buckets are bounded: full buckets are dropped, and pa
   limiter.take("fresh");
   assertEquals(limiter.size, 1, "every bucket idle long enough to be full again is gone");
 });
+
+Deno.test("a declared empty body is a command without arguments, whatever its type", async () => {
+  const { call, backend } = harness();
+  const response = await call("POST", "/v1/tickets/t/claim", {
+    headers: { "content-length": "0", "content-type": "text/plain" },
+  });
+  assertEquals(response.status, 200);
+  assertEquals(backend.last.command?.type, "claim");
+});

@@ -1,6 +1,7 @@
 // The connected/disconnected state of one transport, shared by both
 // implementations: status listeners, and requests that live only as long as
 // the link does, so callers fail fast instead of waiting out a NATS outage.
+import { scheduleExpiry } from "../abortable.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { TransportTimeoutError, TransportUnavailableError } from "./transport.ts";
 
@@ -76,7 +77,7 @@ export class PendingRequest {
   readonly subject: string;
   readonly #inFlight: Map<string, PendingRequest>;
   readonly #signal?: AbortSignal;
-  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #cancelExpiry: () => void;
   #settled = false;
 
   constructor(
@@ -94,9 +95,9 @@ export class PendingRequest {
     this.subject = subject;
     this.#inFlight = inFlight;
     inFlight.set(token, this);
-    this.#timer = setTimeout(
-      () => this.reject(new TransportTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`)),
+    this.#cancelExpiry = scheduleExpiry(
       timeoutMs,
+      () => this.reject(new TransportTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`)),
     );
     this.#signal = signal;
     signal?.addEventListener("abort", this);
@@ -118,7 +119,7 @@ export class PendingRequest {
   #end(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    clearTimeout(this.#timer);
+    this.#cancelExpiry();
     this.#inFlight.delete(this.token);
     this.#signal?.removeEventListener("abort", this);
     return true;

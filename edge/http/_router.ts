@@ -22,7 +22,8 @@ export type RouteMatch<R> =
 export function createRouter<R extends RouteShape>(
   routes: readonly R[],
 ): (method: string, pathname: string) => RouteMatch<R> {
-  const compiled = routes.map((route) => ({ route, segments: route.path.split("/") }));
+  // Templates are parsed once: every request tries them all in turn.
+  const compiled = routes.map((route) => ({ route, segments: route.path.split("/").map(parse) }));
   return (method, pathname) => {
     const segments = pathname.split("/");
     const allow: string[] = [];
@@ -36,18 +37,27 @@ export function createRouter<R extends RouteShape>(
   };
 }
 
-function matchSegments(template: string[], actual: string[]): Record<string, string> | null {
+/** A template segment: text to equal, or the name of the parameter it captures. */
+type Segment = { text: string } | { param: string };
+
+function parse(segment: string): Segment {
+  const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+  return param === undefined ? { text: segment } : { param };
+}
+
+function matchSegments(template: Segment[], actual: string[]): Record<string, string> | null {
   if (template.length !== actual.length) return null;
+  for (let i = 0; i < template.length; i++) {
+    const segment = template[i];
+    if ("text" in segment && segment.text !== actual[i]) return null;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < template.length; i++) {
-    const name = /^\{(\w+)\}$/.exec(template[i])?.[1];
-    if (name === undefined) {
-      if (template[i] !== actual[i]) return null;
-      continue;
-    }
+    const segment = template[i];
+    if ("text" in segment) continue;
     const value = decodeSegment(actual[i]);
     if (!value) return null;
-    params[name] = value;
+    params[segment.param] = value;
   }
   return params;
 }
