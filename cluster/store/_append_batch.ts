@@ -155,7 +155,7 @@ function appendSql(present: Set<InputSet>, multiEvent: boolean): string {
 }
 
 // The statement's parts, each with the input set it reads (none: always
-// there). \`rest\` is there only for batches with an append of two or more events.
+// there). `rest` is there only for batches with an append of two or more events.
 function appendParts(present: Set<InputSet>): [InputSet | undefined, string, string][] {
   const rowsOf = (set: InputSet) => from(set, present);
   return [
