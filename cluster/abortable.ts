@@ -1,7 +1,7 @@
 /**
- * Waiting on work for only as long as a signal allows: the pieces every
- * deadline in Switchboard is built from, on abort signals rather than
- * hand-made races of timers.
+ * Waiting on work for only as long as a deadline allows: the pieces every
+ * deadline in Switchboard is built from, on one timer the process's pending
+ * expiries share, and on abort signals for work that takes one.
  *
  * @module
  */

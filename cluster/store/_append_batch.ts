@@ -47,6 +47,9 @@ type InputSet = keyof AppendInputs;
 type InputRow<S extends InputSet> = { [C in keyof AppendInputs[S]]: unknown };
 
 const inputSets = Object.keys(appendInputs) as InputSet[];
+const inputTypes = Object.fromEntries(
+  inputSets.map((set) => [set, Object.values(appendInputs[set]) as string[]]),
+) as Record<InputSet, string[]>;
 
 /** One append statement: its SQL, chosen by the parts the batch has rows for, and its parameters. */
 export interface AppendStatement {
@@ -62,24 +65,28 @@ export interface AppendStatement {
  * skips the snapshot, timers and outbox. Each shape is one cached plan.
  */
 export function appendStatement(batch: AppendRequest[]): AppendStatement {
-  const rows = Object.fromEntries(inputSets.map((set) => [set, [] as InputRow<InputSet>[]])) as {
-    [S in InputSet]: InputRow<S>[];
+  const columns = Object.fromEntries(
+    inputSets.map((set) => [set, inputTypes[set].map(() => [] as unknown[])]),
+  ) as Record<InputSet, unknown[][]>;
+  const add = <S extends InputSet>(set: S, row: InputRow<S>) => {
+    let i = 0;
+    for (const name in appendInputs[set]) columns[set][i++].push(row[name as keyof InputRow<S>]);
   };
   let multiEvent = false;
   for (const append of batch) {
     const k = append.actorKey;
-    rows.a.push({ k, exp: append.expectedSeq, events: append.events.length });
+    add("a", { k, exp: append.expectedSeq, events: append.events.length });
     if (append.events.length > 1) multiEvent = true;
     for (const e of append.events) {
-      rows.e.push({ k, seq: e.seq, type: e.type, data: e.data, command_id: e.commandId, at: e.at });
+      add("e", { k, seq: e.seq, type: e.type, data: e.data, command_id: e.commandId, at: e.at });
     }
-    if (append.snapshot) rows.s.push({ k, seq: append.snapshot.seq, state: append.snapshot.state });
-    for (const { name, at } of append.timers?.set ?? []) rows.t.push({ k, name, at });
-    for (const name of append.timers?.delete ?? []) rows.td.push({ k, name });
+    if (append.snapshot) add("s", { k, seq: append.snapshot.seq, state: append.snapshot.state });
+    for (const { name, at } of append.timers?.set ?? []) add("t", { k, name, at });
+    for (const name of append.timers?.delete ?? []) add("td", { k, name });
     if (append.projection) {
       const { key: { tenant, kind, id }, row } = append.projection;
       const { status, assignee, createdAt, updatedAt, doc } = row;
-      rows.p.push({
+      add("p", {
         k,
         tenant,
         kind,
@@ -93,25 +100,19 @@ export function appendStatement(batch: AppendRequest[]): AppendStatement {
     }
     for (const o of append.outbox ?? []) {
       const { seq, idx, address, command } = o;
-      rows.o.push({
-        k,
-        seq,
-        idx,
-        address,
-        command,
-        command_id: o.commandId,
-        created_at: o.createdAt,
-      });
+      add("o", { k, seq, idx, address, command, command_id: o.commandId, created_at: o.createdAt });
     }
     for (const r of append.idempotency ?? []) {
       const { fingerprint, outcome } = r;
-      rows.i.push({ k, command_id: r.commandId, fingerprint, outcome, created_at: r.createdAt });
+      add("i", { k, command_id: r.commandId, fingerprint, outcome, created_at: r.createdAt });
     }
   }
-  const present = inputSets.filter((set) => set === "a" || set === "e" || rows[set].length > 0);
+  const present = inputSets.filter((set) =>
+    set === "a" || set === "e" || columns[set][0].length > 0
+  );
   const params = present.flatMap((set) =>
-    Object.entries(appendInputs[set]).map(([name, type]) => {
-      const column = rows[set].map((row) => row[name as keyof typeof row]);
+    columns[set].map((column, i) => {
+      const type = inputTypes[set][i];
       return type === "text" || type === "jsonb" ? JSON.stringify(column) : `{${column.join(",")}}`;
     })
   );

@@ -56,8 +56,9 @@ async function readBounded(request: Request, limit: number): Promise<Uint8Array>
   const length = request.headers.get("content-length");
   const declared = Number(length ?? 0);
   if (declared > limit) throw tooLarge(limit);
-  // A declared empty body is not read: its stream costs a command without
-  // arguments (a claim) more than the rest of its HTTP handling.
+  // A declared empty body is the framing's word, not a claim (the server
+  // reads no bytes for it), so its stream is not read: that costs a command
+  // without arguments (a claim) more than the rest of its body handling.
   if (length?.trim() === "0" && !request.headers.has("transfer-encoding")) {
     return new Uint8Array();
   }
