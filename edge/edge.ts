@@ -28,6 +28,7 @@ import { QueueFeed } from "./live/queue_feed.ts";
 import { type ConnectionContext, type LiveConnection, serveConnection } from "./ws/connection.ts";
 import { PendingHellos } from "./ws/pending_hellos.ts";
 import { createWebPages, type WebOptions } from "./web/web.ts";
+import { keylessCommand } from "./idempotency.ts";
 
 /** Options of {@linkcode createEdge}. */
 export interface EdgeOptions {
@@ -103,7 +104,7 @@ export function createEdge(options: EdgeOptions): Edge {
         address: { kind: "session", tenant, id: conversation },
         op: "command",
         command: { type: "mark_read", by: { sub: by.sub, role: by.role }, seq },
-        commandId: crypto.randomUUID(),
+        ...keylessCommand(),
         deadline: Date.now() + 5000,
       });
       if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);

@@ -34,6 +34,15 @@ export function clientCommand(
   return { commandId: clientCommandId(principal, key), fingerprint: fingerprintOf(request) };
 }
 
+/**
+ * The command id of a request that came without a key: one only the edge
+ * holds, so the runtime keeps no record of it unless it wrote events
+ * (`ActorRequest.unkeyed`).
+ */
+export function keylessCommand(): { commandId: string; unkeyed: true } {
+  return { commandId: crypto.randomUUID(), unkeyed: true };
+}
+
 /** The command id a client's `key` gets in the log: scoped to its principal, never a system id. */
 export function clientCommandId(principal: { sub: string; role: string }, key: string): string {
   // The sub is escaped, so a `:` in it cannot shift where the key begins.

@@ -60,6 +60,9 @@ const batch: AppendRequest[] = [
   },
 ];
 
+// A chat message's shape: an event, a projection and an idempotency record.
+const chatMessage: AppendRequest = { ...batch[0], timers: undefined, outbox: undefined };
+
 const tables = new Set(["events", "snapshots", "timers", "projections", "outbox", "idempotency"]);
 
 Deno.test("the append, the idempotency lookup and the outbox delete probe primary keys in a generic plan made on empty tables", async () => {
@@ -72,9 +75,6 @@ Deno.test("the append, the idempotency lookup and the outbox delete probe primar
     connection: { search_path: schema, plan_cache_mode: "force_generic_plan" },
   });
   try {
-    // Every part, and a chat message's shape: an event, a projection and an
-    // idempotency record.
-    const chatMessage = { ...batch[0], timers: undefined, outbox: undefined };
     for (const shape of [batch, [chatMessage]]) {
       const { sql: text, params } = appendStatement(shape);
       const appendScans = await scansOf(sql, text, params);
@@ -129,7 +129,7 @@ Deno.test("an append statement holds only the parts its batch has rows for, with
   const full = appendStatement(batch);
   assertEquals(tablesIn(full.sql).sort(), [...tables].sort());
   assertEquals(highestParameter(full.sql), full.params.length);
-  const chat = appendStatement([{ ...batch[0], timers: undefined, outbox: undefined }]);
+  const chat = appendStatement([chatMessage]);
   assertEquals(tablesIn(chat.sql).sort(), ["events", "idempotency", "projections"]);
   assertEquals(highestParameter(chat.sql), chat.params.length);
   assert(!chat.sql.includes("rest as"), "a batch of single-event appends has no `rest` insert");

@@ -130,7 +130,7 @@ function from(set: InputSet, present: Set<InputSet>): string {
   let n = 0;
   for (const other of inputSets) {
     if (other === set) break;
-    if (present.has(other)) n += Object.keys(appendInputs[other]).length;
+    if (present.has(other)) n += inputTypes[other].length;
   }
   const columns = Object.entries(appendInputs[set]);
   const functions = columns.map(([, type], i) => {
@@ -149,28 +149,35 @@ function from(set: InputSet, present: Set<InputSet>): string {
 // the rest of the batch commits. An append of no events (a refusal's
 // idempotency record) stands where that next sequence is still free.
 function appendSql(present: Set<InputSet>, multiEvent: boolean): string {
-  const parts = appendParts(present).filter(([set, name]) =>
-    (set === undefined || present.has(set)) && (name !== "rest" || multiEvent)
+  const rowsOf = (set: InputSet) => from(set, present);
+  const included = appendParts.filter((part) =>
+    (part.reads === undefined || present.has(part.reads)) && (multiEvent || !part.multiEventOnly)
   );
-  return `with ${parts.map(([, , text]) => text).join(",\n")}\nselect actor_key from ok`;
+  return `with ${
+    included.map(({ sql }) => typeof sql === "string" ? sql : sql(rowsOf)).join(",\n")
+  }\nselect actor_key from ok`;
 }
 
-// The statement's parts, each with the input set it reads (none: always
-// there). `rest` is there only for batches with an append of two or more events.
-function appendParts(present: Set<InputSet>): [InputSet | undefined, string, string][] {
-  const rowsOf = (set: InputSet) => from(set, present);
-  return [
-    [undefined, "a", `a as (select * from ${rowsOf("a")})`],
-    // Every look at a table is a probe by its primary key, written as a
-    // lateral subquery with a limit so that the plan is one whatever the
-    // statistics say: the plan is cached per connection, made while the
-    // tables are small and for a batch of the default 100 rows, and as a
-    // join it hashed the batch and read the whole event log on every append
-    // until the log held tens of thousands of events.
-    [
-      undefined,
-      "fresh",
-      `fresh as (
+/** One common table expression of the append statement. */
+interface AppendPart {
+  /** The input set it reads, if any: left out with it (only `a` and `e` are always in). */
+  reads?: InputSet;
+  /** Only needed when some append has two or more events. */
+  multiEventOnly?: true;
+  /** Its SQL; one that reads an input set gets the set's `rows from (…)` from `rowsOf`. */
+  sql: string | ((rowsOf: (set: InputSet) => string) => string);
+}
+
+const appendParts: AppendPart[] = [
+  { reads: "a", sql: (rowsOf) => `a as (select * from ${rowsOf("a")})` },
+  // Every look at a table is a probe by its primary key, written as a
+  // lateral subquery with a limit so that the plan is one whatever the
+  // statistics say: the plan is cached per connection, made while the
+  // tables are small and for a batch of the default 100 rows, and as a
+  // join it hashed the batch and read the whole event log on every append
+  // until the log held tens of thousands of events.
+  {
+    sql: `fresh as (
   select a.* from a where a.exp = 0
   union all
   select a.* from a
@@ -179,23 +186,19 @@ function appendParts(present: Set<InputSet>): [InputSet | undefined, string, str
   ) stored
   where a.exp > 0
 )`,
-    ],
-    [undefined, "e", `e as (select * from ${rowsOf("e")})`],
-    [
-      undefined,
-      "claimed",
-      `claimed as (
+  },
+  { reads: "e", sql: (rowsOf) => `e as (select * from ${rowsOf("e")})` },
+  {
+    sql: `claimed as (
   insert into events (actor_key, seq, type, data, command_id, at)
   select e.k, e.seq, e.type, e.data, e.command_id, e.at
   from e join fresh f on f.k = e.k and e.seq = f.exp + 1
   on conflict do nothing
   returning actor_key
 )`,
-    ],
-    [
-      undefined,
-      "ok",
-      `ok as (
+  },
+  {
+    sql: `ok as (
   select actor_key from claimed
   union all
   select f.k from fresh f
@@ -204,32 +207,31 @@ function appendParts(present: Set<InputSet>): [InputSet | undefined, string, str
   ) next on true
   where f.events = 0 and next.taken is null
 )`,
-    ],
-    [
-      undefined,
-      "rest",
-      `rest as (
+  },
+  {
+    multiEventOnly: true,
+    sql: `rest as (
   insert into events (actor_key, seq, type, data, command_id, at)
   select e.k, e.seq, e.type, e.data, e.command_id, e.at
   from e join claimed c on c.actor_key = e.k join a on a.k = e.k
   where e.seq > a.exp + 1
 )`,
-    ],
-    [
-      "s",
-      "sn",
+  },
+  {
+    reads: "s",
+    sql: (rowsOf) =>
       `sn as (
   insert into snapshots (actor_key, seq, state)
   select s.k, s.seq, s.state from ${rowsOf("s")} join ok on ok.actor_key = s.k
   on conflict (actor_key) do update set seq = excluded.seq, state = excluded.state
   where snapshots.seq < excluded.seq
 )`,
-    ],
-    // Only the timers the turns changed, each by its primary key: a queue
-    // holds one per waiting item, and rewriting them all made every turn O(n).
-    [
-      "td",
-      "tdel",
+  },
+  // Only the timers the turns changed, each by its primary key: a queue
+  // holds one per waiting item, and rewriting them all made every turn O(n).
+  {
+    reads: "td",
+    sql: (rowsOf) =>
       `tdel as (
   delete from timers x using (
     select y.tid from ${rowsOf("td")} join ok on ok.actor_key = td.k
@@ -239,20 +241,20 @@ function appendParts(present: Set<InputSet>): [InputSet | undefined, string, str
   ) gone
   where x.ctid = gone.tid
 )`,
-    ],
-    [
-      "t",
-      "tup",
+  },
+  {
+    reads: "t",
+    sql: (rowsOf) =>
       `tup as (
   insert into timers (actor_key, name, due_at)
   select t.k, t.name, t.at from ${rowsOf("t")} join ok on ok.actor_key = t.k
   on conflict (actor_key, name) do update set due_at = excluded.due_at
   where timers.due_at <> excluded.due_at
 )`,
-    ],
-    [
-      "p",
-      "pr",
+  },
+  {
+    reads: "p",
+    sql: (rowsOf) =>
       `pr as (
   insert into projections (tenant, kind, id, status, assignee, created_at, updated_at, doc)
   select p.tenant, p.kind, p.id, p.status, p.assignee, p.created_at, p.updated_at, p.doc
@@ -260,27 +262,26 @@ function appendParts(present: Set<InputSet>): [InputSet | undefined, string, str
   on conflict (tenant, kind, id) do update set status = excluded.status,
     assignee = excluded.assignee, updated_at = excluded.updated_at, doc = excluded.doc
 )`,
-    ],
-    [
-      "o",
-      "ob",
+  },
+  {
+    reads: "o",
+    sql: (rowsOf) =>
       `ob as (
   insert into outbox (actor_key, seq, idx, address, command, command_id, created_at)
   select o.k, o.seq, o.idx, o.address, o.command, o.command_id, o.created_at
   from ${rowsOf("o")} join ok on ok.actor_key = o.k
 )`,
-    ],
-    // Two activations of one actor can record the same refusal at the same
-    // head; the first one stands, and the batch never fails for it.
-    [
-      "i",
-      "idem",
+  },
+  // Two activations of one actor can record the same refusal at the same
+  // head; the first one stands, and the batch never fails for it.
+  {
+    reads: "i",
+    sql: (rowsOf) =>
       `idem as (
   insert into idempotency (actor_key, command_id, fingerprint, outcome, created_at)
   select i.k, i.command_id, i.fingerprint, i.outcome, i.created_at
   from ${rowsOf("i")} join ok on ok.actor_key = i.k
   on conflict do nothing
 )`,
-    ],
-  ];
-}
+  },
+];

@@ -45,7 +45,7 @@ import { routes } from "./routes.ts";
 import { noArguments } from "./schemas.ts";
 import { readJsonObject } from "./_body.ts";
 import { idempotencyKeyPattern, isAddressPart } from "../ids.ts";
-import { clientCommand, fingerprintOf } from "../idempotency.ts";
+import { clientCommand, fingerprintOf, keylessCommand } from "../idempotency.ts";
 import { QueryFailedError } from "../../cluster/store/store_query.ts";
 import { actorFailure, errorResponse, HttpError, jsonResponse, retryLater } from "./_responses.ts";
 import { createRouter, type RouteMatch } from "./_router.ts";
@@ -255,7 +255,7 @@ export function createHttpHandler(
     const idempotencyKey = isPost ? idempotencyKeyOf(request) : undefined;
     const client = idempotencyKey &&
       clientCommand(principal, idempotencyKey, httpRequestOf(request, body));
-    const commandId = client ? client.commandId : crypto.randomUUID();
+    const issued = client ? { commandId: client.commandId } : keylessCommand();
     const deadline = at + timeoutMs;
     const send = sender(deadline, traceContext, client ? client.fingerprint : undefined);
     const call: ApiCall<unknown, unknown> = {
@@ -271,8 +271,7 @@ export function createHttpHandler(
           address: { kind: target.kind, tenant: principal.tenant, id: target.id },
           op,
           ...(command && { command: { ...command, by } }),
-          commandId,
-          ...(!client && { unkeyed: true }),
+          ...issued,
           ...(hints?.fresh && { fresh: true }),
         });
       },
