@@ -21,6 +21,19 @@ export interface ProfileNode {
   children?: number[];
 }
 
+/** A V8 sampling heap profile, as `HeapProfiler.getSamplingProfile` returns it. */
+export interface HeapProfile {
+  head: HeapNode;
+}
+
+/** One frame of a heap profile's call tree: bytes allocated by the frame itself. */
+export interface HeapNode {
+  callFrame: ProfileNode["callFrame"];
+  /** Estimated bytes allocated in the frame itself (V8 scales its samples up). */
+  selfSize: number;
+  children: HeapNode[];
+}
+
 /** The inspector's WebSocket address in a process's stderr line, if the line is that one. */
 export function inspectorAddress(line: string): string | undefined {
   return /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
@@ -67,6 +80,29 @@ export class InspectorSession implements AsyncDisposable {
   /** Stop sampling and return what was sampled since the start. */
   async stopProfiling(): Promise<CpuProfile> {
     const { profile } = await this.#call("Profiler.stop") as { profile: CpuProfile };
+    return profile;
+  }
+
+  /**
+   * Start sampling allocations about every `intervalBytes`, counting the
+   * objects the garbage collector has freed since: what was allocated, not
+   * what is still alive.
+   */
+  async startHeapSampling(intervalBytes: number): Promise<void> {
+    await this.#call("HeapProfiler.enable");
+    await this.#call("HeapProfiler.startSampling", {
+      samplingInterval: intervalBytes,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
+
+  /** Stop sampling allocations and return what was sampled since the start. */
+  async stopHeapSampling(): Promise<HeapProfile> {
+    const { profile } = await this.#call("HeapProfiler.getSamplingProfile") as {
+      profile: HeapProfile;
+    };
+    await this.#call("HeapProfiler.stopSampling");
     return profile;
   }
 

@@ -3,7 +3,7 @@
 // frame on its stack that a rule recognises (a library, a file of the repo,
 // a Deno extension), so a JSON.stringify inside the frame encoder is
 // "encode", and the NATS client's work is split by who called it.
-import type { CpuProfile, ProfileNode } from "./_inspector.ts";
+import type { CpuProfile, HeapProfile, ProfileNode } from "./_inspector.ts";
 
 /** The stages, in the order tables show them. */
 export const stages = [
@@ -173,10 +173,7 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
       continue;
     }
     byStage[stage] += weight;
-    const { functionName, url, lineNumber } = nodes.get(profile.samples[i])!.callFrame;
-    const frame = `${functionName || "(anonymous)"} ${
-      url.split("/").slice(-2).join("/")
-    }:${lineNumber}`;
+    const frame = frameName(nodes.get(profile.samples[i])!.callFrame);
     const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
     byFrame.set(frame, (byFrame.get(frame) ?? 0) + weight);
   }
@@ -192,4 +189,51 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
       ]),
     ),
   };
+}
+
+/** Bytes allocated by stage, as a sampling heap profile estimates them. */
+export interface StageBytes {
+  bytes: number;
+  byStage: Record<Stage, number>;
+  /** The frames that allocated most in each stage. */
+  topFrames: Partial<Record<Stage, { frame: string; bytes: number }[]>>;
+}
+
+/**
+ * Charge the bytes each frame of `profile` allocated to the stage of the
+ * innermost frame on its stack that a rule recognises, as
+ * {@linkcode stageTimes} charges CPU samples.
+ */
+export function stageBytes(profile: HeapProfile): StageBytes {
+  const byStage = Object.fromEntries(stages.map((stage) => [stage, 0])) as Record<Stage, number>;
+  const frames = new Map<Stage, Map<string, number>>();
+  const pending: [HeapProfile["head"], Stage][] = [[profile.head, "other JS"]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, inherited] = next;
+    const stage = stageOfFrame(node.callFrame) ?? inherited;
+    if (node.selfSize > 0) {
+      byStage[stage] += node.selfSize;
+      const frame = frameName(node.callFrame);
+      const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
+      byFrame.set(frame, (byFrame.get(frame) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) pending.push([child, stage]);
+  }
+  return {
+    bytes: Object.values(byStage).reduce((sum, bytes) => sum + bytes, 0),
+    byStage,
+    topFrames: Object.fromEntries(
+      [...frames].map(([stage, byFrame]) => [
+        stage,
+        [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([frame, bytes]) => ({
+          frame,
+          bytes,
+        })),
+      ]),
+    ),
+  };
+}
+
+function frameName({ functionName, url, lineNumber }: Frame): string {
+  return `${functionName || "(anonymous)"} ${url.split("/").slice(-2).join("/")}:${lineNumber}`;
 }

@@ -9,7 +9,9 @@
  * the thread's measured CPU, divided by the operations of the window; the
  * process's other threads (GC helpers, I/O, compilers), the Postgres
  * backends, the Postgres server's own processes, nats-server and redis-server count as
- * rows of their own.
+ * rows of their own. Over the same loads V8's sampling heap profiler
+ * estimates the bytes each stage allocates per operation, garbage included:
+ * what the young generation has to sweep.
  *
  * `--target <checkout>` runs the cluster from another checkout's `main.ts`
  * (the "before" column of a change); the load and the attribution stay this
@@ -20,11 +22,11 @@
 import { NatsServer } from "../tests/_support/nats_server.ts";
 import { type ChatRun, chatStepTiming, startChatLoad } from "./_chat_load.ts";
 import { runCreators } from "./_create_client.ts";
-import { type CpuProfile, InspectorSession } from "./_inspector.ts";
+import { type CpuProfile, type HeapProfile, InspectorSession } from "./_inspector.ts";
 import { backendsOf, serverProcesses } from "./_pg_backends.ts";
 import { pidsNamed, type ProcessGroups, sampleCpu } from "./_proc_stats.ts";
 import { BenchCluster } from "./_process_cluster.ts";
-import { type Stage, stages, stageTimes } from "./_profile_stages.ts";
+import { type Stage, stageBytes, stages, stageTimes } from "./_profile_stages.ts";
 import type { Row, ScenarioOptions, ScenarioResult } from "./_report.ts";
 
 const sizes = {
@@ -44,6 +46,8 @@ const chatTiming = { settleMs: 0, idleMs: 0, ...chatStepTiming };
 const sustained = { p99Ms: 250, ackedShare: 0.98 };
 /** Microseconds between samples asked of V8 (it keeps to it only roughly). */
 const samplingUs = 500;
+/** Mean bytes between the allocations V8 samples. */
+const heapSamplingBytes = 16_384;
 const roles = { node: ["n1", "n2", "n3"], edge: ["e1", "e2"] };
 const ids = [...roles.node, ...roles.edge];
 
@@ -69,7 +73,8 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
       const idle = await profiler.during(natsPids, async (window) => {
         const from = Date.now();
         await new Promise((resolve) => setTimeout(resolve, size.idleMs));
-        window({ from, to: Date.now() }, size.idleMs / 1000);
+        const seconds = size.idleMs / 1000;
+        window({ from, to: Date.now() }, seconds, seconds);
       });
       signal.throwIfAborted();
       const chat = await profiler.during(natsPids, async (window) => {
@@ -82,18 +87,18 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
         }, signal);
         const run: ChatRun = await load.result;
         const [step] = run.steps;
-        window({ from: step.startedAt, to: step.endedAt }, step.sent);
+        window({ from: step.startedAt, to: step.endedAt }, step.sent, run.warmup.sent + step.sent);
         return step;
       });
       signal.throwIfAborted();
       const token = await cluster.token("bench-agent");
       const create = await profiler.during(natsPids, async (window) => {
-        const { ids: _, ...run } = await runCreators({
+        const { ids, ...run } = await runCreators({
           edges: roles.edge.map((id) => cluster.get(id).url),
           token,
           ...size.create,
         }, signal);
-        window(run.window, run.created);
+        window(run.window, run.created, ids.length);
         return run;
       });
       return {
@@ -113,8 +118,21 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
               `one ticket create at concurrency ${size.create.concurrency}, CPU µs by stage and role`,
             rows: table(create.costs),
           },
+          {
+            title:
+              `bytes allocated per chat message and per ticket create (warm-up included), by stage and role`,
+            rows: allocationTable(chat.allocations, create.allocations),
+          },
         ],
-        details: { size, samplingUs, target: target ?? null, idle, chat, create },
+        details: {
+          size,
+          samplingUs,
+          heapSamplingBytes,
+          target: target ?? null,
+          idle,
+          chat,
+          create,
+        },
       };
     } finally {
       await profiler.close();
@@ -124,8 +142,13 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
   }
 }
 
-// The window a load reports, in epoch ms, with the operations done in it.
-type Window = (window: { from: number; to: number }, operations: number) => void;
+// The window a load reports, in epoch ms, with the operations done in it
+// and in the whole load (warm-up included), which the heap profile spans.
+type Window = (
+  window: { from: number; to: number },
+  operations: number,
+  allOperations: number,
+) => void;
 
 // Profiles every Deno process of the cluster and samples /proc beside them.
 class Profiler {
@@ -160,19 +183,28 @@ class Profiler {
     const started = new Map<string, number>();
     for (const [id, session] of this.sessions) {
       await session.startProfiling(samplingUs);
+      await session.startHeapSampling(heapSamplingBytes);
       started.set(id, Date.now());
     }
-    let measured: { window: { from: number; to: number }; operations: number } | undefined;
+    let measured:
+      | { window: { from: number; to: number }; operations: number; allOperations: number }
+      | undefined;
     let result: T;
     const profiles = new Map<string, CpuProfile>();
+    const heaps = new Map<string, HeapProfile>();
     try {
-      result = await load((window, operations) => measured = { window, operations });
+      result = await load((window, operations, allOperations) =>
+        measured = { window, operations, allOperations }
+      );
     } finally {
-      for (const [id, session] of this.sessions) profiles.set(id, await session.stopProfiling());
+      for (const [id, session] of this.sessions) {
+        profiles.set(id, await session.stopProfiling());
+        heaps.set(id, await session.stopHeapSampling());
+      }
       await sampler.stop();
     }
     if (!measured || measured.operations === 0) throw new Error("the load did no operation");
-    const { window, operations } = measured;
+    const { window, operations, allOperations } = measured;
     const cores = sampler.coresBetween(window.from, window.to);
     const seconds = (window.to - window.from) / 1000;
     const perOp = (group: string) => 1e6 * cores[group] * seconds / operations;
@@ -181,8 +213,14 @@ class Profiler {
       costs[row] ??= {};
       costs[row][role] = (costs[row][role] ?? 0) + us;
     };
+    const allocations: Costs = {};
+    const allocated = (row: string, role: string, bytes: number) => {
+      allocations[row] ??= {};
+      allocations[row][role] = (allocations[row][role] ?? 0) + bytes / allOperations;
+    };
     const coverage: Record<string, number> = {};
     const topFrames: Record<string, unknown> = {};
+    const topAllocations: Record<string, unknown> = {};
     for (const id of ids) {
       const role = roles.node.includes(id) ? "node" : "edge";
       const profile = profiles.get(id)!;
@@ -196,12 +234,25 @@ class Profiler {
       // Sampled busy time over measured main-thread CPU: near 1 when the samples tell the truth.
       coverage[id] = times.busyUs / (1e6 * cores[`${id} main`] * seconds);
       topFrames[id] = times.topFrames;
+      const bytes = stageBytes(heaps.get(id)!);
+      for (const stage of stages) allocated(stage, role, bytes.byStage[stage]);
+      topAllocations[id] = bytes.topFrames;
     }
     add(postgresBackends, "postgres", perOp("postgres backends"));
     add(postgresServer, "postgres", perOp("postgres server"));
     add(natsServer, "nats", perOp("nats"));
     add(redisServer, "redis", perOp("redis"));
-    return { operations, window, seconds, result: result!, costs, coverage, topFrames };
+    return {
+      operations,
+      window,
+      seconds,
+      result: result!,
+      costs,
+      coverage,
+      topFrames,
+      allocations,
+      topAllocations,
+    };
   }
 
   async close(): Promise<void> {
@@ -231,6 +282,28 @@ function table(costs: Costs): Row[] {
   const rows = rowNames.filter((name) => Object.values(costs[name] ?? {}).some((us) => us >= 0.5))
     .map((name) => row(name, (role) => costs[name]?.[role]));
   return [...rows, row(`total (without ${profiling})`, total)];
+}
+
+function allocationTable(chat: Costs, create: Costs): Row[] {
+  const bytes = (costs: Costs, stage: string, role: string) =>
+    Math.round(costs[stage]?.[role] ?? 0);
+  const cells = (stage: string) => ({
+    "chat: edge B": bytes(chat, stage, "edge"),
+    "chat: node B": bytes(chat, stage, "node"),
+    "create: edge B": bytes(create, stage, "edge"),
+    "create: node B": bytes(create, stage, "node"),
+  });
+  const rows = stages.map((stage) => ({ stage, ...cells(stage) }))
+    .filter((row) => Object.values(row).some((cell) => typeof cell === "number" && cell >= 100));
+  const sum = (key: keyof ReturnType<typeof cells>) =>
+    stages.reduce((total, stage) => total + cells(stage)[key], 0);
+  return [...rows, {
+    stage: "total",
+    "chat: edge B": sum("chat: edge B"),
+    "chat: node B": sum("chat: node B"),
+    "create: edge B": sum("create: edge B"),
+    "create: node B": sum("create: node B"),
+  }];
 }
 
 function row(name: string | Stage, value: (role: string) => number | undefined): Row {

@@ -2,8 +2,8 @@
 // profiled over its inspector.
 import { assert, assertEquals } from "@std/assert";
 import { TextLineStream } from "../cluster/process/text_line_stream.ts";
-import { inspectorAddress, InspectorSession } from "../bench/_inspector.ts";
-import { stageOfFrame, stageTimes } from "../bench/_profile_stages.ts";
+import { type HeapNode, inspectorAddress, InspectorSession } from "../bench/_inspector.ts";
+import { stageBytes, stageOfFrame, stageTimes } from "../bench/_profile_stages.ts";
 
 const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
 const npm = "file:///root/.cache/deno/npm/registry.npmjs.org";
@@ -50,6 +50,35 @@ Deno.test("frames are charged to the stage of the code they run", () => {
   assertEquals(stageOfFrame(frame("map", "")), undefined);
 });
 
+Deno.test("allocations are charged to the innermost stage on their stack", () => {
+  const node = (
+    callFrame: ReturnType<typeof frame>,
+    selfSize: number,
+    children: HeapNode[] = [],
+  ) => ({
+    callFrame,
+    selfSize,
+    children,
+  });
+  const decode = frame("decode", `${npm}/@msgpack/msgpack/3.1.3/dist.esm/Decoder.mjs`);
+  const turn = frame("decide", `${repo}/actors/ticket.ts`);
+  const plain = frame("map", "");
+  const allocated = stageBytes({
+    head: node(frame("(root)", ""), 0, [
+      node(turn, 100, [node(plain, 40), node(decode, 7, [node(plain, 3)])]),
+      node(plain, 5),
+    ]),
+  });
+  assertEquals(allocated.bytes, 155);
+  assertEquals(allocated.byStage.turn, 140);
+  assertEquals(allocated.byStage.decode, 10);
+  assertEquals(allocated.byStage["other JS"], 5);
+  assertEquals(allocated.topFrames.turn?.[0], {
+    frame: "decide actors/ticket.ts:0",
+    bytes: 100,
+  });
+});
+
 Deno.test("a process that only validates is profiled as validating", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -70,14 +99,21 @@ Deno.test("a process that only validates is profiled as validating", async () =>
     assert(address, "the child printed no inspector address");
     await using session = await InspectorSession.connect(address);
     await session.startProfiling(500);
+    await session.startHeapSampling(4096);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const times = stageTimes(await session.stopProfiling());
+    const allocated = stageBytes(await session.stopHeapSampling());
     assert(times.busyUs > 0, "no busy sample");
     assert(
       times.byStage.validate > 0.5 * times.busyUs,
       `validate got ${times.byStage.validate} of ${times.busyUs} µs: ${
         JSON.stringify(times.byStage)
       }`,
+    );
+    // The collected garbage counts too: the loop keeps nothing alive.
+    assert(
+      allocated.byStage.validate > 0.5 * allocated.bytes,
+      `validate allocated ${allocated.byStage.validate} of ${allocated.bytes} B`,
     );
   } finally {
     child.kill("SIGKILL");
