@@ -12,6 +12,7 @@ import { Presence } from "../edge/live/presence.ts";
 import { ReadMarkers } from "../edge/live/read_markers.ts";
 import { type ClientFrame, decodeFrame } from "../edge/ws/frames.ts";
 import { TenantFeed } from "../edge/live/tenant_feed.ts";
+import { waitingList } from "../edge/ws/_watch.ts";
 
 const log = createLogger({ test: true }, () => {});
 const until = async (condition: () => boolean | Promise<boolean>, what: string) => {
@@ -84,6 +85,55 @@ Deno.test("tenant feed: a waiting conversation whose close was never heard leave
     feed.close();
     await bus.close();
   }
+});
+
+Deno.test("tenant feed: the queue is sorted once per change, and a waiting conversation heard of again keeps its place", async () => {
+  const bus = new InProcessBus().connect({ logger: log });
+  const backend = {
+    list: () => Promise.resolve({ items: [], nextCursor: null }),
+  } as unknown as Backend;
+  const feed = new TenantFeed(bus, backend, "fq");
+  const summaries: string[] = [];
+  const stop = feed.watch("acme", (summary) => summaries.push(summary.id));
+  const publish = (id: string, status: string, createdAt?: number) =>
+    bus.publish(subjects("fq").sessions("acme"), {
+      id,
+      status,
+      agent: null,
+      ...(createdAt !== undefined && { createdAt }),
+    });
+  try {
+    publish("late", "queued", 20);
+    publish("early", "queued", 10);
+    publish("undated", "queued");
+    await until(() => summaries.length === 3, "three summaries");
+    const first = feed.queue("acme");
+    assertEquals(first, ["early", "late", "undated"]);
+    assertEquals(feed.queue("acme") === first, true, "the same array while nothing changed");
+    // A summary without a start time used to take the time it was heard, again at every message.
+    publish("undated", "queued");
+    publish("early", "queued", 10);
+    await until(() => summaries.length === 5, "two more summaries");
+    assertEquals(feed.queue("acme") === first, true, "summaries of waiting ones changed nothing");
+    publish("early", "assigned");
+    await until(() => summaries.length === 6, "the assignment");
+    assertEquals(feed.queue("acme"), ["late", "undated"]);
+  } finally {
+    stop();
+    feed.close();
+    await bus.close();
+  }
+});
+
+Deno.test("waiting list: one list per queue array, whose key changes with its head", () => {
+  const queue = ["a", "b"];
+  const list = waitingList(queue);
+  assertEquals(waitingList(queue) === list, true);
+  assertEquals(list.frame, { t: "queue", waiting: 2, conversations: ["a", "b"] });
+  const longer = waitingList(Array.from({ length: 60 }, (_, i) => `c${i}`));
+  assertEquals(longer.frame.t === "queue" && longer.frame.conversations?.length, 50);
+  assertEquals(waitingList(["a", "b"]).shown, list.shown);
+  assertEquals(waitingList(["b", "a"]).shown === list.shown, false);
 });
 
 Deno.test("status frame: skills, languages and teams are optional lists of names", () => {

@@ -28,6 +28,12 @@ interface Tenant {
   subscription: Subscription;
   /** Waiting conversations by id, with the time they started waiting. */
   queued: Map<string, number>;
+  /**
+   * The waiting queue in order, kept until `queued` changes: every socket of
+   * the tenant asks for it at every change, and sorting it for each was
+   * quadratic in a burst of arrivals.
+   */
+  ordered?: readonly string[];
   /** While the store is read: the conversations heard of meanwhile, which the bus knows better. */
   heardDuringRead?: Set<string>;
 }
@@ -74,7 +80,7 @@ export class TenantFeed {
         queued,
         subscription: this.#bus.subscribe(this.#subjects.sessions(tenant), (payload) => {
           const summary = payload as SessionSummary;
-          track(queued, summary);
+          track(created, summary);
           created.heardDuringRead?.add(summary.id);
           for (const each of created.listeners) each(summary);
         }),
@@ -119,10 +125,10 @@ export class TenantFeed {
         whole = page.nextCursor === null;
       }
       for (const id of entry.queued.keys()) {
-        if (whole && !listed.has(id) && !heard.has(id)) entry.queued.delete(id);
+        if (whole && !listed.has(id) && !heard.has(id)) untrack(entry, id);
       }
       for (const [id, summary] of listed) {
-        if (!heard.has(id) && !entry.queued.has(id)) track(entry.queued, summary);
+        if (!heard.has(id) && !entry.queued.has(id)) track(entry, summary);
       }
     } catch {
       // The next read tries again; until then the bus's view stands.
@@ -131,15 +137,28 @@ export class TenantFeed {
     }
   }
 
-  /** The tenant's waiting conversations, longest waiting first. */
-  queue(tenant: string): string[] {
-    const queued = this.#tenants.get(tenant)?.queued;
-    if (!queued) return [];
-    return [...queued].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).map(([id]) => id);
+  /**
+   * The tenant's waiting conversations, longest waiting first: the same
+   * array until the queue changes.
+   */
+  queue(tenant: string): readonly string[] {
+    const entry = this.#tenants.get(tenant);
+    if (!entry) return [];
+    return entry.ordered ??= [...entry.queued]
+      .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      .map(([id]) => id);
   }
 }
 
-function track(queued: Map<string, number>, summary: SessionSummary): void {
-  if (summary.status === "queued") queued.set(summary.id, summary.createdAt ?? Date.now());
-  else queued.delete(summary.id);
+function track(entry: Tenant, summary: SessionSummary): void {
+  if (summary.status !== "queued") return untrack(entry, summary.id);
+  // A conversation already waiting keeps its place: a summary of it again
+  // (a message while it waits) changes nothing.
+  if (entry.queued.has(summary.id)) return;
+  entry.queued.set(summary.id, summary.createdAt ?? Date.now());
+  entry.ordered = undefined;
+}
+
+function untrack(entry: Tenant, id: string): void {
+  if (entry.queued.delete(id)) entry.ordered = undefined;
 }

@@ -54,7 +54,7 @@ export class Watch extends ConversationStream {
   }
 
   /** The frame telling the visitor its new place in `queue` (the edge's own list), if it moved. */
-  positionChange(queue: string[]): ServerFrame | null {
+  positionChange(queue: readonly string[]): ServerFrame | null {
     const position = queue.indexOf(this.conversation) + 1;
     return this.placeChange(position === 0 ? null : { position, waiting: queue.length });
   }
@@ -82,13 +82,28 @@ export class Watch extends ConversationStream {
   }
 }
 
+/** What {@linkcode waitingList} gives: the frame, and a key that changes with it. */
+export interface WaitingList {
+  frame: ServerFrame;
+  shown: string;
+}
+
+// The feed hands every agent socket of a tenant the same queue array until
+// the queue changes, so its list is built once for all of them.
+const lists = new WeakMap<readonly string[], WaitingList>();
+
 /** The waiting list as an agent sees it (its head), and a key that changes with it. */
-export function waitingList(queue: string[]): { frame: ServerFrame; shown: string } {
-  const first = queue.slice(0, 50);
-  return {
-    frame: { t: "queue", waiting: queue.length, conversations: first },
-    shown: `${queue.length}:${first.join(",")}`,
-  };
+export function waitingList(queue: readonly string[]): WaitingList {
+  let list = lists.get(queue);
+  if (!list) {
+    const first = queue.slice(0, 50);
+    list = {
+      frame: { t: "queue", waiting: queue.length, conversations: first },
+      shown: `${queue.length}:${first.join(",")}`,
+    };
+    lists.set(queue, list);
+  }
+  return list;
 }
 
 function noop(): void {}
