@@ -1,10 +1,8 @@
 // How the ticket decides a command: validation, permissions and the events
 // each command becomes (see the decider's documentation in ticket.ts).
-import { type RouteCommand, routeOutcome } from "./_queue_effects.ts";
 import {
   type Caller,
   type DecideContext,
-  type Decision,
   MINUTE,
   type Priority,
   reject,
@@ -18,7 +16,6 @@ import {
   isRefusal,
   isVisitor,
   optionalText,
-  type Refusal,
   text,
   validation,
 } from "./_validation.ts";
@@ -31,11 +28,17 @@ import {
   type TicketState,
   type TicketStatus,
 } from "./ticket.ts";
-import { OPEN, statusForNewAssignee, TIMER_NAMES, timers } from "./_ticket_evolve.ts";
-
-const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
-
-type Outcome = Decision<TicketEvent>;
+import { TIMER_NAMES, timers } from "./_ticket_evolve.ts";
+import { assign, claim, route, transfer, unassign } from "./_ticket_assign.ts";
+import { normalizeTags, priorityOf } from "./_ticket_input.ts";
+import {
+  closedRefusal,
+  type CommandOf,
+  invalidTransition,
+  moveTo,
+  type Outcome,
+  requireOpen,
+} from "./_ticket_rules.ts";
 
 /** The ticket's decide: a command or a due timer, against the state. */
 export function decide(
@@ -88,8 +91,6 @@ type Cmd = { type: string };
 /** Fields of a create that only staff may set. */
 const staffOnlyOnCreate = ["priority", "team", "tags"] as const;
 
-type CommandOf<T extends TicketCommand["type"]> = Extract<TicketCommand, { type: T }>;
-
 function create(state: TicketState, cmd: CommandOf<"create">, ctx: DecideContext): Outcome {
   if (state.status !== "none") {
     return state.createCommandId === ctx.commandId
@@ -129,129 +130,6 @@ function create(state: TicketState, cmd: CommandOf<"create">, ctx: DecideContext
       requester,
       sla: targets(ctx, priority),
     }],
-  };
-}
-
-/** The first claim wins; every later one learns who owns the ticket. */
-function claim(state: TicketState, status: TicketStatus, by: Caller, ctx: DecideContext): Outcome {
-  if (!isAgent(by)) return forbidden("only agents claim tickets");
-  const refused = requireOpen(status, "claim");
-  if (refused) return refused;
-  if (state.assignee !== null) {
-    return reject("already_claimed", `ticket is already claimed by ${state.assignee}`, {
-      details: { owner: state.assignee },
-    });
-  }
-  return {
-    events: [
-      { type: "assigned", by: by.sub, at: ctx.now, agent: by.sub, previous: null, via: "claim" },
-      ...moveTo(status, "assigned", by, ctx),
-    ],
-  };
-}
-
-function assign(
-  state: TicketState,
-  status: TicketStatus,
-  cmd: CommandOf<"assign">,
-  ctx: DecideContext,
-): Outcome {
-  const { by } = cmd;
-  if (!isManager(by)) return forbidden("only supervisors and admins assign tickets");
-  const agent = text(cmd.agent, "agent", ticketLimits.idChars, true);
-  if (isRefusal(agent)) return agent;
-  const refused = requireOpen(status, "assign");
-  if (refused) return refused;
-  if (agent === state.assignee) return { events: [] };
-  return {
-    events: [
-      {
-        type: "assigned",
-        by: by.sub,
-        at: ctx.now,
-        agent,
-        previous: state.assignee,
-        via: "assign",
-      },
-      ...moveTo(status, statusForNewAssignee(status), by, ctx),
-    ],
-  };
-}
-
-/**
- * The queue's assignment, taken like a claim: an assignee who came first
- * keeps the ticket (the queue learns of it from that claim), and a ticket
- * no longer open takes none.
- */
-function route(
-  state: TicketState,
-  status: TicketStatus,
-  cmd: RouteCommand,
-  ctx: DecideContext,
-): Outcome {
-  const limits = { idChars: ticketLimits.idChars, open: OPEN.has(status), at: ctx.now };
-  const outcome = routeOutcome(state.assignee, cmd, limits);
-  if (!("assigned" in outcome)) return outcome;
-  return {
-    events: [outcome.assigned, ...moveTo(status, statusForNewAssignee(status), cmd.by, ctx)],
-  };
-}
-
-function transfer(
-  state: TicketState,
-  status: TicketStatus,
-  cmd: CommandOf<"transfer">,
-  ctx: DecideContext,
-): Outcome {
-  const { by } = cmd;
-  if (!isAgent(by)) return forbidden("only agents transfer tickets");
-  const to = transferTarget(cmd.to);
-  if (isRefusal(to)) return to;
-  const reason = text(cmd.reason, "reason", ticketLimits.reasonChars, true);
-  if (isRefusal(reason)) return reason;
-  const refused = requireOpen(status, "transfer");
-  if (refused) return refused;
-  if (!isManager(by) && state.assignee !== null && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin transfers an assigned ticket");
-  }
-  const next = "agent" in to ? statusForNewAssignee(status) : "new";
-  const unchanged = "agent" in to
-    ? to.agent === state.assignee
-    : to.team === state.team && state.assignee === null;
-  if (unchanged) return { events: [] };
-  return {
-    events: [
-      {
-        type: "transferred",
-        by: by.sub,
-        at: ctx.now,
-        from: { agent: state.assignee, team: state.team },
-        to,
-        reason,
-      },
-      ...moveTo(status, next, by, ctx),
-    ],
-  };
-}
-
-function unassign(
-  state: TicketState,
-  status: TicketStatus,
-  by: Caller,
-  ctx: DecideContext,
-): Outcome {
-  if (!isAgent(by)) return forbidden("only agents unassign tickets");
-  const refused = requireOpen(status, "unassign");
-  if (refused) return refused;
-  if (state.assignee === null) return invalidTransition(status, "unassign");
-  if (!isManager(by) && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin unassigns a ticket");
-  }
-  return {
-    events: [
-      { type: "unassigned", by: by.sub, at: ctx.now, agent: state.assignee },
-      ...moveTo(status, "new", by, ctx),
-    ],
   };
 }
 
@@ -453,12 +331,6 @@ function onTimer(state: TicketState, cmd: TimerCommand, ctx: DecideContext): Out
   return { events };
 }
 
-function moveTo(from: TicketStatus, to: TicketStatus, by: Caller, ctx: DecideContext) {
-  return from === to
-    ? []
-    : [{ type: "status_changed" as const, by: by.sub, at: ctx.now, from, to }];
-}
-
 function commented(
   by: Caller,
   ctx: DecideContext,
@@ -471,56 +343,4 @@ function commented(
 function targets(ctx: DecideContext, priority: Priority): SlaTargets {
   const { firstResponseMinutes, resolutionMinutes } = ctx.tenant.sla[priority];
   return { firstResponseMinutes, resolutionMinutes };
-}
-
-/** Refuse commands that need an open ticket. */
-function requireOpen(status: TicketStatus, command: string): Refusal | null {
-  if (status === "closed") return closedRefusal();
-  if (status === "resolved") return invalidTransition(status, command);
-  return null;
-}
-
-function transferTarget(to: unknown): { agent: string } | { team: string } | Refusal {
-  if (typeof to === "object" && to !== null && "agent" in to) {
-    const agent = text(to.agent, "to.agent", ticketLimits.idChars, true);
-    return isRefusal(agent) ? agent : { agent };
-  }
-  if (typeof to === "object" && to !== null && "team" in to) {
-    const team = text(to.team, "to.team", ticketLimits.teamChars, true);
-    return isRefusal(team) ? team : { team };
-  }
-  return validation("to", "to must name an agent or a team");
-}
-
-function priorityOf(value: unknown): Priority | Refusal {
-  return PRIORITIES.includes(value as Priority)
-    ? value as Priority
-    : validation("priority", `priority must be one of ${PRIORITIES.join(", ")}`);
-}
-
-/** Trim, lowercase and dedupe; refuse empty or over-long tags and too many of them. */
-function normalizeTags(value: unknown): string[] | Refusal {
-  if (!Array.isArray(value)) return validation("tags", "tags must be a list of strings");
-  const tags: string[] = [];
-  for (const raw of value) {
-    if (typeof raw !== "string") return validation("tags", "tags must be a list of strings");
-    const tag = text(raw, "tags", ticketLimits.tagChars, true);
-    if (isRefusal(tag)) return tag;
-    const lower = tag.toLowerCase();
-    if (!tags.includes(lower)) tags.push(lower);
-  }
-  if (tags.length > ticketLimits.tags) {
-    return validation("tags", `a ticket has at most ${ticketLimits.tags} tags`);
-  }
-  return tags;
-}
-
-function closedRefusal(): Refusal {
-  return reject("ticket_closed", "ticket is closed");
-}
-
-function invalidTransition(from: TicketStatus, command: string): Refusal {
-  return reject("invalid_transition", `${command} is not allowed while the ticket is ${from}`, {
-    details: { from, command },
-  });
 }
