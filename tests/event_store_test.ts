@@ -10,7 +10,7 @@ import {
 } from "../cluster/store/event_store.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { openPgliteStore } from "../cluster/store/pglite_store.ts";
-import { InvalidCursorError } from "../cluster/store/sql_event_store.ts";
+import { InvalidCursorError } from "../cluster/store/list_cursor.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "./_support/services.ts";
 
 const drivers: [string, () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>][] = [

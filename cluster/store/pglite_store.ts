@@ -6,7 +6,8 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import type { Query, SqlClient } from "./_sql_client.ts";
-import { migrate, quoteIdentifier, SqlEventStore } from "./sql_event_store.ts";
+import { migrate, quoteIdentifier } from "./_migrate.ts";
+import { SqlEventStore } from "./sql_event_store.ts";
 
 /** Open (creating if needed) a PGlite database in `dataDir`, migrate, return the store. */
 export async function openPgliteStore(dataDir: string, schema: string): Promise<SqlEventStore> {

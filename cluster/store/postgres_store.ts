@@ -5,7 +5,8 @@
  */
 import postgres from "postgres";
 import type { Query, SqlClient } from "./_sql_client.ts";
-import { migrate, quoteIdentifier, SqlEventStore } from "./sql_event_store.ts";
+import { migrate, quoteIdentifier } from "./_migrate.ts";
+import { SqlEventStore } from "./sql_event_store.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {

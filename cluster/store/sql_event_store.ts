@@ -29,7 +29,6 @@ import {
   deleteOutboxSql,
   idempotencySql,
   loadActorSql,
-  migrations,
   pruneIdempotencySql,
 } from "./_sql_schema.ts";
 import {
@@ -39,37 +38,15 @@ import {
   selectLivePlugins,
   selectPlugins,
 } from "./_plugin_rows.ts";
-
-// Any integer both drivers agree on; it only serialises concurrent migrations.
-const MIGRATION_LOCK = 7_305_411;
-
-/** `name` as a quoted SQL identifier: a reserved word such as `user` stays a name. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Apply pending migrations, serialised across processes by an advisory lock. */
-export async function migrate(client: SqlClient, schema: string): Promise<void> {
-  await client.transaction(async (query) => {
-    await query(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-    await query(`create schema if not exists ${quoteIdentifier(schema)}`);
-    await query(`set local search_path to ${quoteIdentifier(schema)}`);
-    await query(
-      `create table if not exists schema_migrations (version int primary key, applied_at bigint not null)`,
-    );
-    const done = await query<{ version: number }>(`select version from schema_migrations`);
-    const applied = new Set(done.map((row) => Number(row.version)));
-    for (const [index, statements] of migrations.entries()) {
-      const version = index + 1;
-      if (applied.has(version)) continue;
-      for (const statement of statements) await query(statement);
-      await query(`insert into schema_migrations (version, applied_at) values ($1, $2)`, [
-        version,
-        Date.now(),
-      ]);
-    }
-  });
-}
+import { refusedData, uniqueViolation } from "./_sql_errors.ts";
+import {
+  idempotencyRecord,
+  type IdempotencyRow,
+  outboxColumns,
+  outboxEntryOf,
+  type OutboxRow,
+} from "./_sql_rows.ts";
+import { decodeCursor, encodeCursor } from "./list_cursor.ts";
 
 interface LoadRow {
   part: "snapshot" | "event" | "command" | "timer";
@@ -409,86 +386,5 @@ export class SqlEventStore implements EventStore {
       const Failure = isData(error) ? StoreDataError : StoreUnavailableError;
       throw new Failure(`event store: ${(error as Error).message}`, { cause: error });
     }
-  }
-}
-
-// SQLSTATE classes of errors in the statement's data rather than in the
-// server: data exception (22: bad text, bad numbers), integrity constraint
-// violation (23: a duplicate key) and program limit exceeded (54: a value too
-// large). A timeout, a lost connection or a lack of resources is none of them.
-const dataErrorClasses = new Set(["22", "23", "54"]);
-
-function refusedData(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && dataErrorClasses.has(code.slice(0, 2));
-}
-
-// SQLSTATE 23505, of the driver error a store error wraps.
-function uniqueViolation(error: unknown): boolean {
-  return ((error as Error).cause as { code?: unknown } | undefined)?.code === "23505";
-}
-
-const outboxColumns = "actor_key, seq, idx, address, command, command_id, created_at";
-
-interface OutboxRow {
-  actor_key: string;
-  seq: number | string;
-  idx: number;
-  address: OutboxEntry["address"];
-  command: OutboxEntry["command"];
-  command_id: string;
-  created_at: number | string;
-}
-
-function outboxEntryOf(row: OutboxRow): OutboxEntry {
-  return {
-    actorKey: row.actor_key,
-    seq: Number(row.seq),
-    idx: Number(row.idx),
-    address: row.address,
-    command: row.command,
-    commandId: row.command_id,
-    createdAt: Number(row.created_at),
-  };
-}
-
-interface IdempotencyRow {
-  command_id: string;
-  fingerprint: string | null;
-  outcome: unknown;
-  created_at: number | string;
-}
-
-function idempotencyRecord(row: IdempotencyRow): IdempotencyRecord {
-  return {
-    commandId: row.command_id,
-    fingerprint: row.fingerprint,
-    outcome: row.outcome as IdempotencyRecord["outcome"],
-    createdAt: Number(row.created_at),
-  };
-}
-
-function encodeCursor(createdAt: number, id: string): string {
-  return btoa(JSON.stringify([createdAt, id])).replaceAll("=", "");
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const value = JSON.parse(atob(cursor));
-    if (
-      Array.isArray(value) && value.length === 2 && Number.isFinite(value[0]) &&
-      typeof value[1] === "string"
-    ) return [value[0], value[1]];
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidCursorError();
-}
-
-/** The list cursor was not one this store issued. */
-export class InvalidCursorError extends Error {
-  override name = "InvalidCursorError";
-  constructor() {
-    super("cursor is not valid");
   }
 }

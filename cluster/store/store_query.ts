@@ -9,7 +9,7 @@ import { effectiveSettings } from "./tenant_directory.ts";
 import { actorKey } from "../actor_key.ts";
 import { type DeadLetter, type EventStore, WidgetKeyTakenError } from "./event_store.ts";
 import type { Page, ProjectionQuery, WidgetTenant } from "../protocol.ts";
-import { InvalidCursorError } from "./sql_event_store.ts";
+import { InvalidCursorError } from "./list_cursor.ts";
 
 /** A query for an actor's history, a projection list, or a tenant (by id or widget key). */
 export type QueryRequest =
