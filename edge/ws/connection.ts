@@ -1,39 +1,26 @@
 /**
  * One WebSocket of a visitor or an agent: authentication, validation and
- * rate limits of every frame, the conversations it watches (delivered by a
- * {@linkcode ConversationStream} each), and the status changes it is told.
- * Commands are run by `_commands.ts`.
+ * rate limits of every frame, heartbeats and token expiry, and the writes
+ * to the socket. What it watches and the status changes it is told are
+ * `_subscriptions.ts`'s; commands are run by `_commands.ts`.
  *
  * @module
  */
 import type { ActorRequest } from "../../cluster/protocol.ts";
 import { AuthError, type Principal, verifyToken } from "../auth/auth.ts";
-import type { ConversationUpdate } from "../live/conversation_hub.ts";
 import { type Bucket, takeToken } from "../limits/rate_limit.ts";
-import { clientMessage } from "../client_messages.ts";
-import type { SessionSummary } from "../live/tenant_feed.ts";
 import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.ts";
 import type { MessageData, Numbering, StreamPort } from "./conversation_stream.ts";
-import { waitingList, Watch } from "./_watch.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import { relaySignal, type TypingSent } from "./_relay.ts";
-import { type ReadView, UnreadCounts } from "./_unread.ts";
 import type { ConnectionContext, ErrorContent, SocketSession } from "./_session.ts";
 import type { StatusReport } from "./availability.ts";
-import type { QueueSnapshot } from "../live/queue_feed.ts";
-import { answerOffer, newOffers } from "./_offers.ts";
+import { answerOffer } from "./_offers.ts";
 import { messageFrame } from "./_message_frames.ts";
 import type { PendingSocket } from "./pending_hellos.ts";
+import { Subscriptions } from "./_subscriptions.ts";
 
 export type { ConnectionContext } from "./_session.ts";
-
-/** What a socket reads of a conversation before watching it. */
-interface WatchedView extends ReadView {
-  visitor?: { id: string; verified: boolean };
-}
-
-// Each resumed conversation costs a read at its owner: a frame asks for a few.
-const maxResumeEntries = 100;
 
 /** A served socket, as the edge's one timer sees it. */
 export interface LiveConnection extends PendingSocket {
@@ -51,36 +38,24 @@ export function serveConnection(
   return new Connection(socket, ctx, principal, origin);
 }
 
-/** What a socket that watches nothing reads: most idle sockets never watch. */
-const noWatches: ReadonlyMap<string, Watch> = new Map();
-
 // Idle sockets are most of an edge's sockets, and most of those are visitors
 // who never open a chat, so a connection keeps little: no timers of its own
-// (the edge ticks them all), maps, unread counts and a visitor's feeds only
-// once it watches, and its rate limit as one small bucket. Its helpers reach
-// it through the interfaces it implements, not through objects of their own.
+// (the edge ticks them all), its subscriptions only once it watches (an
+// agent's from its hello), and its rate limit as one small bucket. Its
+// helpers reach it through the interfaces it implements.
 class Connection implements LiveConnection, SocketSession, StreamPort {
   #socket: WebSocket;
   #ctx: ConnectionContext;
   #principal?: Principal;
   #binary = false;
-  #watched?: Map<string, Watch>;
+  #subscriptions?: Subscriptions;
   #budget: Bucket;
   #openedAt: number;
   #lastHeard: number;
   #lastPinged: number;
   #typingSent?: TypingSent;
-  #stopFeed?: () => void;
-  #stopQueue?: () => void;
-  /** Offers already sent to this agent, by item and deadline. */
-  #offersSent?: Set<string>;
-  /** The waiting list last sent to this agent, so only changes are sent. */
-  #queueShown = "";
   #closed = false;
   #preAuthenticated?: Principal;
-  /** Conversations asked for and not yet watched (or refused). */
-  #asked = 0;
-  #unread?: UnreadCounts;
   /** The `Origin` of the page that opened the socket. */
   #origin: string | null;
 
@@ -101,10 +76,6 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     socket.addEventListener("message", this);
     socket.addEventListener("close", this);
     if (principal) socket.addEventListener("open", this);
-  }
-
-  get #watches(): ReadonlyMap<string, Watch> {
-    return this.#watched ?? noWatches;
   }
 
   get ctx(): ConnectionContext {
@@ -208,7 +179,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       case "pong":
         return;
       case "resume":
-        return await this.#resume(frame.conversations);
+        return await this.#subscribed().resume(frame.conversations);
       case "typing":
       case "read":
         return relaySignal(this, frame, principal, () => this.#typingSent ??= new Map());
@@ -264,30 +235,17 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     this.#ctx.presence.open(principal.tenant);
     if (principal.role === "visitor") {
       this.#welcome(principal);
-      if (resume) this.#resume(resume).catch(() => {});
+      if (resume) this.#subscribed().resume(resume).catch(() => {});
       return;
     }
-    this.#follows(principal);
+    this.#subscribed().followTenant();
     this.#ctx.presence.connect(principal.tenant, principal.sub);
     this.#ctx.availability.connected(principal.tenant, principal.sub);
     this.#welcomeAgent(principal, resume).catch(() => {});
   }
 
-  // The tenant's status changes and queue: an agent's from its hello on, a
-  // visitor's from its first watch (without one it has nothing to be told).
-  #follows(principal: Principal): void {
-    if (this.#stopFeed) return;
-    this.#stopFeed = this.#ctx.feed.watch(principal.tenant, (summary) => this.#summary(summary));
-    this.#stopQueue = this.#ctx.queueFeed.watch(principal.tenant, (queue) => this.#queue(queue));
-  }
-
-  #unreadCounts(principal: Principal): UnreadCounts {
-    return this.#unread ??= new UnreadCounts(this.#ctx.readMarkers, principal, {
-      numbering: this.numbering,
-      send: (frame) => this.send(frame),
-      watches: () => this.#watches.values(),
-      current: (watch) => this.#watches.get(watch.conversation) === watch,
-    });
+  #subscribed(): Subscriptions {
+    return this.#subscriptions ??= new Subscriptions(this, this.#principal!);
   }
 
   #welcome(principal: Principal, unread?: Record<string, number>): void {
@@ -315,98 +273,17 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
       limit: 200,
     }).catch(() => ({ items: [] as Record<string, unknown>[] }));
     if (this.#closed) return;
-    this.#welcome(principal, this.#unreadCounts(principal).welcome(page.items));
-    if (resume) await this.#resume(resume).catch(() => {});
+    this.#welcome(principal, this.#subscribed().welcome(page.items));
+    if (resume) await this.#subscribed().resume(resume).catch(() => {});
     for (const doc of page.items) await this.follow(doc.id as string);
   }
 
-  async #resume(conversations: Record<string, number>): Promise<void> {
-    const entries = Object.entries(conversations);
-    const added = entries.filter(([conversation]) => !this.#watches.has(conversation)).length;
-    if (entries.length > maxResumeEntries || !this.#roomFor(added)) {
-      return this.error({
-        code: "too_many",
-        message: `resume at most ${maxResumeEntries} conversations a frame and ` +
-          `watch at most ${this.#ctx.maxWatches} on a socket`,
-      });
-    }
-    for (const [conversation, last] of entries) {
-      // Already watched: the client may have dropped frames; redeliver from its point.
-      const watch = this.#watches.get(conversation);
-      if (watch) await watch.rewind(last);
-      else await this.#watch(conversation, last);
-    }
-  }
-
-  #roomFor(added: number): boolean {
-    return this.#watches.size + this.#asked + added <= this.#ctx.maxWatches;
-  }
-
   watching(conversation: string): boolean {
-    return this.#watches.has(conversation);
+    return this.#subscriptions?.watching(conversation) ?? false;
   }
 
   follow(conversation: string): Promise<void> {
-    return this.#watches.has(conversation) ? Promise.resolve() : this.#watch(conversation, 0);
-  }
-
-  async #watch(conversation: string, from: number): Promise<void> {
-    const principal = this.#principal!;
-    if (!this.#roomFor(1)) {
-      return this.error({
-        code: "too_many",
-        message: `watch at most ${this.#ctx.maxWatches} conversations on a socket`,
-      });
-    }
-    this.#follows(principal);
-    this.#asked++;
-    const read = await this.#ctx.backend.request(this.request(conversation, "read"))
-      .finally(() => this.#asked--);
-    const view = read.ok ? read.reply as WatchedView : null;
-    // A visitor reaches only its own conversation, opened under the same kind
-    // of identity (verified or anonymous); for anyone else it does not exist.
-    const own = view?.visitor?.id === principal.sub &&
-      view.visitor.verified === principal.verified;
-    if (!view || (principal.role === "visitor" && !own)) {
-      if (read.ok || read.error.code === "not_found") {
-        return this.error({ code: "not_found", message: `no conversation ${conversation}` });
-      }
-      return this.error({
-        code: read.error.code,
-        message: clientMessage(read.error),
-        retryAfterMs: 1000,
-      });
-    }
-    if (this.#watches.has(conversation) || this.#closed) return;
-    const watch = new Watch(conversation, from, this.numbering, this);
-    (this.#watched ??= new Map()).set(conversation, watch);
-    this.#unreadCounts(principal).watched(watch, view);
-    watch.unsubscribe = this.#ctx.hub.watch(
-      principal.tenant,
-      conversation,
-      (update) => this.#update(watch, update),
-    );
-    this.#summary(view as SessionSummary);
-    await watch.backfill();
-  }
-
-  #update(watch: Watch, update: ConversationUpdate): void {
-    if (update.kind === "head") return watch.head(update);
-    if (update.kind === "event") {
-      if (update.type === "message") watch.offer(update.data);
-      return;
-    }
-    if (update.sub === this.#principal!.sub) return;
-    if (update.kind === "typing") {
-      return this.send({
-        t: "typing",
-        conversation: watch.conversation,
-        sub: update.sub,
-        role: update.role,
-        on: update.on,
-      });
-    }
-    this.send({ t: "read", conversation: watch.conversation, sub: update.sub, seq: update.seq });
+    return this.#subscribed().follow(conversation);
   }
 
   history(
@@ -420,8 +297,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
   }
 
   deliver(conversation: string, seq: number, data: MessageData): void {
-    const watch = this.#watches.get(conversation);
-    if (watch) this.#unread?.delivered(watch, seq, data.author);
+    this.#subscriptions?.delivered(conversation, seq, data.author);
     this.#write(messageFrame(conversation, seq, data, this.#binary));
   }
 
@@ -431,57 +307,6 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
 
   failed(conversation: string, error: unknown): void {
     this.#ctx.log.warn("backfill failed", { conversation, error: String(error) });
-  }
-
-  // Status changes of the tenant's conversations: assignments reach the
-  // agents concerned, closes and queue positions reach the watchers.
-  #summary(summary: SessionSummary): void {
-    const principal = this.#principal;
-    if (!principal) return;
-    const watch = this.#watches.get(summary.id);
-    if (!watch) {
-      if (
-        principal.role !== "visitor" && summary.status === "assigned" &&
-        summary.agent === principal.sub
-      ) {
-        this.send({ t: "assigned", conversation: summary.id, agent: summary.agent });
-        this.follow(summary.id).catch(() => {});
-      }
-      if (principal.role !== "visitor") this.#queueChanged(principal);
-      return;
-    }
-    for (const frame of watch.statusChange(summary)) this.send(frame);
-    if (principal.role === "visitor") {
-      // The queue actor's places carry estimates; the edge's own list is the fallback.
-      const queue = this.#ctx.queueFeed.latest(principal.tenant);
-      const moved = queue
-        ? watch.placeChange(queue.place(watch.conversation))
-        : watch.positionChange(this.#ctx.feed.queue(principal.tenant));
-      if (moved) this.send(moved);
-    } else this.#queueChanged(principal);
-  }
-
-  // The tenant's queue changed: visitors learn their place and wait, agents their offers.
-  #queue(queue: QueueSnapshot): void {
-    const principal = this.#principal;
-    if (!principal) return;
-    if (principal.role !== "visitor") {
-      for (const frame of newOffers(queue, principal.sub, this.#offersSent ??= new Set())) {
-        this.send(frame);
-      }
-      return;
-    }
-    for (const watch of this.#watches.values()) {
-      const moved = watch.placeChange(queue.place(watch.conversation));
-      if (moved) this.send(moved);
-    }
-  }
-
-  #queueChanged(principal: Principal): void {
-    const { frame, shown } = waitingList(this.#ctx.feed.queue(principal.tenant));
-    if (shown === this.#queueShown) return;
-    this.#queueShown = shown;
-    this.send(frame);
   }
 
   request(
@@ -529,14 +354,7 @@ class Connection implements LiveConnection, SocketSession, StreamPort {
     if (this.#closed) return;
     this.#closed = true;
     this.#ctx.observe.close(code);
-    this.#unread?.close();
-    for (const watch of this.#watches.values()) {
-      watch.stop();
-      watch.unsubscribe();
-    }
-    this.#watched = undefined;
-    this.#stopFeed?.();
-    this.#stopQueue?.();
+    this.#subscriptions?.close();
     const principal = this.#principal;
     if (principal) {
       this.#ctx.observe.socket(principal.role, -1);
