@@ -1,5 +1,6 @@
 // The WebSocket edge over a scripted backend: what clients are told of
-// runtime failures, and per-caller rate limits on command frames.
+// runtime failures, per-caller rate limits on command frames, and the
+// tenant feeds a socket follows.
 import { assert, assertEquals } from "@std/assert";
 import type { Config } from "../cluster/process/config.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
@@ -10,12 +11,15 @@ import { createSharedState } from "../cluster/process/shared_state.ts";
 import { createEdge } from "../edge/edge.ts";
 import { testConfig } from "./_support/api_server.ts";
 import { ScriptedBackend, secret } from "./_support/scripted_backend.ts";
+import { until } from "./_support/until.ts";
 import { WsClient } from "./_support/ws_client.ts";
 
 interface EdgeRig {
   backend: ScriptedBackend;
   lines: Record<string, unknown>[];
-  connect(claims: Omit<Claims, "tenant">): Promise<WsClient>;
+  metrics: MetricsRegistry;
+  /** Say hello with a token of `claims`, of tenant acme unless they name one. */
+  connect(claims: Omit<Claims, "tenant"> & { tenant?: string }): Promise<WsClient>;
 }
 
 async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise<void>) {
@@ -23,6 +27,7 @@ async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({}, (line) => lines.push(JSON.parse(line)));
   const bus = new InProcessBus().connect({ logger: log });
+  const metrics = new MetricsRegistry();
   const shared = createSharedState({
     transport: bus,
     prefix: "ws",
@@ -35,7 +40,7 @@ async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise
     backend,
     bus,
     shared,
-    metrics: new MetricsRegistry(),
+    metrics,
     log,
     jwtSecret: secret,
   });
@@ -45,8 +50,9 @@ async function withEdge(config: Partial<Config>, test: (rig: EdgeRig) => Promise
     await test({
       backend,
       lines,
+      metrics,
       connect: async (claims) => {
-        const token = await signToken(secret, { ...claims, tenant: "acme" }, 600);
+        const token = await signToken(secret, { tenant: "acme", ...claims }, 600);
         const client = await WsClient.hello(`http://127.0.0.1:${server.addr.port}`, token);
         clients.push(client);
         return client;
@@ -119,5 +125,35 @@ Deno.test("ws: a visitor follows its tenant's feed from its first watch, an agen
     const before = backend.listCalls.length;
     await connect({ sub: "alice", role: "agent" });
     assert(backend.listCalls.length > before, "an agent's hello lists its conversations");
+  });
+});
+
+Deno.test("ws: a visitor's first command answered after its socket closed follows no feed", async () => {
+  await withEdge({}, async ({ backend, metrics, connect }) => {
+    // A tenant feed's read lists the tenant's queued conversations, from its first page.
+    const feedReads = (tenant: string) =>
+      backend.listCalls.filter((query) =>
+        query.status === "queued" && query.tenant === tenant && !query.cursor
+      ).length;
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => answer = resolve);
+    backend.answer = async (request) => {
+      if (request.op === "command") await answered;
+      return { ok: true, reply: { id: request.address.id, seq: 1, publicSeq: 1 }, seq: 1 };
+    };
+    // Two visitors' first commands in flight; one of them closes its socket.
+    const gone = await connect({ sub: "anon:gone", role: "visitor", tenant: "gone" });
+    const stays = await connect({ sub: "anon:stays", role: "visitor" });
+    gone.send({ t: "send", id: "m1", conversation: "c-gone", body: "hi" });
+    stays.send({ t: "send", id: "m1", conversation: "c-stays", body: "hi" });
+    await until(() => backend.requests.length === 2);
+    await gone.close();
+    await until(() => /^sb_ws_closes_total\{code="1000"\} 1$/m.test(metrics.render()));
+
+    answer();
+    // Both commands end together: once one is acked, the other has followed what it would.
+    assertEquals((await stays.next((frame) => frame.id === "m1")).t, "ack");
+    assertEquals(feedReads("acme"), 1, "a live socket's first watch follows its tenant's feed");
+    assertEquals(feedReads("gone"), 0, "a closed socket follows none");
   });
 });

@@ -62,7 +62,7 @@ export class Subscriptions {
     return this.#watches.has(conversation);
   }
 
-  /** Watch a conversation from its start unless it is watched already. */
+  /** Watch a conversation from its start unless it is watched already or the socket closed. */
   follow(conversation: string): Promise<void> {
     return this.#watches.has(conversation) ? Promise.resolve() : this.#watch(conversation, 0);
   }
@@ -125,6 +125,9 @@ export class Subscriptions {
   async #watch(conversation: string, from: number): Promise<void> {
     const port = this.#port;
     const principal = this.#principal;
+    // A command in flight when the socket closed still follows its
+    // conversation: after teardown, nothing would stop what it subscribed.
+    if (!port.open) return;
     if (!this.#roomFor(1)) {
       return port.error({
         code: "too_many",
