@@ -8,6 +8,7 @@
 import type { ChatHandlers } from "./_chat_clients.ts";
 import { connectSwitchboard, type SwitchboardSetup } from "./_chat_switchboard.ts";
 import { connectSocketIo, type SocketIoSetup } from "./_socketio_clients.ts";
+import { type JsonChild, mark, type OnMark, startJsonChild } from "./_json_child.ts";
 import { quantile } from "./_stats.ts";
 
 /** The load to offer, and when a step counts as sustained. */
@@ -92,29 +93,19 @@ export interface ChatRun {
 }
 
 /** A started generator: its process id (to price its CPU) and its result. */
-export interface ChatLoadProcess {
-  pid: number;
-  result: Promise<ChatRun>;
-}
-
-/** Start the generator in a fresh process; it is killed when `signal` aborts. */
-export function startChatLoad(load: ChatLoad, signal: AbortSignal): ChatLoadProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", import.meta.filename!],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-    signal,
-  }).spawn();
-  const result = (async () => {
-    const input = child.stdin.getWriter();
-    await input.write(new TextEncoder().encode(JSON.stringify(load)));
-    await input.close();
-    const { code, stdout } = await child.output();
-    if (code !== 0) throw new Error(`the chat load generator exited with code ${code}`);
-    return JSON.parse(new TextDecoder().decode(stdout)) as ChatRun;
-  })();
-  return { pid: child.pid, result };
+/**
+ * Start the generator in a fresh process; it is killed when `signal` aborts.
+ * It marks the start of every step with the step's name (`warmup`, `500/s`).
+ */
+export function startChatLoad(
+  load: ChatLoad,
+  signal: AbortSignal,
+  onMark?: OnMark,
+): JsonChild<ChatRun> {
+  return startJsonChild(import.meta.url, load, signal, {
+    permissions: ["--allow-net", "--allow-env", "--allow-read"],
+    onMark,
+  });
 }
 
 // One step's counters, filled in by the clients' callbacks as answers arrive.
@@ -204,6 +195,7 @@ async function generate(load: ChatLoad): Promise<ChatRun> {
     const tally = new Tally(rate, Math.round(rate * ms / 1000));
     tallies.push(tally);
     tally.startedAt = Date.now();
+    mark(name);
     const start = performance.now();
     while (tally.sent < tally.offered) {
       const now = performance.now();

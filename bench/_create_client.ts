@@ -3,7 +3,7 @@
 // one request at a time over keep-alive connections, through a warm-up and
 // then a measured window.
 import process from "node:process";
-import { runJsonChild } from "./_json_child.ts";
+import { mark, type OnMark, runJsonChild } from "./_json_child.ts";
 import { quantile } from "./_stats.ts";
 
 /** Where and how hard to create. */
@@ -31,9 +31,16 @@ export interface CreateRun {
   ids: string[];
 }
 
-/** Run `load` in a fresh client process; it is killed when `signal` aborts. */
-export function runCreators(load: CreateLoad, signal: AbortSignal): Promise<CreateRun> {
-  return runJsonChild(import.meta.url, load, signal);
+/**
+ * Run `load` in a fresh client process; it is killed when `signal` aborts.
+ * It marks `window` when the measured window starts, after the warm-up.
+ */
+export function runCreators(
+  load: CreateLoad,
+  signal: AbortSignal,
+  onMark?: OnMark,
+): Promise<CreateRun> {
+  return runJsonChild(import.meta.url, load, signal, { onMark });
 }
 
 async function createAll(load: CreateLoad): Promise<CreateRun> {
@@ -45,7 +52,10 @@ async function createAll(load: CreateLoad): Promise<CreateRun> {
   const started = Date.now();
   const window = { from: started + load.warmupMs, to: started + load.warmupMs + load.durationMs };
   let cpuAtStart: ReturnType<typeof process.cpuUsage> | undefined;
-  const measuring = setTimeout(() => cpuAtStart = process.cpuUsage(), load.warmupMs);
+  const measuring = setTimeout(() => {
+    cpuAtStart = process.cpuUsage();
+    mark("window");
+  }, load.warmupMs);
   let cpuMs = 0;
   const ending = setTimeout(() => {
     const used = process.cpuUsage(cpuAtStart);

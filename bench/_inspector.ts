@@ -97,11 +97,17 @@ export class InspectorSession implements AsyncDisposable {
     });
   }
 
-  /** Stop sampling allocations and return what was sampled since the start. */
-  async stopHeapSampling(): Promise<HeapProfile> {
+  /** What was sampled since the start, sampling on: running totals per frame. */
+  async heapSamples(): Promise<HeapProfile> {
     const { profile } = await this.#call("HeapProfiler.getSamplingProfile") as {
       profile: HeapProfile;
     };
+    return profile;
+  }
+
+  /** Stop sampling allocations and return what was sampled since the start. */
+  async stopHeapSampling(): Promise<HeapProfile> {
+    const profile = await this.heapSamples();
     await this.#call("HeapProfiler.stopSampling");
     return profile;
   }

@@ -202,22 +202,20 @@ export interface StageBytes {
 /**
  * Charge the bytes each frame of `profile` allocated to the stage of the
  * innermost frame on its stack that a rule recognises, as
- * {@linkcode stageTimes} charges CPU samples.
+ * {@linkcode stageTimes} charges CPU samples; with `since`, an earlier
+ * profile of the same sampling, only what was allocated after it.
  */
-export function stageBytes(profile: HeapProfile): StageBytes {
-  const byStage = Object.fromEntries(stages.map((stage) => [stage, 0])) as Record<Stage, number>;
-  const frames = new Map<Stage, Map<string, number>>();
-  const pending: [HeapProfile["head"], Stage][] = [[profile.head, "other JS"]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [node, inherited] = next;
-    const stage = stageOfFrame(node.callFrame) ?? inherited;
-    if (node.selfSize > 0) {
-      byStage[stage] += node.selfSize;
-      const frame = frameName(node.callFrame);
-      const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
-      byFrame.set(frame, (byFrame.get(frame) ?? 0) + node.selfSize);
+export function stageBytes(profile: HeapProfile, since?: HeapProfile): StageBytes {
+  const frames = frameBytes(profile);
+  if (since) {
+    for (const [stage, earlier] of frameBytes(since)) {
+      const byFrame = frames.get(stage);
+      for (const [frame, bytes] of earlier) byFrame?.set(frame, (byFrame.get(frame) ?? 0) - bytes);
     }
-    for (const child of node.children) pending.push([child, stage]);
+  }
+  const byStage = Object.fromEntries(stages.map((stage) => [stage, 0])) as Record<Stage, number>;
+  for (const [stage, byFrame] of frames) {
+    for (const bytes of byFrame.values()) byStage[stage] += bytes;
   }
   return {
     bytes: Object.values(byStage).reduce((sum, bytes) => sum + bytes, 0),
@@ -232,6 +230,23 @@ export function stageBytes(profile: HeapProfile): StageBytes {
       ]),
     ),
   };
+}
+
+// The bytes of every frame of a heap profile, by the stage it is charged to.
+function frameBytes(profile: HeapProfile): Map<Stage, Map<string, number>> {
+  const frames = new Map<Stage, Map<string, number>>();
+  const pending: [HeapProfile["head"], Stage][] = [[profile.head, "other JS"]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, inherited] = next;
+    const stage = stageOfFrame(node.callFrame) ?? inherited;
+    if (node.selfSize > 0) {
+      const frame = frameName(node.callFrame);
+      const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
+      byFrame.set(frame, (byFrame.get(frame) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) pending.push([child, stage]);
+  }
+  return frames;
 }
 
 function frameName({ functionName, url, lineNumber }: Frame): string {

@@ -9,9 +9,10 @@
  * the thread's measured CPU, divided by the operations of the window; the
  * process's other threads (GC helpers, I/O, compilers), the Postgres
  * backends, the Postgres server's own processes, nats-server and redis-server count as
- * rows of their own. Over the same loads V8's sampling heap profiler
+ * rows of their own. Over the same windows V8's sampling heap profiler
  * estimates the bytes each stage allocates per operation, garbage included:
- * what the young generation has to sweep.
+ * what the young generation has to sweep. (A window's allocations run on
+ * after it until the load drains; its warm-up's are not counted.)
  *
  * `--target <checkout>` runs the cluster from another checkout's `main.ts`
  * (the "before" column of a change); the load and the attribution stay this
@@ -70,35 +71,33 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
       const setup = await cluster.chatSetup(roles.edge, size.chat.agents, size.chat.conversations);
       // The chat's agents and visitors connected, nothing sent: what the cluster spends per
       // second on its own (membership heartbeats, presence leases, polls, head checks).
-      const idle = await profiler.during(natsPids, async (window) => {
+      const idle = await profiler.during(natsPids, async (window, startWindow) => {
+        startWindow();
         const from = Date.now();
         await new Promise((resolve) => setTimeout(resolve, size.idleMs));
-        const seconds = size.idleMs / 1000;
-        window({ from, to: Date.now() }, seconds, seconds);
+        window({ from, to: Date.now() }, size.idleMs / 1000);
       });
       signal.throwIfAborted();
-      const chat = await profiler.during(natsPids, async (window) => {
-        const load = startChatLoad({
-          setup,
-          rates: [size.chat.rate],
-          stepMs: size.chat.stepMs,
-          sustained,
-          ...chatTiming,
-        }, signal);
+      const chat = await profiler.during(natsPids, async (window, startWindow) => {
+        const load = startChatLoad(
+          { setup, rates: [size.chat.rate], stepMs: size.chat.stepMs, sustained, ...chatTiming },
+          signal,
+          (step) => step !== "warmup" && startWindow(),
+        );
         const run: ChatRun = await load.result;
         const [step] = run.steps;
-        window({ from: step.startedAt, to: step.endedAt }, step.sent, run.warmup.sent + step.sent);
+        window({ from: step.startedAt, to: step.endedAt }, step.sent);
         return step;
       });
       signal.throwIfAborted();
       const token = await cluster.token("bench-agent");
-      const create = await profiler.during(natsPids, async (window) => {
-        const { ids, ...run } = await runCreators({
-          edges: roles.edge.map((id) => cluster.get(id).url),
-          token,
-          ...size.create,
-        }, signal);
-        window(run.window, run.created, ids.length);
+      const create = await profiler.during(natsPids, async (window, startWindow) => {
+        const { ids: _, ...run } = await runCreators(
+          { edges: roles.edge.map((id) => cluster.get(id).url), token, ...size.create },
+          signal,
+          startWindow,
+        );
+        window(run.window, run.created);
         return run;
       });
       return {
@@ -119,8 +118,7 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
             rows: table(create.costs),
           },
           {
-            title:
-              `bytes allocated per chat message and per ticket create (warm-up included), by stage and role`,
+            title: `bytes allocated per chat message and per ticket create, by stage and role`,
             rows: allocationTable(chat.allocations, create.allocations),
           },
         ],
@@ -142,13 +140,8 @@ export async function run({ quick, signal, target }: ScenarioOptions): Promise<S
   }
 }
 
-// The window a load reports, in epoch ms, with the operations done in it
-// and in the whole load (warm-up included), which the heap profile spans.
-type Window = (
-  window: { from: number; to: number },
-  operations: number,
-  allOperations: number,
-) => void;
+// The window a load reports, in epoch ms, with the operations done in it.
+type Window = (window: { from: number; to: number }, operations: number) => void;
 
 // Profiles every Deno process of the cluster and samples /proc beside them.
 class Profiler {
@@ -168,8 +161,15 @@ class Profiler {
     return new Profiler(cluster, sessions);
   }
 
-  /** Run `load` under the profilers; it names its window and how many operations it holds. */
-  async during<T>(natsPids: number[], load: (window: Window) => Promise<T>) {
+  /**
+   * Run `load` under the profilers; it calls `startWindow` as its measured
+   * window starts (the heap profiles count from then), and names the window
+   * and how many operations it holds once done.
+   */
+  async during<T>(
+    natsPids: number[],
+    load: (window: Window, startWindow: () => void) => Promise<T>,
+  ) {
     const pids = Object.fromEntries(ids.map((id) => [id, this.cluster.get(id).pid]));
     const groups: ProcessGroups = {
       ...Object.fromEntries(ids.map((id) => [id, [pids[id]]])),
@@ -186,16 +186,21 @@ class Profiler {
       await session.startHeapSampling(heapSamplingBytes);
       started.set(id, Date.now());
     }
-    let measured:
-      | { window: { from: number; to: number }; operations: number; allOperations: number }
-      | undefined;
+    let measured: { window: { from: number; to: number }; operations: number } | undefined;
     let result: T;
     const profiles = new Map<string, CpuProfile>();
     const heaps = new Map<string, HeapProfile>();
+    // Each process's heap samples so far, when the window starts: the rest is the window's.
+    let heapsAtStart: Promise<Map<string, HeapProfile>> | undefined;
+    const startWindow = () => {
+      heapsAtStart ??= (async () => {
+        const samples = new Map<string, HeapProfile>();
+        for (const [id, session] of this.sessions) samples.set(id, await session.heapSamples());
+        return samples;
+      })();
+    };
     try {
-      result = await load((window, operations, allOperations) =>
-        measured = { window, operations, allOperations }
-      );
+      result = await load((window, operations) => measured = { window, operations }, startWindow);
     } finally {
       for (const [id, session] of this.sessions) {
         profiles.set(id, await session.stopProfiling());
@@ -204,7 +209,9 @@ class Profiler {
       await sampler.stop();
     }
     if (!measured || measured.operations === 0) throw new Error("the load did no operation");
-    const { window, operations, allOperations } = measured;
+    if (!heapsAtStart) throw new Error("the load never started its window");
+    const before = await heapsAtStart;
+    const { window, operations } = measured;
     const cores = sampler.coresBetween(window.from, window.to);
     const seconds = (window.to - window.from) / 1000;
     const perOp = (group: string) => 1e6 * cores[group] * seconds / operations;
@@ -216,7 +223,7 @@ class Profiler {
     const allocations: Costs = {};
     const allocated = (row: string, role: string, bytes: number) => {
       allocations[row] ??= {};
-      allocations[row][role] = (allocations[row][role] ?? 0) + bytes / allOperations;
+      allocations[row][role] = (allocations[row][role] ?? 0) + bytes / operations;
     };
     const coverage: Record<string, number> = {};
     const topFrames: Record<string, unknown> = {};
@@ -234,7 +241,7 @@ class Profiler {
       // Sampled busy time over measured main-thread CPU: near 1 when the samples tell the truth.
       coverage[id] = times.busyUs / (1e6 * cores[`${id} main`] * seconds);
       topFrames[id] = times.topFrames;
-      const bytes = stageBytes(heaps.get(id)!);
+      const bytes = stageBytes(heaps.get(id)!, before.get(id));
       for (const stage of stages) allocated(stage, role, bytes.byStage[stage]);
       topAllocations[id] = bytes.topFrames;
     }

@@ -77,6 +77,20 @@ Deno.test("allocations are charged to the innermost stage on their stack", () =>
     frame: "decide actors/ticket.ts:0",
     bytes: 100,
   });
+  // Against an earlier profile of the same sampling, only what came after it.
+  const since = stageBytes(
+    {
+      head: node(frame("(root)", ""), 0, [
+        node(turn, 100, [node(plain, 40), node(decode, 7, [node(plain, 3)])]),
+        node(plain, 5),
+      ]),
+    },
+    { head: node(frame("(root)", ""), 0, [node(turn, 60, [node(decode, 7)]), node(plain, 5)]) },
+  );
+  assertEquals(since.bytes, 155 - 72);
+  assertEquals(since.byStage.turn, 80);
+  assertEquals(since.byStage.decode, 3);
+  assertEquals(since.byStage["other JS"], 0);
 });
 
 Deno.test("a process that only validates is profiled as validating", async () => {
