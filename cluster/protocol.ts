@@ -48,6 +48,12 @@ export interface ActorRequest {
    * again. Such a command leaves no idempotency record unless it wrote events.
    */
   unkeyed?: boolean;
+  /**
+   * The caller reads only the receipt of a success (the numbers a chat send
+   * got), so an actor whose decider gives receipts answers the receipt alone
+   * instead of its whole view: smaller to encode, to carry and to decode.
+   */
+  receiptOnly?: boolean;
 }
 
 /**

@@ -115,6 +115,25 @@ Deno.test("idempotency: records are lean, a retry answers the current view with 
   });
 });
 
+Deno.test("receiptOnly: the caller that reads only the receipt gets it alone, from the turn and from a retry; the view otherwise", async () => {
+  await withStore(async (store) => {
+    const { host } = runtime(store);
+    try {
+      const lean = add("receipt", { receiptOnly: true });
+      const first = await host.dispatch(lean);
+      assertEquals(first.ok && [first.seq, first.reply], [1, { n: 1 }]);
+      assertEquals(await host.dispatch(lean), first, "the retry answers as the turn did");
+      const full = await host.dispatch(add("receipt"));
+      assertEquals(full.ok && full.reply, { n: 2, fired: [], alarm: null });
+      // A refusal is a refusal either way.
+      const need = add("receipt", { command: { type: "need", min: 9 }, receiptOnly: true });
+      assertEquals(codeOf(await host.dispatch(need)), "too_few");
+    } finally {
+      host.close();
+    }
+  });
+});
+
 Deno.test("idempotency: the pruner forgets records past the window, in bounded deletes", async () => {
   await withStore(async (store) => {
     let now = Date.now();

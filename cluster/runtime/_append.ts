@@ -7,7 +7,7 @@
  */
 import type { AppendRequest, NewEvent, OutboxEntry, TimerChanges } from "../store/event_store.ts";
 import type { Projection, TimerSpec } from "../../actors/decider.ts";
-import { type Activation, viewOf } from "./_activation.ts";
+import type { Activation } from "./_activation.ts";
 
 /** What {@linkcode foldIntoAppend} produced. */
 export interface FoldedTurn {
@@ -17,8 +17,6 @@ export interface FoldedTurn {
   outbox: OutboxEntry[];
   /** The projection row of the new state, if the decider has one. */
   row: Projection | null | undefined;
-  /** The reply of the command: the view of the new state. */
-  reply: unknown;
 }
 
 /**
@@ -55,7 +53,6 @@ export function foldIntoAppend(
   }
   activation.state = state;
   const seq = activation.seq;
-  const reply = viewOf(activation);
 
   const append: AppendRequest = { actorKey: activation.key, expectedSeq, events: stored };
   if (outbox.length > 0) append.outbox = outbox;
@@ -73,7 +70,7 @@ export function foldIntoAppend(
     activation.snapshotSeq = seq;
     activation.snapshotBytes = JSON.stringify(state).length;
   }
-  return { append, stored, outbox, row, reply };
+  return { append, stored, outbox, row };
 }
 
 /** Snapshot bytes a large state may spread over each event until its next snapshot. */

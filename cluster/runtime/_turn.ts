@@ -108,7 +108,7 @@ export class Turns {
       );
     }
     const replay = activation.commands.replay(request);
-    if (replay) return this.#replay(activation, replay, started);
+    if (replay) return this.#replay(activation, request, replay, started);
 
     const now = this.#options.now();
     const ctx: DecideContext = {
@@ -131,6 +131,7 @@ export class Turns {
 
   #replay(
     activation: Activation,
+    request: ActorRequest,
     replay: Replay,
     started: number,
   ): Promise<ActorResponse> {
@@ -143,7 +144,7 @@ export class Turns {
         return this.#afterGate(
           activation,
           started,
-          answerOf(replay.outcome, () => viewOf(activation)),
+          answerOf(replay.outcome, request, () => viewOf(activation)),
         );
     }
   }
@@ -160,7 +161,7 @@ export class Turns {
     now: number,
     started: number,
   ): Promise<ActorResponse> {
-    const answer = answerOf(outcome, () => viewOf(activation));
+    const answer = answerOf(outcome, request, () => viewOf(activation));
     if (
       activation.seq === 0 || request.unkeyed ||
       (!outcome.ok && !isRecorded(outcome.error.code))
@@ -184,7 +185,7 @@ export class Turns {
     now: number,
     started: number,
   ): Promise<ActorResponse> {
-    const { append, stored, outbox, row, reply } = foldIntoAppend(
+    const { append, stored, outbox, row } = foldIntoAppend(
       activation,
       request.commandId,
       events,
@@ -194,13 +195,14 @@ export class Turns {
     const record = recordOf(request, outcome, now);
     append.idempotency = [record];
     const { onEffects, onCommitted, onEveryCommit, onState } = this.#options;
-    const seq = activation.seq;
     const state = activation.state;
-    const { committed, response } = this.#append(activation, append, record, started, () => ({
-      ok: true,
-      reply,
-      seq,
-    }));
+    const { committed, response } = this.#append(
+      activation,
+      append,
+      record,
+      started,
+      answerOf(outcome, request, () => viewOf(activation)),
+    );
     if (outbox.length > 0 && onEffects) this.#afterCommit(committed, () => onEffects(outbox));
     if (onState) this.#afterCommit(committed, () => onState(activation.address, state));
     if (activation.decider.pushed && onCommitted) {
@@ -259,14 +261,20 @@ export class Turns {
 }
 
 // What an outcome answers, a success with the current view and its receipt
-// laid over it. The view is taken now, and only for a success: a refusal
-// (every losing claim of a storm) answers without one.
-function answerOf(outcome: CommandOutcome, viewNow: () => unknown): () => ActorResponse {
+// laid over it, or the receipt alone when that is all the caller reads. The
+// view is taken now, and only for a success: a refusal (every losing claim
+// of a storm) answers without one.
+function answerOf(
+  outcome: CommandOutcome,
+  { receiptOnly }: ActorRequest,
+  viewNow: () => unknown,
+): () => ActorResponse {
   if (!outcome.ok) {
     const error = { ...outcome.error, retryable: false };
     return () => ({ ok: false, error });
   }
   const { receipt, seq } = outcome;
+  if (receiptOnly && receipt) return () => ({ ok: true, reply: receipt, seq });
   const view = viewNow();
   const reply = receipt && typeof view === "object" && view !== null
     ? { ...view, ...receipt }

@@ -51,6 +51,8 @@ export async function runCommand(
         ...session.request(frame.conversation, "command", commandId),
         command,
         fingerprint,
+        // The ack tells only the message's number.
+        receiptOnly: true,
         ...(carrier.traceparent && { traceparent: carrier.traceparent }),
       });
       if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.error.code });
@@ -72,12 +74,12 @@ export async function runCommand(
       ...(retryable && { retryAfterMs: 1000 }),
     });
   }
-  const view = response.reply as Record<string, unknown>;
+  const receipt = response.reply as Record<string, unknown>;
   session.send({
     t: "ack",
     id: frame.id,
     conversation: frame.conversation,
-    seq: Number(view[session.numbering] ?? 0),
+    seq: Number(receipt[session.numbering] ?? 0),
   });
   await session.follow(frame.conversation);
 }
