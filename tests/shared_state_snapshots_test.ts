@@ -1,6 +1,7 @@
 // The process-level shared state with Redis snapshots: what one process held
 // is there for the next one to start, before it hears any peer.
 import { assertEquals } from "@std/assert";
+import { loadKey } from "../cluster/process/shared_state.ts";
 import { createSharedState, readKey } from "../cluster/process/shared_state.ts";
 import { RedisSnapshots } from "../cluster/crdt/redis_snapshots.ts";
 import { connectRedis, redisReady } from "../cluster/store/redis.ts";
@@ -22,6 +23,8 @@ Deno.test("shared state: a process started after a full stop is warm from Redis 
       watchAll: true,
       snapshots: new RedisSnapshots({ redis, cluster }),
     });
+    // A socket of the tenant on it: read markers are replicated for those only.
+    shared.watch("acme");
     shared.start();
     return { shared, transport };
   };
@@ -42,5 +45,48 @@ Deno.test("shared state: a process started after a full stop is warm from Redis 
     const keys = await redis.keys(`${cluster}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
+  }
+});
+
+Deno.test("shared state: a node replicates every tenant's presence and load, and read markers only of the tenants it watches", async () => {
+  const cluster = uniqueName("sw");
+  const bus = new InProcessBus();
+  const logger = createLogger({ test: "shared-state-watch" });
+  const start = (replica: string, watchAll: boolean) => {
+    const transport = bus.connect({ name: replica, logger });
+    const shared = createSharedState({ transport, prefix: cluster, replica, watchAll });
+    shared.start();
+    return { shared, transport };
+  };
+  const edge = start("edge-a", false);
+  const node = start("node-a", true);
+  const until = async (condition: () => boolean, what: string) => {
+    for (let waited = 0; !condition(); waited += 10) {
+      if (waited > 5000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    edge.shared.watch("acme");
+    await Promise.all([edge.shared.read.ready, node.shared.read.ready]);
+    const marker = readKey("c1", "agent:ana");
+    edge.shared.read.update("acme", (markers) => markers.raise(marker, 7));
+    edge.shared.load.update(
+      "acme",
+      (load) =>
+        load.put(loadKey("ana", "edge-a"), { chats: 1, tickets: 0 }, edge.shared.clock.now()),
+    );
+    await until(() => node.shared.load.get("acme").value.size === 1, "the load to reach the node");
+    // The read delta went out before the load's; a node that held it would have it by now.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertEquals(node.shared.read.get("acme").get(marker), 0);
+    // A socket of the tenant arrives at the node: it pulls the markers from its peers.
+    node.shared.watch("acme");
+    await until(() => node.shared.read.get("acme").get(marker) === 7, "the pulled markers");
+  } finally {
+    for (const { shared, transport } of [edge, node]) {
+      await shared.close();
+      await transport.close();
+    }
   }
 });

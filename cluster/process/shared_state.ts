@@ -81,7 +81,11 @@ export interface SharedStateOptions {
   prefix: string;
   /** This process's id, unique in the cluster. */
   replica: string;
-  /** Replicate every tenant (nodes); otherwise only watched ones (edges). */
+  /**
+   * Replicate every tenant's presence and load (nodes route with them);
+   * otherwise only watched tenants'. Read markers are replicated only for
+   * watched tenants either way: only sockets read them.
+   */
   watchAll: boolean;
   /** How often digests are exchanged. @default 5000 */
   antiEntropyIntervalMs?: number;
@@ -102,9 +106,12 @@ export interface SharedState {
   readonly presence: Replicator<LwwMap<PresenceEntry>>;
   readonly load: Replicator<LwwMap<LoadEntry>>;
   readonly read: Replicator<MaxMap>;
-  /** Watch a tenant in every data set; a tenant not watched yet is pulled from the peers. */
+  /**
+   * Watch a tenant (its first socket here) in every data set not replicated
+   * whole; a tenant not watched yet is pulled from the peers.
+   */
   watch(tenant: string): void;
-  /** Stop watching a tenant in every data set. */
+  /** Stop watching a tenant (its last socket here left) and forget what only it needed. */
   unwatch(tenant: string): void;
   /** Start anti-entropy (once the membership view is known). */
   start(): void;
@@ -143,7 +150,11 @@ export function createSharedState(options: SharedStateOptions): SharedState {
     type: { empty: MaxMap.empty, decode: MaxMap.decode },
   });
   const all = [presence, load, read];
-  if (options.watchAll) { for (const replicator of all) replicator.watchAll(); }
+  // Every tenant's markers on every node would be a key per conversation and
+  // participant of the whole cluster, merged at every message, and read by
+  // nobody: a node's own sockets watch their tenants like an edge's.
+  const perTenant = options.watchAll ? [read] : all;
+  if (options.watchAll) { for (const replicator of [presence, load]) replicator.watchAll(); }
   const watched = new Set<string>();
   return {
     replica,
@@ -152,16 +163,16 @@ export function createSharedState(options: SharedStateOptions): SharedState {
     load,
     read,
     watch(tenant) {
-      if (options.watchAll || watched.has(tenant)) return;
+      if (watched.has(tenant)) return;
       watched.add(tenant);
-      for (const replicator of all) {
+      for (const replicator of perTenant) {
         replicator.watch(tenant);
         replicator.antiEntropy();
       }
     },
     unwatch(tenant) {
       if (!watched.delete(tenant)) return;
-      for (const replicator of all) replicator.unwatch(tenant);
+      for (const replicator of perTenant) replicator.unwatch(tenant);
     },
     start: () => all.forEach((replicator) => replicator.start()),
     close: async () => {
