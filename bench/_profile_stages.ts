@@ -59,10 +59,8 @@ const rules: Rule[] = [
   { stage: "decode", fn: /^(decodePayload|decodeFrame|readJsonObject|readBounded|json|text)$/ },
   { stage: "encode", fn: /^(encodePayload|encodeFrame)$/ },
   { stage: "encode", url: /\/edge\/http\/_responses\.ts$/ },
-  {
-    stage: "validate",
-    url: /\/valibot\/|\/actors\/storable_text\.ts$|\/edge\/http\/(_validate|schemas)\.ts$/,
-  },
+  { stage: "validate", url: /\/valibot\/|\/actors\/storable_text\.ts$/ },
+  { stage: "validate", url: /\/edge\/http\/(_validate|(settings_)?schemas)\.ts$/ },
   { stage: "auth and limits", url: /\/jose\/|ext:deno_crypto|\/edge\/(auth|limits)\// },
   { stage: "auth and limits", fn: /^op_crypto_/ },
   { stage: "socket write", fn: /^op_ws_send|^send/, url: /ext:deno_websocket|^$/ },

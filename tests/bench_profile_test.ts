@@ -19,6 +19,7 @@ Deno.test("frames are charged to the stage of the code they run", () => {
     "encode",
   );
   assertEquals(stageOfFrame(frame("~run", `${npm}/valibot/1.2.0/dist/index.mjs`)), "validate");
+  assertEquals(stageOfFrame(frame("", `${repo}/edge/http/settings_schemas.ts`)), "validate");
   assertEquals(
     stageOfFrame(frame("jwtVerify", `${npm}/jose/6.1.3/dist/webapi/jwt/verify.js`)),
     "auth and limits",

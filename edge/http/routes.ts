@@ -29,11 +29,10 @@ import {
   noArguments,
   priorityBody,
   tagsBody,
-  tenantSettingsBody,
   transferBody,
   transferConversationBody,
-  widgetSessionBody,
 } from "./schemas.ts";
+import { tenantSettingsBody, widgetSessionBody } from "./settings_schemas.ts";
 import { openWidgetSession, withoutSecrets } from "./widget.ts";
 import { pluginRoutes } from "./plugin_routes.ts";
 import type { ApiCall, ClusterRoute, PublicRoute, Route } from "./route_types.ts";

@@ -19,7 +19,7 @@
 import type * as v from "valibot";
 import type { TenantSettings, WidgetSettings } from "../../actors/decider.ts";
 import type { PublicCall } from "./route_types.ts";
-import type { widgetSessionBody } from "./schemas.ts";
+import type { widgetSessionBody } from "./settings_schemas.ts";
 import { derivedId, newId } from "../ids.ts";
 import { isAnonymousId, isIdentityHash } from "../auth/visitor_identity.ts";
 import { HttpError } from "./_responses.ts";
