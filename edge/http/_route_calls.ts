@@ -15,7 +15,7 @@ import { isMintedAnonymousId, mintAnonymousId } from "../auth/visitor_identity.t
 import type { RateDecision } from "../limits/rate_limit.ts";
 import type { CallerDecision, RateScope } from "../limits/caller_limits.ts";
 import type { ApiCall, ApiRoute, ClusterRoute, PublicRoute } from "./route_types.ts";
-import type { HttpHandlerOptions } from "./handler.ts";
+import type { HttpHandlerOptions } from "./handler_options.ts";
 import { noArguments } from "./schemas.ts";
 import { readJsonObject } from "./_body.ts";
 import { idempotencyKeyPattern, isAddressPart } from "../ids.ts";

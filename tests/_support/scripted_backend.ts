@@ -23,7 +23,8 @@ import type {
 import { readHeads } from "../../cluster/runtime/heads.ts";
 import { effectiveSettings } from "../../cluster/store/tenant_directory.ts";
 import { type Role, signToken } from "../../edge/auth/auth.ts";
-import { createHttpHandler, type HttpHandlerOptions } from "../../edge/http/handler.ts";
+import { createHttpHandler } from "../../edge/http/handler.ts";
+import type { HttpHandlerOptions } from "../../edge/http/handler_options.ts";
 
 /** The JWT secret of the harness. */
 export const secret = "test-secret-of-at-least-32-bytes!!";
