@@ -10,8 +10,7 @@ import type { Caller } from "./decider.ts";
 import { decide, wantedTimers } from "./_queue_decide.ts";
 import { evolve } from "./_queue_evolve.ts";
 import { queueEffects } from "./_queue_effects.ts";
-import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
-import { indexOf } from "./_queue_index.ts";
+import { queueSummary } from "./_queue_view.ts";
 import { type ItemShards, noItems, shardItems } from "./_queue_items.ts";
 
 export {
@@ -27,6 +26,7 @@ export {
 export { type RouteCommand, tenantQueueId } from "./_queue_effects.ts";
 export { backlogRoom } from "./_queue_backlog.ts";
 export { allItems, itemAt, type ItemShards } from "./_queue_items.ts";
+export { type QueueSummary, queueSummary, type QueueView, queueView } from "./_queue_view.ts";
 
 /** The kinds of work a queue hands out. */
 export type ItemKind = "chat" | "ticket";
@@ -308,42 +308,6 @@ export interface QueuePosition {
 }
 
 /**
- * What a queue command answers with: how much waits and is out on offer, in
- * constant time, so a turn costs the same with ten items waiting or ten
- * thousand. The full picture is {@linkcode queueView}'s.
- */
-export interface QueueSummary {
-  waiting: PerKind;
-  offers: number;
-  agents: number;
-  updatedAt: number;
-}
-
-/** What visitors and agents are shown of a queue; see {@linkcode queueView}. */
-export interface QueueView {
-  waiting: {
-    kind: ItemKind;
-    id: string;
-    priority: Priority;
-    waitedMs: number;
-    position: number;
-    estimatedWaitMs: number | null;
-    offeredTo: string | null;
-    escalated: string | null;
-  }[];
-  agents: {
-    id: string;
-    status: AgentStatus;
-    capacity: PerKind;
-    load: PerKind;
-    /** What it holds beyond its capacity, by hand. */
-    excess: PerKind;
-    lastAssignedAt: number | null;
-    releaseAt: number | null;
-  }[];
-}
-
-/**
  * The queue decider.
  *
  * - `arrive` queues an item (a second arrival of a known item changes
@@ -397,55 +361,3 @@ export const queueDecider: Decider<QueueState, QueueCommand, QueueEvent> = {
   // An assignment goes to the chat's session or the ticket, which takes it like a claim.
   effects: queueEffects,
 };
-
-/** What a queue command answers with; see {@linkcode QueueSummary}. */
-export function queueSummary(state: QueueState): QueueSummary {
-  const { waiting } = indexOf(state);
-  return {
-    waiting: { chats: waiting.chat.length, tickets: waiting.ticket.length },
-    offers: Object.keys(state.offers).length,
-    agents: Object.keys(state.agents).length,
-    updatedAt: state.updatedAt,
-  };
-}
-
-/**
- * What visitors and agents are shown of a queue at `now`: waiting items in
- * order with their positions and estimates, and each known agent's load,
- * with what it holds beyond its capacity as `excess`.
- */
-export function queueView(state: QueueState, now: number): QueueView {
-  const positions = queuePositions(state, now);
-  const load = loads(state);
-  return {
-    waiting: waitingInOrder(state).map((item, at) => {
-      const key = itemKey(item);
-      const { position, estimatedWaitMs } = positions[at];
-      return {
-        kind: item.kind,
-        id: item.id,
-        priority: item.priority,
-        waitedMs: now - item.arrivedAt,
-        position,
-        estimatedWaitMs,
-        offeredTo: state.offers[key]?.agent ?? null,
-        escalated: item.escalated,
-      };
-    }),
-    agents: Object.values(state.agents).map((agent) => {
-      const held = load.get(agent.id)?.held ?? { chats: 0, tickets: 0 };
-      return {
-        id: agent.id,
-        status: agent.status,
-        capacity: { ...agent.capacity },
-        load: { ...held },
-        excess: {
-          chats: Math.max(0, held.chats - agent.capacity.chats),
-          tickets: Math.max(0, held.tickets - agent.capacity.tickets),
-        },
-        lastAssignedAt: agent.lastAssignedAt,
-        releaseAt: agent.releaseAt,
-      };
-    }),
-  };
-}
