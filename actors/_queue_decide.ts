@@ -1,14 +1,6 @@
 // The queue's decisions: each command checked against the state, answered
 // with events or a refusal, and the timers the state wants.
-import {
-  type DecideContext,
-  type Decision,
-  defaultRoutingSettings,
-  reject,
-  type RoutingSettings,
-  type TimerCommand,
-  type TimerSpec,
-} from "./decider.ts";
+import { type DecideContext, reject, type TimerCommand, type TimerSpec } from "./decider.ts";
 import {
   type AgentState,
   type ItemInput,
@@ -22,30 +14,18 @@ import {
   queueLimits,
   type QueueState,
 } from "./queue.ts";
-import { forbidden, isRefusal, optionalText, type Refusal, validation } from "./_validation.ts";
+import { isRefusal, type Refusal, validation } from "./_validation.ts";
 import * as input from "./_queue_input.ts";
-import {
-  heldBy,
-  itemKey,
-  loads,
-  relaxationUsed,
-  unfitReason,
-  waitingCount,
-} from "./_queue_work.ts";
+import { heldBy, itemKey, waitingCount } from "./_queue_work.ts";
 import { awaitsRelaxation, indexOf } from "./_queue_index.ts";
 import { itemAt } from "./_queue_items.ts";
-
-type Outcome = Decision<QueueEvent>;
-type CommandOf<T extends QueueCommand["type"]> = Extract<QueueCommand, { type: T }>;
+import { type CommandOf, type Outcome, settings } from "./_queue_rules.ts";
+import { answerOffer, routeDecision } from "./_queue_assign.ts";
 
 const TIMER = { offer: "offer:", relax: "relax:", release: "release:" } as const;
 
 /** Reasons that hand the item to an agent, named by `agent`. */
 const TO_AGENT: ReadonlySet<LeaveReason> = new Set(["claimed", "assigned", "transferred"]);
-
-function settings(ctx: DecideContext): RoutingSettings {
-  return ctx.tenant.routing ?? defaultRoutingSettings;
-}
 
 /** Decide a queue command; see {@linkcode queueDecider}. */
 export function decide(
@@ -288,99 +268,6 @@ function agentGone(state: QueueState, cmd: CommandOf<"agent_gone">, ctx: DecideC
   if (!known || known.status === "offline") return { events: [] };
   const releaseAt = ctx.now + settings(ctx).releaseAfterSeconds * 1000;
   return { events: [{ type: "agent_gone", at: ctx.now, agent, releaseAt }] };
-}
-
-function routeDecision(
-  state: QueueState,
-  cmd: CommandOf<"route_decision">,
-  ctx: DecideContext,
-): Outcome {
-  const ref = input.itemRef(cmd.item, "item");
-  if (isRefusal(ref)) return ref;
-  const decision = cmd.decision as Record<string, unknown> | null;
-  const outcomes = ["assign", "wait", "escalate"].filter((key) => decision?.[key] !== undefined);
-  if (typeof decision !== "object" || decision === null || outcomes.length !== 1) {
-    return validation("decision", "decision must have exactly one of assign, wait or escalate");
-  }
-  const reason = optionalText(decision.reason, "decision.reason", queueLimits.ruleChars, false);
-  if (isRefusal(reason)) return reason;
-  const agentId = outcomes[0] === "assign" ? input.id(decision.assign, "decision.assign") : null;
-  if (isRefusal(agentId)) return agentId;
-  const explained = input.explanation(cmd as unknown as Record<string, unknown>);
-  if (isRefusal(explained)) return explained;
-  const key = itemKey(ref);
-  const item = itemAt(state.items, key);
-  // Stale: the item was claimed or closed while the router thought.
-  if (!item || item.holder !== null || outcomes[0] === "wait") return { events: [] };
-  if (agentId === null) {
-    if (item.escalated !== null) return { events: [] };
-    const why = reason ?? `escalated by ${explained.router}`;
-    return { events: [{ type: "escalated", at: ctx.now, item: ref, reason: why }] };
-  }
-  if (item.escalated !== null) return refused(ref, agentId, "escalated");
-  if (state.offers[key]) return refused(ref, agentId, "offer_outstanding");
-  const agent = state.agents[agentId];
-  if (!agent) return refused(ref, agentId, "unknown_agent");
-  const unfit = unfitReason(item, agent, loads(state).get(agentId), ctx.now);
-  if (unfit !== null) return refused(ref, agentId, unfit);
-  const rule = relaxedRule(explained.rule, item, agent, ctx.now);
-  const explanation = { ...explained, rule, reason };
-  const { offerSeconds } = settings(ctx);
-  if (offerSeconds > 0) {
-    const deadline = ctx.now + offerSeconds * 1000;
-    return {
-      events: [{ type: "offered", at: ctx.now, item: ref, agent: agentId, deadline, explanation }],
-    };
-  }
-  return {
-    events: [{
-      type: "assigned",
-      at: ctx.now,
-      item: ref,
-      agent: agentId,
-      via: "router",
-      explanation,
-    }],
-  };
-}
-
-// An assignment the item's wait made possible says so, naming the step.
-function relaxedRule(rule: string, item: QueueItem, agent: AgentState, now: number): string {
-  const step = relaxationUsed(item, agent, now - item.arrivedAt);
-  if (step === null) return rule;
-  const dropped = step.drop === "required" ? "skills and language" : "optional skills";
-  return `${rule}; relaxed after ${step.afterMs} ms: ${dropped} dropped`;
-}
-
-function refused(item: ItemRef, agent: string, reason: string): Refusal {
-  return reject("route_refused", `${item.kind} ${item.id} cannot go to ${agent}: ${reason}`, {
-    details: { reason, agent },
-  });
-}
-
-function answerOffer(
-  state: QueueState,
-  cmd: CommandOf<"accept" | "decline">,
-  ctx: DecideContext,
-): Outcome {
-  const ref = input.itemRef(cmd.item, "item");
-  if (isRefusal(ref)) return ref;
-  const by = input.id(cmd.by?.sub, "by.sub");
-  if (isRefusal(by)) return by;
-  const key = itemKey(ref);
-  const offer = state.offers[key];
-  if (!offer) {
-    if (cmd.type === "accept" && itemAt(state.items, key)?.holder === by) return { events: [] };
-    return reject("no_offer", `${ref.kind} ${ref.id} has no offer outstanding`);
-  }
-  if (offer.agent !== by) return forbidden("only the agent it was offered to answers an offer");
-  if (cmd.type === "decline") {
-    return { events: [{ type: "declined", at: ctx.now, item: ref, agent: by }] };
-  }
-  const { explanation } = offer;
-  return {
-    events: [{ type: "assigned", at: ctx.now, item: ref, agent: by, via: "offer", explanation }],
-  };
 }
 
 type TimerAction =
