@@ -23,7 +23,7 @@ import languageMatch from "../plugins/examples/language_match.ts";
 import { PluginHost, type RouteRequest } from "../plugins/host/plugin_host.ts";
 import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
 import { subjects } from "../cluster/transport/subjects.ts";
-import type { PluginAdminResponse } from "../cluster/runtime/plugin_admin.ts";
+import type { PluginAdminResponse } from "../cluster/protocol.ts";
 import { call } from "../tests/_support/api_server.ts";
 import { agent, item } from "../tests/_support/routing_inputs.ts";
 import { runStorm } from "../tests/_support/routing_storm.ts";

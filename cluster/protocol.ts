@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { PluginAdminRequest, PluginAdminResponse } from "./runtime/plugin_admin.ts";
 import type { ActorAddress, StoredTenantSettings, TenantSettings } from "../actors/decider.ts";
+import type { RouteOutcome, RouteRequest, VersionInfo } from "../plugins/host/plugin_host.ts";
+import type { RouteInput } from "../plugins/sdk.ts";
 
 /** A command (or read) addressed to one actor. */
 export interface ActorRequest {
@@ -227,6 +228,47 @@ export interface ClusterStatus {
   nodes: { id: string; actors: Record<string, number> | null; mailbox: number | null }[];
   edges: string[];
 }
+
+/** The state of a stored plugin version: which role every node gives it. */
+export type PluginState = "active" | "shadow" | "inactive";
+
+/** A plugin admin operation, in the caller's tenant. */
+export type PluginAdminRequest =
+  | {
+    op: "register";
+    tenant: string;
+    by: string;
+    name: string;
+    version: string;
+    source: string;
+    options: RouteInput["options"];
+    mode: "active" | "shadow";
+  }
+  | { op: "list"; tenant: string }
+  | { op: "activate"; tenant: string; name: string; version: string }
+  | { op: "rollback"; tenant: string; name: string }
+  | { op: "route"; tenant: string; name: string; request: RouteRequest };
+
+/** A stored version as the API shows it, with what the answering node knows of it. */
+export interface PluginView {
+  name: string;
+  version: string;
+  state: PluginState;
+  options: RouteInput["options"];
+  sourceBytes: number;
+  createdAt: number;
+  createdBy: string;
+  activatedAt: number | null;
+  /** The answering node's role and counters for it; null when not loaded there. */
+  local: Omit<VersionInfo, "name" | "version"> | null;
+}
+
+/** The answer to a {@linkcode PluginAdminRequest}. */
+export type PluginAdminResponse =
+  | { ok: true; node: string; plugin: PluginView }
+  | { ok: true; node: string; plugins: PluginView[] }
+  | { ok: true; node: string; outcome: RouteOutcome }
+  | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /** A failure answer with `code`; retryable unless said otherwise. */
 export function failed(

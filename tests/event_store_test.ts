@@ -3,11 +3,11 @@ import {
   type AppendRequest,
   type EventStore,
   type OutboxEntry,
-  type PluginState,
   PluginVersionTakenError,
   StoreDataError,
   type TimerChanges,
 } from "../cluster/store/event_store.ts";
+import type { PluginState } from "../cluster/protocol.ts";
 import { openPostgresStore } from "../cluster/store/postgres_store.ts";
 import { openPgliteStore } from "../cluster/store/pglite_store.ts";
 import { InvalidCursorError } from "../cluster/store/list_cursor.ts";

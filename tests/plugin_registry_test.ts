@@ -5,11 +5,7 @@ import { assert, assertEquals } from "@std/assert";
 import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
 import { subjects } from "../cluster/transport/subjects.ts";
 import type { Transport } from "../cluster/transport/transport.ts";
-import type {
-  PluginAdminRequest,
-  PluginAdminResponse,
-  PluginView,
-} from "../cluster/runtime/plugin_admin.ts";
+import type { PluginAdminRequest, PluginAdminResponse, PluginView } from "../cluster/protocol.ts";
 import type { RouteOutcome } from "../plugins/host/plugin_host.ts";
 import { signToken } from "../edge/auth/auth.ts";
 import { call } from "./_support/api_server.ts";

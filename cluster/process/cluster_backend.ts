@@ -16,6 +16,8 @@ import {
   type ClusterStatus,
   type ConversationHead,
   maxHeadsPerRequest,
+  type PluginAdminRequest,
+  type PluginAdminResponse,
   type WireHeadsRequest,
 } from "../protocol.ts";
 import { headOf } from "../runtime/heads.ts";
@@ -23,7 +25,6 @@ import type { ClusterRouter } from "../placement/request_router.ts";
 import { QueryFailedError, type QueryRequest, type QueryResponse } from "../store/store_query.ts";
 import { subjects } from "../transport/subjects.ts";
 import { NoRespondersError, type Transport } from "../transport/transport.ts";
-import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
 
 const pluginAdminTimeoutMs = 15_000;
 

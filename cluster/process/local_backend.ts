@@ -8,7 +8,6 @@ import type { EventStore } from "../store/event_store.ts";
 import type { ActorHost } from "../runtime/host.ts";
 import { StoreQueries } from "./_backend_queries.ts";
 import { type QueryRequest, type QueryResponse, queryStore } from "../store/store_query.ts";
-import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
 import type { ActorAddress } from "../../actors/decider.ts";
 import type {
   ActorRequest,
@@ -16,6 +15,8 @@ import type {
   Backend,
   ClusterStatus,
   ConversationHead,
+  PluginAdminRequest,
+  PluginAdminResponse,
 } from "../protocol.ts";
 import { readHeads } from "../runtime/heads.ts";
 

@@ -19,7 +19,12 @@ import type { Logger } from "../telemetry/log.ts";
 import type { MetricsRegistry } from "../telemetry/metrics.ts";
 import { openPgliteStore } from "../store/pglite_store.ts";
 import { openPostgresStore } from "../store/postgres_store.ts";
-import type { ActorRequest, ActorResponse } from "../protocol.ts";
+import type {
+  ActorRequest,
+  ActorResponse,
+  PluginAdminRequest,
+  PluginAdminResponse,
+} from "../protocol.ts";
 import { TenantDirectory } from "../store/tenant_directory.ts";
 import { OutboxRelay } from "../runtime/outbox_relay.ts";
 import { IdempotencyPruner } from "../runtime/idempotency_pruner.ts";
@@ -33,11 +38,7 @@ import { subjects } from "../transport/subjects.ts";
 import type { ActorAddress, Projection } from "../../actors/decider.ts";
 import type { NewEvent } from "../store/event_store.ts";
 import { PluginRegistry } from "../runtime/plugin_registry.ts";
-import {
-  pluginAdmin,
-  type PluginAdminRequest,
-  type PluginAdminResponse,
-} from "../runtime/plugin_admin.ts";
+import { pluginAdmin } from "../runtime/plugin_admin.ts";
 
 /** The deciders every node hosts. */
 export const deciders = [ticketDecider, sessionDecider, queueDecider];

@@ -17,6 +17,8 @@ import {
   failed,
   fromWire,
   maxHeadsPerRequest,
+  type PluginAdminRequest,
+  type PluginAdminResponse,
   RuntimeErrors,
   type WireActorRequest,
   type WireHeadsRequest,
@@ -24,7 +26,6 @@ import {
 import { readHeads } from "../runtime/heads.ts";
 import type { ClusterRouter } from "../placement/request_router.ts";
 import { type QueryRequest, queryStore } from "../store/store_query.ts";
-import type { PluginAdminRequest, PluginAdminResponse } from "../runtime/plugin_admin.ts";
 import { subjects } from "../transport/subjects.ts";
 import type { Transport } from "../transport/transport.ts";
 

@@ -6,57 +6,14 @@
  *
  * @module
  */
-import {
-  PluginError,
-  type RouteOutcome,
-  type RouteRequest,
-  type VersionInfo,
-} from "../../plugins/host/plugin_host.ts";
+import { PluginError } from "../../plugins/host/plugin_host.ts";
+import type { PluginAdminRequest, PluginAdminResponse, PluginView } from "../protocol.ts";
 import {
   type EventStore,
   type PluginRecord,
-  type PluginState,
   PluginVersionTakenError,
 } from "../store/event_store.ts";
 import { hostPluginName, type PluginRegistry } from "./plugin_registry.ts";
-
-/** A plugin admin operation, in the caller's tenant. */
-export type PluginAdminRequest =
-  | {
-    op: "register";
-    tenant: string;
-    by: string;
-    name: string;
-    version: string;
-    source: string;
-    options: PluginRecord["options"];
-    mode: "active" | "shadow";
-  }
-  | { op: "list"; tenant: string }
-  | { op: "activate"; tenant: string; name: string; version: string }
-  | { op: "rollback"; tenant: string; name: string }
-  | { op: "route"; tenant: string; name: string; request: RouteRequest };
-
-/** A stored version as the API shows it, with what the answering node knows of it. */
-export interface PluginView {
-  name: string;
-  version: string;
-  state: PluginState;
-  options: PluginRecord["options"];
-  sourceBytes: number;
-  createdAt: number;
-  createdBy: string;
-  activatedAt: number | null;
-  /** The answering node's role and counters for it; null when not loaded there. */
-  local: Omit<VersionInfo, "name" | "version"> | null;
-}
-
-/** The answer to a {@linkcode PluginAdminRequest}. */
-export type PluginAdminResponse =
-  | { ok: true; node: string; plugin: PluginView }
-  | { ok: true; node: string; plugins: PluginView[] }
-  | { ok: true; node: string; outcome: RouteOutcome }
-  | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /** Answer plugin admin requests on node `node`. */
 export function pluginAdmin(

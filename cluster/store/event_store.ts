@@ -6,7 +6,7 @@
  * @module
  */
 import type { ActorAddress, Projection, StoredTenantSettings } from "../../actors/decider.ts";
-import type { ActorError, Page, ProjectionQuery, StoredEvent } from "../protocol.ts";
+import type { ActorError, Page, PluginState, ProjectionQuery, StoredEvent } from "../protocol.ts";
 import type { RouteInput } from "../../plugins/sdk.ts";
 
 /** One event to append, with the id of the command that caused it. */
@@ -173,9 +173,6 @@ export class WidgetKeyTakenError extends Error {
     super("widget.key is taken: choose another key");
   }
 }
-
-/** The state of a stored plugin version: which role every node gives it. */
-export type PluginState = "active" | "shadow" | "inactive";
 
 /** A routing plugin version as stored, one tenant's own. */
 export interface PluginRecord {

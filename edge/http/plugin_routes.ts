@@ -8,10 +8,7 @@
  */
 import * as v from "valibot";
 import { maxSourceBytes } from "../../plugins/host/plugin_host.ts";
-import type {
-  PluginAdminRequest,
-  PluginAdminResponse,
-} from "../../cluster/runtime/plugin_admin.ts";
+import type { PluginAdminRequest, PluginAdminResponse } from "../../cluster/protocol.ts";
 import { HttpError, retryLater } from "./_responses.ts";
 import type { ApiCall, ApiRoute } from "./route_types.ts";
 

@@ -12,14 +12,12 @@ import type {
   ClusterStatus,
   ConversationHead,
   Page,
+  PluginAdminRequest,
+  PluginAdminResponse,
   ProjectionQuery,
   StoredEvent,
   WidgetTenant,
 } from "../../cluster/protocol.ts";
-import type {
-  PluginAdminRequest,
-  PluginAdminResponse,
-} from "../../cluster/runtime/plugin_admin.ts";
 import { readHeads } from "../../cluster/runtime/heads.ts";
 import { effectiveSettings } from "../../cluster/store/tenant_directory.ts";
 import { type Role, signToken } from "../../edge/auth/auth.ts";
