@@ -2,8 +2,8 @@
 // and the agent it names, and that agent's answer when the tenant offers
 // work before assigning it.
 import { type DecideContext, reject } from "./decider.ts";
-import type { AgentState, ItemRef, QueueItem, QueueState } from "./queue.ts";
-import { queueLimits } from "./queue.ts";
+import type { AgentState, ItemRef, QueueItem, QueueState } from "./_queue_types.ts";
+import { queueLimits } from "./_queue_types.ts";
 import { forbidden, isRefusal, optionalText, type Refusal, validation } from "./_validation.ts";
 import * as input from "./_queue_input.ts";
 import { itemKey, loads, relaxationUsed, unfitReason } from "./_queue_work.ts";

@@ -1,5 +1,5 @@
 // When the runtime should bring backlogged tickets back into the queue.
-import type { QueueState } from "./queue.ts";
+import type { QueueState } from "./_queue_types.ts";
 import { waitingCount } from "./_queue_work.ts";
 
 /**

@@ -13,7 +13,7 @@ import {
   type QueueItem,
   queueLimits,
   type QueueState,
-} from "./queue.ts";
+} from "./_queue_types.ts";
 import { isRefusal, type Refusal, validation } from "./_validation.ts";
 import * as input from "./_queue_input.ts";
 import { heldBy, itemKey, waitingCount } from "./_queue_work.ts";

@@ -5,7 +5,7 @@ import { systemSub } from "./decider.ts";
 import { itemKey } from "./_queue_index.ts";
 import { itemAt } from "./_queue_items.ts";
 import { forbidden, isRefusal, type Refusal, text } from "./_validation.ts";
-import type { Explanation, ItemRef, QueueCommand, QueueEvent, QueueState } from "./queue.ts";
+import type { Explanation, ItemRef, QueueCommand, QueueEvent, QueueState } from "./_queue_types.ts";
 
 /** The id of a tenant's queue actor. */
 export const tenantQueueId = "main";

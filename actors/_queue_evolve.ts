@@ -1,7 +1,7 @@
 // How the queue's events fold into its state. Pure and total: every event
 // copies what it changes, so earlier states stay as they were.
-import type { AgentState, ItemRef, QueueEvent, QueueItem, QueueState } from "./queue.ts";
-import { queueLimits } from "./queue.ts";
+import type { AgentState, ItemRef, QueueEvent, QueueItem, QueueState } from "./_queue_types.ts";
+import { queueLimits } from "./_queue_types.ts";
 import { carryIndex, itemKey } from "./_queue_index.ts";
 import { itemAt, withItemAt, withoutItemAt } from "./_queue_items.ts";
 import { copyData } from "./_copy.ts";

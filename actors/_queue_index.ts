@@ -5,7 +5,7 @@
 // by `evolve` at the cost of the items an event touched; a state that came
 // from elsewhere (a snapshot, a copy) gets it rebuilt once, on first use.
 import type { Priority } from "./decider.ts";
-import type { ItemKind, PerKind, QueueItem, QueueState } from "./queue.ts";
+import type { ItemKind, PerKind, QueueItem, QueueState } from "./_queue_types.ts";
 import { allItems, itemAt } from "./_queue_items.ts";
 
 const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };

@@ -1,8 +1,8 @@
 // Checks of the queue's command fields, which arrive over the wire: each
 // answers the clean value or a validation refusal naming the field.
 import type { Priority } from "./decider.ts";
-import type { AgentStatus, Explanation, ItemKind, ItemRef } from "./queue.ts";
-import { queueLimits } from "./queue.ts";
+import type { AgentStatus, Explanation, ItemKind, ItemRef } from "./_queue_types.ts";
+import { queueLimits } from "./_queue_types.ts";
 import { isRefusal, type Refusal, text, validation } from "./_validation.ts";
 
 const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];

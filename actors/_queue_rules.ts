@@ -6,7 +6,7 @@ import {
   defaultRoutingSettings,
   type RoutingSettings,
 } from "./decider.ts";
-import type { QueueCommand, QueueEvent } from "./queue.ts";
+import type { QueueCommand, QueueEvent } from "./_queue_types.ts";
 
 /** What a queue command decides. */
 export type Outcome = Decision<QueueEvent>;

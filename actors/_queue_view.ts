@@ -2,7 +2,7 @@
 // constant time, and the fuller view of waiting items and agents' loads that
 // visitors and agents are shown, which costs a pass over the queue.
 import type { Priority } from "./decider.ts";
-import type { AgentStatus, ItemKind, PerKind, QueueState } from "./queue.ts";
+import type { AgentStatus, ItemKind, PerKind, QueueState } from "./_queue_types.ts";
 import { indexOf } from "./_queue_index.ts";
 import { itemKey, loads, queuePositions, waitingInOrder } from "./_queue_work.ts";
 

@@ -13,7 +13,7 @@ import type {
   QueueState,
   RoutableWork,
   RoutingInput,
-} from "./queue.ts";
+} from "./_queue_types.ts";
 
 export { itemKey, slot } from "./_queue_index.ts";
 
