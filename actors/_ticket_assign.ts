@@ -3,7 +3,7 @@
 import { type RouteCommand, routeOutcome } from "./_queue_effects.ts";
 import { type Caller, type DecideContext, reject } from "./decider.ts";
 import { forbidden, isAgent, isManager, isRefusal, text } from "./_validation.ts";
-import { ticketLimits, type TicketState, type TicketStatus } from "./ticket.ts";
+import { ticketLimits, type TicketState, type TicketStatus } from "./_ticket_types.ts";
 import { OPEN, statusForNewAssignee } from "./_ticket_evolve.ts";
 import { transferTarget } from "./_ticket_input.ts";
 import {

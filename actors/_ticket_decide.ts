@@ -27,7 +27,7 @@ import {
   ticketLimits,
   type TicketState,
   type TicketStatus,
-} from "./ticket.ts";
+} from "./_ticket_types.ts";
 import { TIMER_NAMES, timers } from "./_ticket_evolve.ts";
 import { assign, claim, route, transfer, unassign } from "./_ticket_assign.ts";
 import { normalizeTags, priorityOf } from "./_ticket_input.ts";

@@ -1,7 +1,7 @@
 // How the ticket's events fold into its state, and the SLA clocks and timers
 // that state wants. Pure: every event copies what it changes.
 import { MINUTE, type TimerSpec } from "./decider.ts";
-import type { SlaClock, TicketEvent, TicketState, TicketStatus } from "./ticket.ts";
+import type { SlaClock, TicketEvent, TicketState, TicketStatus } from "./_ticket_types.ts";
 
 /** The durable timer of each SLA clock. */
 export const TIMER_NAMES: Record<SlaClock, string> = {

@@ -2,7 +2,7 @@
 // answers the clean value or a validation refusal naming the field.
 import type { Priority } from "./decider.ts";
 import { isRefusal, type Refusal, text, validation } from "./_validation.ts";
-import { ticketLimits } from "./ticket.ts";
+import { ticketLimits } from "./_ticket_types.ts";
 
 const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
 

@@ -2,7 +2,7 @@
 // with no assignee, and is an agent's while assigned.
 import type { ActorAddress, Effect, Priority } from "./decider.ts";
 import type { ItemInput } from "./queue.ts";
-import type { TicketEvent, TicketState } from "./ticket.ts";
+import type { TicketEvent, TicketState } from "./_ticket_types.ts";
 import { itemOf, toQueue } from "./_queue_effects.ts";
 
 /**

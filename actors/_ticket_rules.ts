@@ -3,7 +3,7 @@
 // moves the status.
 import { type Caller, type DecideContext, type Decision, reject } from "./decider.ts";
 import type { Refusal } from "./_validation.ts";
-import type { TicketCommand, TicketEvent, TicketStatus } from "./ticket.ts";
+import type { TicketCommand, TicketEvent, TicketStatus } from "./_ticket_types.ts";
 
 /** What a ticket command decides. */
 export type Outcome = Decision<TicketEvent>;
