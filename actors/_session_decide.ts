@@ -33,8 +33,9 @@ import type {
   SessionState,
   SessionStatus,
   Visitor,
-} from "./session.ts";
-import { chatTicketId, isAnonymousVisitorId, participantKey, sessionLimits } from "./session.ts";
+} from "./_session_types.ts";
+import { sessionLimits } from "./_session_types.ts";
+import { chatTicketId, isAnonymousVisitorId, participantKey } from "./_session_ids.ts";
 import { TIMER_NAMES, timers, visitorName } from "./_session_evolve.ts";
 
 const SYSTEM: MessageAuthor = { sub: systemSub, role: "system" };

@@ -4,7 +4,7 @@ import { type ActorAddress, type Effect, systemSub } from "./decider.ts";
 import { type TicketCommand, ticketLimits } from "./ticket.ts";
 import { itemOf, toQueue } from "./_queue_effects.ts";
 import { chatArrival } from "./_session_routing.ts";
-import type { SessionEvent, SessionState } from "./session.ts";
+import type { SessionEvent, SessionState } from "./_session_types.ts";
 import { clip, timestamp, visitorName } from "./_session_evolve.ts";
 
 const TRIMMED_NOTE = "(earlier messages omitted)";

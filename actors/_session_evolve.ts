@@ -3,8 +3,9 @@
 // it changes.
 import { MINUTE, type TimerSpec } from "./decider.ts";
 import { charCount } from "./_validation.ts";
-import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./session.ts";
-import { participantKey, sessionLimits } from "./session.ts";
+import type { MessageEvent, SessionEvent, SessionState, Visitor } from "./_session_types.ts";
+import { sessionLimits } from "./_session_types.ts";
+import { participantKey } from "./_session_ids.ts";
 import { copyData } from "./_copy.ts";
 
 /** The durable timers of a conversation. */
