@@ -12,6 +12,7 @@ import {
   moveTo,
   type Outcome,
   requireOpen,
+  unlessAssigneeOrManager,
 } from "./_ticket_rules.ts";
 
 /** The first claim wins; every later one learns who owns the ticket. */
@@ -100,9 +101,10 @@ export function transfer(
   if (isRefusal(reason)) return reason;
   const refused = requireOpen(status, "transfer");
   if (refused) return refused;
-  if (!isManager(by) && state.assignee !== null && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin transfers an assigned ticket");
-  }
+  const notTheirs = state.assignee === null
+    ? null
+    : unlessAssigneeOrManager(state, by, "transfers an assigned ticket");
+  if (notTheirs) return notTheirs;
   const next = "agent" in to ? statusForNewAssignee(status) : "new";
   const unchanged = "agent" in to
     ? to.agent === state.assignee
@@ -134,9 +136,8 @@ export function unassign(
   const refused = requireOpen(status, "unassign");
   if (refused) return refused;
   if (state.assignee === null) return invalidTransition(status, "unassign");
-  if (!isManager(by) && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin unassigns a ticket");
-  }
+  const notTheirs = unlessAssigneeOrManager(state, by, "unassigns a ticket");
+  if (notTheirs) return notTheirs;
   return {
     events: [
       { type: "unassigned", by: by.sub, at: ctx.now, agent: state.assignee },

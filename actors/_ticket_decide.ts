@@ -38,6 +38,7 @@ import {
   moveTo,
   type Outcome,
   requireOpen,
+  unlessAssigneeOrManager,
 } from "./_ticket_rules.ts";
 
 /** The ticket's decide: a command or a due timer, against the state. */
@@ -276,9 +277,8 @@ function resolve(
   const refused = requireOpen(status, "resolve");
   if (refused) return refused;
   if (status === "new") return invalidTransition(status, "resolve");
-  if (!isManager(by) && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin resolves a ticket");
-  }
+  const notTheirs = unlessAssigneeOrManager(state, by, "resolves a ticket");
+  if (notTheirs) return notTheirs;
   return { events: moveTo(status, "resolved", by, ctx) };
 }
 
@@ -288,9 +288,10 @@ function close(state: TicketState, status: TicketStatus, by: Caller, ctx: Decide
   if (status !== "resolved" && !isManager(by)) {
     return forbidden("only supervisors and admins close a ticket that is not resolved");
   }
-  if (status === "resolved" && !isManager(by) && state.assignee !== by.sub) {
-    return forbidden("only the assignee, a supervisor or an admin closes a ticket");
-  }
+  const notTheirs = status === "resolved"
+    ? unlessAssigneeOrManager(state, by, "closes a ticket")
+    : null;
+  if (notTheirs) return notTheirs;
   return { events: moveTo(status, "closed", by, ctx) };
 }
 

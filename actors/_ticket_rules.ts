@@ -2,8 +2,8 @@
 // refusals of a status that does not take a command, and the event that
 // moves the status.
 import { type Caller, type DecideContext, type Decision, reject } from "./decider.ts";
-import type { Refusal } from "./_validation.ts";
-import type { TicketCommand, TicketEvent, TicketStatus } from "./_ticket_types.ts";
+import { forbidden, isManager, type Refusal } from "./_validation.ts";
+import type { TicketCommand, TicketEvent, TicketState, TicketStatus } from "./_ticket_types.ts";
 
 /** What a ticket command decides. */
 export type Outcome = Decision<TicketEvent>;
@@ -16,6 +16,19 @@ export function moveTo(from: TicketStatus, to: TicketStatus, by: Caller, ctx: De
   return from === to
     ? []
     : [{ type: "status_changed" as const, by: by.sub, at: ctx.now, from, to }];
+}
+
+/**
+ * Refuse `by` unless it is the ticket's assignee, a supervisor or an admin:
+ * what it is `doing` works someone's ticket.
+ */
+export function unlessAssigneeOrManager(
+  state: TicketState,
+  by: Caller,
+  doing: string,
+): Refusal | null {
+  if (isManager(by) || state.assignee === by.sub) return null;
+  return forbidden(`only the assignee, a supervisor or an admin ${doing}`);
 }
 
 /** Refuse commands that need an open ticket. */

@@ -92,7 +92,6 @@ export interface ChatRun {
   acked: number;
 }
 
-/** A started generator: its process id (to price its CPU) and its result. */
 /**
  * Start the generator in a fresh process; it is killed when `signal` aborts.
  * It marks the start of every step with the step's name (`warmup`, `500/s`).

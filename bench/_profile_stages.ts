@@ -140,7 +140,7 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
     for (const child of node.children ?? []) parents.set(child, node.id);
   }
   const stageOfNode = new Map<number, Stage | "idle">();
-  const frames = new Map<Stage, Map<string, number>>();
+  const frames: FrameTotals = new Map();
   const resolve = (id: number): Stage | "idle" => {
     const known = stageOfNode.get(id);
     if (known) return known;
@@ -171,22 +171,10 @@ export function stageTimes(profile: CpuProfile, fromUs = -Infinity, toUs = Infin
       continue;
     }
     byStage[stage] += weight;
-    const frame = frameName(nodes.get(profile.samples[i])!.callFrame);
-    const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
-    byFrame.set(frame, (byFrame.get(frame) ?? 0) + weight);
+    charge(frames, stage, nodes.get(profile.samples[i])!.callFrame, weight);
   }
   const busyUs = Object.values(byStage).reduce((sum, us) => sum + us, 0);
-  return {
-    busyUs,
-    idleUs,
-    byStage,
-    topFrames: Object.fromEntries(
-      [...frames].map(([stage, byFrame]) => [
-        stage,
-        [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([frame, us]) => ({ frame, us })),
-      ]),
-    ),
-  };
+  return { busyUs, idleUs, byStage, topFrames: topFrames(frames, "us") };
 }
 
 /** Bytes allocated by stage, as a sampling heap profile estimates them. */
@@ -218,33 +206,46 @@ export function stageBytes(profile: HeapProfile, since?: HeapProfile): StageByte
   return {
     bytes: Object.values(byStage).reduce((sum, bytes) => sum + bytes, 0),
     byStage,
-    topFrames: Object.fromEntries(
-      [...frames].map(([stage, byFrame]) => [
-        stage,
-        [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([frame, bytes]) => ({
-          frame,
-          bytes,
-        })),
-      ]),
-    ),
+    topFrames: topFrames(frames, "bytes"),
   };
 }
 
 // The bytes of every frame of a heap profile, by the stage it is charged to.
-function frameBytes(profile: HeapProfile): Map<Stage, Map<string, number>> {
-  const frames = new Map<Stage, Map<string, number>>();
+function frameBytes(profile: HeapProfile): FrameTotals {
+  const frames: FrameTotals = new Map();
   const pending: [HeapProfile["head"], Stage][] = [[profile.head, "other JS"]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [node, inherited] = next;
     const stage = stageOfFrame(node.callFrame) ?? inherited;
-    if (node.selfSize > 0) {
-      const frame = frameName(node.callFrame);
-      const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
-      byFrame.set(frame, (byFrame.get(frame) ?? 0) + node.selfSize);
-    }
+    if (node.selfSize > 0) charge(frames, stage, node.callFrame, node.selfSize);
     for (const child of node.children) pending.push([child, stage]);
   }
   return frames;
+}
+
+// What each frame of each stage took (µs or bytes), by the frame's name.
+type FrameTotals = Map<Stage, Map<string, number>>;
+
+function charge(frames: FrameTotals, stage: Stage, frame: Frame, amount: number): void {
+  const name = frameName(frame);
+  const byFrame = frames.get(stage) ?? frames.set(stage, new Map()).get(stage)!;
+  byFrame.set(name, (byFrame.get(name) ?? 0) + amount);
+}
+
+// The eight frames of each stage that took most, as `{ frame, [unit]: amount }`.
+function topFrames<U extends string>(
+  frames: FrameTotals,
+  unit: U,
+): Partial<Record<Stage, ({ frame: string } & Record<U, number>)[]>> {
+  return Object.fromEntries(
+    [...frames].map(([stage, byFrame]) => [
+      stage,
+      [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([frame, amount]) => ({
+        frame,
+        [unit]: amount,
+      })),
+    ]),
+  );
 }
 
 function frameName({ functionName, url, lineNumber }: Frame): string {

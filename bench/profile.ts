@@ -216,15 +216,8 @@ class Profiler {
     const seconds = (window.to - window.from) / 1000;
     const perOp = (group: string) => 1e6 * cores[group] * seconds / operations;
     const costs: Costs = {};
-    const add = (row: string, role: string, us: number) => {
-      costs[row] ??= {};
-      costs[row][role] = (costs[row][role] ?? 0) + us;
-    };
+    const add = (row: string, role: string, us: number) => addTo(costs, row, role, us);
     const allocations: Costs = {};
-    const allocated = (row: string, role: string, bytes: number) => {
-      allocations[row] ??= {};
-      allocations[row][role] = (allocations[row][role] ?? 0) + bytes / operations;
-    };
     const coverage: Record<string, number> = {};
     const topFrames: Record<string, unknown> = {};
     const topAllocations: Record<string, unknown> = {};
@@ -242,7 +235,9 @@ class Profiler {
       coverage[id] = times.busyUs / (1e6 * cores[`${id} main`] * seconds);
       topFrames[id] = times.topFrames;
       const bytes = stageBytes(heaps.get(id)!, before.get(id));
-      for (const stage of stages) allocated(stage, role, bytes.byStage[stage]);
+      for (const stage of stages) {
+        addTo(allocations, stage, role, bytes.byStage[stage] / operations);
+      }
       topAllocations[id] = bytes.topFrames;
     }
     add(postgresBackends, "postgres", perOp("postgres backends"));
@@ -291,26 +286,25 @@ function table(costs: Costs): Row[] {
   return [...rows, row(`total (without ${profiling})`, total)];
 }
 
+function addTo(costs: Costs, row: string, role: string, value: number): void {
+  costs[row] ??= {};
+  costs[row][role] = (costs[row][role] ?? 0) + value;
+}
+
 function allocationTable(chat: Costs, create: Costs): Row[] {
-  const bytes = (costs: Costs, stage: string, role: string) =>
-    Math.round(costs[stage]?.[role] ?? 0);
-  const cells = (stage: string) => ({
-    "chat: edge B": bytes(chat, stage, "edge"),
-    "chat: node B": bytes(chat, stage, "node"),
-    "create: edge B": bytes(create, stage, "edge"),
-    "create: node B": bytes(create, stage, "node"),
-  });
-  const rows = stages.map((stage) => ({ stage, ...cells(stage) }))
-    .filter((row) => Object.values(row).some((cell) => typeof cell === "number" && cell >= 100));
-  const sum = (key: keyof ReturnType<typeof cells>) =>
-    stages.reduce((total, stage) => total + cells(stage)[key], 0);
-  return [...rows, {
-    stage: "total",
-    "chat: edge B": sum("chat: edge B"),
-    "chat: node B": sum("chat: node B"),
-    "create: edge B": sum("create: edge B"),
-    "create: node B": sum("create: node B"),
-  }];
+  const columns = Object.entries({ chat, create }).flatMap(([operation, costs]) =>
+    ["edge", "node"].map((role) => ({ name: `${operation}: ${role} B`, costs, role }))
+  );
+  const cells = (bytes: (column: (typeof columns)[number]) => number) =>
+    Object.fromEntries(columns.map((column) => [column.name, Math.round(bytes(column))]));
+  const rows = stages.map((stage) => ({
+    stage,
+    ...cells(({ costs, role }) => costs[stage]?.[role] ?? 0),
+  })).filter((row) => Object.values(row).some((cell) => typeof cell === "number" && cell >= 100));
+  const total = cells(({ costs, role }) =>
+    stages.reduce((sum, stage) => sum + Math.round(costs[stage]?.[role] ?? 0), 0)
+  );
+  return [...rows, { stage: "total", ...total }];
 }
 
 function row(name: string | Stage, value: (role: string) => number | undefined): Row {

@@ -1,13 +1,16 @@
-// The process-level shared state with Redis snapshots: what one process held
-// is there for the next one to start, before it hears any peer.
+// The process-level shared state: with Redis snapshots, what one process held
+// is there for the next one to start, before it hears any peer; over NATS, a
+// node holds what it routes with for every tenant and read markers only for
+// the tenants of its own sockets.
 import { assertEquals } from "@std/assert";
-import { loadKey } from "../cluster/process/shared_state.ts";
-import { createSharedState, readKey } from "../cluster/process/shared_state.ts";
+import { createSharedState, loadKey, readKey } from "../cluster/process/shared_state.ts";
 import { RedisSnapshots } from "../cluster/crdt/redis_snapshots.ts";
 import { connectRedis, redisReady } from "../cluster/store/redis.ts";
 import { InProcessBus } from "../cluster/transport/in_process_transport.ts";
 import { createLogger } from "../cluster/telemetry/log.ts";
-import { REDIS_URL, uniqueName } from "./_support/services.ts";
+import { connectNatsTransport } from "../cluster/transport/nats_transport.ts";
+import { NATS_URL, REDIS_URL, uniqueName } from "./_support/services.ts";
+import { until } from "./_support/until.ts";
 
 Deno.test("shared state: a process started after a full stop is warm from Redis alone", async () => {
   const cluster = uniqueName("ss");
@@ -50,22 +53,14 @@ Deno.test("shared state: a process started after a full stop is warm from Redis 
 
 Deno.test("shared state: a node replicates every tenant's presence and load, and read markers only of the tenants it watches", async () => {
   const cluster = uniqueName("sw");
-  const bus = new InProcessBus();
-  const logger = createLogger({ test: "shared-state-watch" });
-  const start = (replica: string, watchAll: boolean) => {
-    const transport = bus.connect({ name: replica, logger });
+  const start = async (replica: string, watchAll: boolean) => {
+    const transport = await connectNatsTransport({ url: NATS_URL, name: replica });
     const shared = createSharedState({ transport, prefix: cluster, replica, watchAll });
     shared.start();
     return { shared, transport };
   };
-  const edge = start("edge-a", false);
-  const node = start("node-a", true);
-  const until = async (condition: () => boolean, what: string) => {
-    for (let waited = 0; !condition(); waited += 10) {
-      if (waited > 5000) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
+  const edge = await start("edge-a", false);
+  const node = await start("node-a", true);
   try {
     edge.shared.watch("acme");
     await Promise.all([edge.shared.read.ready, node.shared.read.ready]);
@@ -76,13 +71,13 @@ Deno.test("shared state: a node replicates every tenant's presence and load, and
       (load) =>
         load.put(loadKey("ana", "edge-a"), { chats: 1, tickets: 0 }, edge.shared.clock.now()),
     );
-    await until(() => node.shared.load.get("acme").value.size === 1, "the load to reach the node");
+    await until(() => node.shared.load.get("acme").value.size === 1);
     // The read delta went out before the load's; a node that held it would have it by now.
     await new Promise((resolve) => setTimeout(resolve, 100));
     assertEquals(node.shared.read.get("acme").get(marker), 0);
     // A socket of the tenant arrives at the node: it pulls the markers from its peers.
     node.shared.watch("acme");
-    await until(() => node.shared.read.get("acme").get(marker) === 7, "the pulled markers");
+    await until(() => node.shared.read.get("acme").get(marker) === 7);
   } finally {
     for (const { shared, transport } of [edge, node]) {
       await shared.close();

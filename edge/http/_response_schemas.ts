@@ -173,28 +173,19 @@ export const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message
       edges: { type: "array", items: { type: "string" } },
     },
   },
-  DeadLetters: {
+  DeadLetters: list({
     type: "object",
-    required: ["items"],
+    required: ["actorKey", "address", "command", "commandId", "failedAt", "error"],
     properties: {
-      items: {
-        type: "array",
-        items: {
-          type: "object",
-          required: ["actorKey", "address", "command", "commandId", "failedAt", "error"],
-          properties: {
-            actorKey: { type: "string", description: "The actor whose event sent the command." },
-            address: { type: "object", description: "The actor the command was for." },
-            command: { type: "object" },
-            commandId: { type: "string" },
-            createdAt: { type: "integer", description: "Epoch ms the command was stored." },
-            failedAt: { type: "integer", description: "Epoch ms the target refused it." },
-            error: { type: "object", description: "The refusal, as the target answered it." },
-          },
-        },
-      },
+      actorKey: { type: "string", description: "The actor whose event sent the command." },
+      address: { type: "object", description: "The actor the command was for." },
+      command: { type: "object" },
+      commandId: { type: "string" },
+      createdAt: { type: "integer", description: "Epoch ms the command was stored." },
+      failedAt: { type: "integer", description: "Epoch ms the target refused it." },
+      error: { type: "object", description: "The refusal, as the target answered it." },
     },
-  },
+  }),
   Plugin: pluginVersion,
   PluginList: {
     type: "object",
@@ -239,50 +230,41 @@ export const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message
       },
     },
   },
-  AgentList: {
+  AgentList: list({
     type: "object",
-    required: ["items"],
+    required: [
+      "agent",
+      "status",
+      "capacity",
+      "skills",
+      "languages",
+      "teams",
+      "edges",
+      "load",
+    ],
     properties: {
-      items: {
+      agent: { type: "string" },
+      status: {
+        enum: ["online", "away", "offline"],
+        description: "The best status among its edges' unexpired leases; offline with none.",
+      },
+      capacity: { type: "integer" },
+      skills: { type: "array", items: { type: "string" } },
+      languages: { type: "array", items: { type: "string" } },
+      teams: { type: "array", items: { type: "string" } },
+      edges: {
         type: "array",
-        items: {
-          type: "object",
-          required: [
-            "agent",
-            "status",
-            "capacity",
-            "skills",
-            "languages",
-            "teams",
-            "edges",
-            "load",
-          ],
-          properties: {
-            agent: { type: "string" },
-            status: {
-              enum: ["online", "away", "offline"],
-              description: "The best status among its edges' unexpired leases; offline with none.",
-            },
-            capacity: { type: "integer" },
-            skills: { type: "array", items: { type: "string" } },
-            languages: { type: "array", items: { type: "string" } },
-            teams: { type: "array", items: { type: "string" } },
-            edges: {
-              type: "array",
-              items: { type: "string" },
-              description: "Edges holding a socket of the agent.",
-            },
-            load: {
-              type: "object",
-              required: ["chats", "tickets"],
-              properties: { chats: { type: "integer" }, tickets: { type: "integer" } },
-              description: "Open work held, from committed events (replicated counters).",
-            },
-          },
-        },
+        items: { type: "string" },
+        description: "Edges holding a socket of the agent.",
+      },
+      load: {
+        type: "object",
+        required: ["chats", "tickets"],
+        properties: { chats: { type: "integer" }, tickets: { type: "integer" } },
+        description: "Open work held, from committed events (replicated counters).",
       },
     },
-  },
+  }),
   WidgetSession: {
     type: "object",
     required: ["token", "conversationId", "visitorId", "expiresAt", "agentsOnline"],
@@ -303,6 +285,15 @@ export const schemas: Record<ResponseSchema | "Error" | "StoredEvent" | "Message
     },
   },
 };
+
+// A whole list: `items` alone, no cursor (see page).
+function list(item: Json): Json {
+  return {
+    type: "object",
+    required: ["items"],
+    properties: { items: { type: "array", items: item } },
+  };
+}
 
 function page(item: Json, next = "cursor"): Json {
   return {
