@@ -106,7 +106,12 @@ Deno.test("read state: one agent's sockets on two edges converge to the highest 
       );
     }
     const head = onE1.messages(conversation).at(-1)!.seq as number;
-    assertEquals(lastUnread(onE1, conversation), 3);
+    // The count follows its message, in a frame of its own.
+    await waitFor(
+      () => Promise.resolve(lastUnread(onE1, conversation) === 3),
+      10_000,
+      "unread after the last message",
+    );
     onE1.send({ t: "read", conversation, seq: head - 2 });
     onE2.send({ t: "read", conversation, seq: head - 1 });
     for (const socket of [onE1, onE2]) {
@@ -121,7 +126,11 @@ Deno.test("read state: one agent's sockets on two edges converge to the highest 
       assertEquals((later.frames[0].unread as Record<string, number>)[conversation], 1, edge);
     }
     // The visitor wrote the last message, so has read all; a supervisor's is unread to both.
-    assertEquals(lastUnread(visitor, conversation), 0);
+    await waitFor(
+      () => Promise.resolve(lastUnread(visitor, conversation) === 0),
+      10_000,
+      "visitor read all",
+    );
     const sue = await hello("e2", await cluster.token("sue", "supervisor"));
     await say(sue, "a word from the supervisor");
     await waitFor(
