@@ -35,8 +35,8 @@ import { tracer } from "../../cluster/telemetry/tracing.ts";
 import type { Decision, RouteInput } from "../sdk.ts";
 import { leastLoaded, routeLeastLoaded } from "../routers/least_loaded.ts";
 import { type BreakerOptions, type BreakerState, CircuitBreaker } from "./_breaker.ts";
-import { ChildFailure } from "./_child.ts";
-import { checkDecision, sameDecision } from "./_decision.ts";
+import { type Answer, ask, probe, type Version } from "./_call.ts";
+import { sameDecision } from "./_decision.ts";
 import { ChildPool } from "./_pool.ts";
 import {
   checkRegistration,
@@ -44,9 +44,7 @@ import {
   PluginError,
   type PluginErrorCode,
 } from "./_registration.ts";
-import { probeInput } from "./_probe.ts";
 import {
-  type CallFailure,
   type FallbackCause,
   type PluginMetrics,
   pluginMetrics,
@@ -100,20 +98,6 @@ export interface PluginHostOptions {
   metrics?: MetricsRegistry;
 }
 
-interface Version {
-  name: string;
-  version: string;
-  options: RouteInput["options"];
-  pool: ChildPool;
-  stats: VersionStats;
-  breaker: CircuitBreaker;
-}
-
-type Answer = { decision: Decision } | { cause: CallFailure | "circuit-open"; detail: string };
-
-// A first call runs cold (nothing compiled yet), so the probe gets longer
-// than a call's deadline, but not so long that a hung plugin holds up its load.
-const probeDeadlineMs = 1_000;
 // Generous: an idle child that misses it is only replaced, but a busy
 // machine should not make that happen to healthy ones.
 const pingDeadlineMs = 500;
@@ -168,7 +152,7 @@ export class PluginHost {
     });
     this.#loading.set(key, pool);
     try {
-      await this.#probe(pool, plainOptions);
+      await probe(pool, plainOptions);
     } catch (error) {
       await pool.close();
       throw error;
@@ -295,7 +279,7 @@ export class PluginHost {
       return fallback({ ...request, options: {} }, "not-loaded", `no active version of ${name}`);
     }
     const input = { ...request, options: active.options };
-    const answer = this.#ask(active, input, deadlineMs);
+    const answer = ask(active, input, deadlineMs);
     const shadow = this.#shadows.get(name);
     if (shadow && shadow !== active) {
       this.#compare(shadow, { ...request, options: shadow.options }, deadlineMs, answer);
@@ -308,36 +292,8 @@ export class PluginHost {
     return fallback(input, answered.cause, answered.detail);
   }
 
-  async #ask(version: Version, input: RouteInput, deadlineMs: number): Promise<Answer> {
-    if (!version.breaker.allow()) {
-      return { cause: "circuit-open", detail: `${version.name}@${version.version} is resting` };
-    }
-    const started = performance.now();
-    const signal = AbortSignal.timeout(deadlineMs);
-    let answer: { decision: Decision } | { cause: CallFailure; detail: string };
-    try {
-      const child = await version.pool.acquire(signal);
-      let raw: unknown;
-      try {
-        raw = await child.route(input, signal);
-      } finally {
-        version.pool.release(child);
-      }
-      const checked = checkDecision(raw, input);
-      answer = "problem" in checked ? { cause: "invalid", detail: checked.problem } : checked;
-    } catch (error) {
-      if (!(error instanceof ChildFailure)) throw error;
-      answer = { cause: error.kind, detail: error.message };
-    }
-    const failure = "cause" in answer ? answer.cause : undefined;
-    version.stats.called(performance.now() - started, failure);
-    if (failure) version.breaker.failed();
-    else version.breaker.succeeded();
-    return answer;
-  }
-
   #compare(shadow: Version, input: RouteInput, deadlineMs: number, primary: Promise<Answer>) {
-    const comparison = Promise.all([this.#ask(shadow, input, deadlineMs), primary]).then(
+    const comparison = Promise.all([ask(shadow, input, deadlineMs), primary]).then(
       ([theirs, ours]) => {
         const decided = "decision" in ours ? ours.decision : undefined;
         // A resting shadow gave no answer to compare.
@@ -350,29 +306,6 @@ export class PluginHost {
     this.#comparisons.add(comparison);
     const settle = () => this.#comparisons.delete(comparison);
     comparison.then(settle, settle);
-  }
-
-  async #probe(pool: ChildPool, options: RouteInput["options"]): Promise<void> {
-    // The child's start has its own timeout, whose failure this gets.
-    const child = await pool.acquire(new AbortController().signal).catch(
-      (failure: ChildFailure) => {
-        throw new PluginError("load_failed", `the plugin does not load: ${failure.message}`);
-      },
-    );
-    try {
-      const input = probeInput(options);
-      const raw = await child.route(input, AbortSignal.timeout(probeDeadlineMs)).catch(
-        (failure: ChildFailure) => {
-          throw new PluginError("probe_failed", `the probe call failed: ${failure.message}`);
-        },
-      );
-      const checked = checkDecision(raw, input);
-      if ("problem" in checked) {
-        throw new PluginError("probe_failed", `the probe call's answer: ${checked.problem}`);
-      }
-    } finally {
-      pool.release(child);
-    }
   }
 
   #version(name: string, version: string): Version {
