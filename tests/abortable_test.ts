@@ -1,6 +1,6 @@
 // The deadline pieces: a timeout that aborts with a TimeoutError, whose timer
-// dispose clears, one shared timer that none holds once nothing is pending,
-// and abortable's outcome either way.
+// dispose clears, one shared timer that holds no process open once nothing is
+// pending, and abortable's outcome either way.
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   abortable,
@@ -9,7 +9,7 @@ import {
   timeout,
   withinTimeout,
 } from "../cluster/abortable.ts";
-import { timerHeld } from "../cluster/_expiries.ts";
+import { heldEntries, timerHeld } from "../cluster/_expiries.ts";
 
 Deno.test("timeout: aborts with a TimeoutError once its time is up", async () => {
   using expiry = timeout(5);
@@ -46,7 +46,41 @@ Deno.test("scheduleExpiry: expiries of any lengths fire in due order, cancelled 
   const unanswered = Array.from({ length: 2_000 }, () => scheduleExpiry(60_000, () => {}));
   assert(timerHeld());
   for (const cancel of unanswered) cancel();
-  assert(!timerHeld(), "no timer once every expiry is cancelled");
+  assert(!timerHeld(), "no timer holds the process once every expiry is cancelled");
+  assertEquals(heldEntries(), 0, "the cancelled expiries are dropped");
+});
+
+Deno.test("scheduleExpiry: after every expiry was cancelled, later ones fire on time, longer or shorter", async () => {
+  const started = performance.now();
+  scheduleExpiry(30, () => {})(); // leaves the timer due at 30 ms, idle
+  const fired: [number, number][] = [];
+  const done = Promise.withResolvers<void>();
+  scheduleExpiry(80, () => {
+    fired.push([80, performance.now() - started]);
+    done.resolve();
+  });
+  scheduleExpiry(10, () => fired.push([10, performance.now() - started]));
+  await done.promise;
+  assertEquals(fired.map(([ms]) => ms), [10, 80]);
+  for (const [ms, at] of fired) assert(at >= ms - 1, `${ms} ms expiry fired at ${at} ms`);
+  assert(!timerHeld());
+});
+
+Deno.test("scheduleExpiry: a cancelled expiry does not keep a process alive", async () => {
+  const module = new URL("../cluster/_expiries.ts", import.meta.url).href;
+  const script = `import { scheduleExpiry } from "${module}";
+    scheduleExpiry(60_000, () => console.log("fired"))();
+    scheduleExpiry(30_000, () => {})();`;
+  const started = performance.now();
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(code, 0);
+  assertEquals(new TextDecoder().decode(stdout), "");
+  const ms = performance.now() - started;
+  assert(ms < 20_000, `the process exited after ${ms} ms`);
 });
 
 Deno.test("withinTimeout: the work's outcome, or timedOut() once the time is up", async () => {
