@@ -4,7 +4,6 @@
 import {
   type Caller,
   type DecideContext,
-  type Decision,
   MINUTE,
   reject,
   systemSub,
@@ -23,8 +22,9 @@ import {
   validation,
 } from "./_validation.ts";
 import type {
+  CommandOf,
+  Outcome,
   SessionCommand,
-  SessionEvent,
   SessionState,
   SessionStatus,
 } from "./_session_types.ts";
@@ -34,9 +34,7 @@ import { TIMER_NAMES, timers, visitorName } from "./_session_evolve.ts";
 import { author, messages } from "./_session_messages.ts";
 import { conversion, isOwnVisitor, open } from "./_session_open.ts";
 
-type Outcome = Decision<SessionEvent>;
 type Cmd = { type: string };
-type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { type: T }>;
 /** A conversation that was opened. */
 export type Opened = SessionState & { status: SessionStatus };
 

@@ -1,6 +1,6 @@
 // How a conversation opens: the visitor it is for, checked against the
 // caller, and its handing on as a ticket when no agent can take it.
-import { type Caller, type DecideContext, type Decision, reject, systemSub } from "./decider.ts";
+import { type Caller, type DecideContext, reject, systemSub } from "./decider.ts";
 import { chatRouting } from "./_session_routing.ts";
 import {
   forbidden,
@@ -12,8 +12,9 @@ import {
   validation,
 } from "./_validation.ts";
 import type {
+  CommandOf,
   ConversionReason,
-  SessionCommand,
+  Outcome,
   SessionEvent,
   SessionState,
   Visitor,
@@ -22,9 +23,7 @@ import { sessionLimits } from "./_session_types.ts";
 import { chatTicketId, isAnonymousVisitorId } from "./_session_ids.ts";
 import { type Messages, messages } from "./_session_messages.ts";
 
-type Outcome = Decision<SessionEvent>;
-type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { type: T }>;
-
+/** Open the conversation for its visitor; with no agent online, hand it on as a ticket. */
 export function open(state: SessionState, cmd: CommandOf<"open">, ctx: DecideContext): Outcome {
   if (state.status !== "none") {
     return state.openCommandId === ctx.commandId

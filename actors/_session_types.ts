@@ -2,7 +2,7 @@
 // they make, and the bounds those commands are held to. session.ts
 // publishes it; the decider's parts import it from here rather than from
 // session.ts, which imports them.
-import type { Caller, TenantSettings } from "./decider.ts";
+import type { Caller, Decision, TenantSettings } from "./decider.ts";
 import { ticketLimits } from "./ticket.ts";
 import type { Explanation } from "./queue.ts";
 import type { RouteCommand } from "./_queue_effects.ts";
@@ -211,3 +211,9 @@ export type SessionEvent =
   | SessionEventBase & { type: "read_marked"; participant: string; seq: number }
   /** The queue assigned the closed conversation (its arrival came late): the queue is told. */
   | SessionEventBase & { type: "route_declined"; agent: string };
+
+/** What the conversation's decide gives for a command: its events, or a refusal. */
+export type Outcome = Decision<SessionEvent>;
+
+/** The conversation's command of type `T`. */
+export type CommandOf<T extends SessionCommand["type"]> = Extract<SessionCommand, { type: T }>;

@@ -3,6 +3,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { call } from "./_support/api_server.ts";
 import { WIDGET_KEY, widgetCluster } from "./_support/cluster.ts";
+import { until } from "./_support/until.ts";
 import { WsClient } from "./_support/ws_client.ts";
 
 const widgetKey = WIDGET_KEY;
@@ -107,38 +108,22 @@ Deno.test("read state: one agent's sockets on two edges converge to the highest 
     }
     const head = onE1.messages(conversation).at(-1)!.seq as number;
     // The count follows its message, in a frame of its own.
-    await waitFor(
-      () => Promise.resolve(lastUnread(onE1, conversation) === 3),
-      10_000,
-      "unread after the last message",
-    );
+    await until(() => lastUnread(onE1, conversation) === 3, 10_000);
     onE1.send({ t: "read", conversation, seq: head - 2 });
     onE2.send({ t: "read", conversation, seq: head - 1 });
     for (const socket of [onE1, onE2]) {
-      await waitFor(
-        () => Promise.resolve(lastUnread(socket, conversation) === 1),
-        10_000,
-        "converged",
-      );
+      await until(() => lastUnread(socket, conversation) === 1, 10_000);
     }
     for (const edge of ["e1", "e2"]) {
       const later = await hello(edge, alice);
       assertEquals((later.frames[0].unread as Record<string, number>)[conversation], 1, edge);
     }
     // The visitor wrote the last message, so has read all; a supervisor's is unread to both.
-    await waitFor(
-      () => Promise.resolve(lastUnread(visitor, conversation) === 0),
-      10_000,
-      "visitor read all",
-    );
+    await until(() => lastUnread(visitor, conversation) === 0, 10_000);
     const sue = await hello("e2", await cluster.token("sue", "supervisor"));
     await say(sue, "a word from the supervisor");
-    await waitFor(
-      () => Promise.resolve(lastUnread(visitor, conversation) === 1),
-      10_000,
-      "visitor",
-    );
-    await waitFor(() => Promise.resolve(lastUnread(onE1, conversation) === 2), 10_000, "agent");
+    await until(() => lastUnread(visitor, conversation) === 1, 10_000);
+    await until(() => lastUnread(onE1, conversation) === 2, 10_000);
 
     const listed = await call(
       `${cluster.get("e2").url}/v1/conversations?status=assigned`,
