@@ -178,7 +178,10 @@ async function inParallel<T>(
   return results;
 }
 
-const baselineRoute = /^\/baseline\/([a-z-]+)\/tickets\/([^/]+)\/claim$/;
+// Matched on the whole URL: parsing it for every request would charge
+// Switchboard's claims a second URL parse (its API parses its own), 4% of the
+// server's time in a storm.
+const baselineRoute = /^http:\/\/[^/]+\/baseline\/([a-z-]+)\/tickets\/([^/?#]+)\/claim(?:[?#]|$)/;
 
 const answers: Record<ClaimOutcome, [number, string]> = {
   won: [200, ""],
@@ -193,7 +196,7 @@ function baselineHandler(
   claims: Record<string, ClaimMechanism>,
 ): (request: Request) => Promise<Response> | null {
   return (request) => {
-    const match = baselineRoute.exec(new URL(request.url).pathname);
+    const match = baselineRoute.exec(request.url);
     if (!match || !Object.hasOwn(claims, match[1])) return null;
     return claimAnswer(request, claims[match[1]], match[2]);
   };

@@ -121,6 +121,8 @@ function claimRows(storms: Storm[], stalled: StalledWinnerRun[], size: Size): Ro
     "claims/s": run.claims / (run.elapsedMs / 1000),
     "p50 ms": run.latencyMs.p50,
     "p99 ms": run.latencyMs.p99,
+    "won p50 ms": run.wonLatencyMs.p50,
+    "won max ms": run.wonLatencyMs.max,
     "winners/ticket": span(ownership.winners),
     "double owners": ownership.doubleOwners,
     "db disagrees": ownership.disagreements,
