@@ -9,7 +9,7 @@ import type { ChatHandlers } from "./_chat_clients.ts";
 import { connectSwitchboard, type SwitchboardSetup } from "./_chat_switchboard.ts";
 import { connectSocketIo, type SocketIoSetup } from "./_socketio_clients.ts";
 import { type JsonChild, mark, type OnMark, startJsonChild } from "./_json_child.ts";
-import { quantile } from "./_stats.ts";
+import { type Quantiles, quantiles } from "./_stats.ts";
 
 /** The load to offer, and when a step counts as sustained. */
 export interface ChatLoad {
@@ -69,14 +69,6 @@ export interface StepResult {
   /** From the step's end until every sent message was answered and delivered; null: never. */
   settledMs: number | null;
   sustained: boolean;
-}
-
-/** Order statistics in ms. */
-export interface Quantiles {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
 }
 
 /** The whole run. */
@@ -146,16 +138,6 @@ class Tally {
         latencyMs.p99 < sustained.p99Ms,
     };
   }
-}
-
-function quantiles(values: number[]): Quantiles {
-  const sorted = Float64Array.from(values).sort();
-  return {
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    p999: quantile(sorted, 0.999),
-    max: quantile(sorted, 1),
-  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@
 // CPU time does not stall the server's event loop: every claimer is a loop
 // over all tickets in its own seeded order, one request in flight at a time,
 // over keep-alive connections. The spec comes on stdin, the result on stdout.
-import { quantile } from "./_stats.ts";
+import { quantile, type Quantiles, quantiles } from "./_stats.ts";
 
 /** What to claim and as whom. */
 export interface ClaimLoad {
@@ -29,7 +29,7 @@ export interface ClaimRun {
    * The winning claims alone (one per ticket): each waits for its commit, and
    * at the start of a storm nearly every claim wins, so their commits queue.
    */
-  wonLatencyMs: { p50: number; max: number };
+  wonLatencyMs: Quantiles;
   /** Per ticket (index into `urls`), the claimers (index into `tokens`) answered 200. */
   winners: number[][];
 }
@@ -90,7 +90,6 @@ async function claimAll(load: ClaimLoad): Promise<ClaimRun> {
   const elapsedMs = performance.now() - started;
   const sorted = latencies.subarray(0, claims).sort();
   const at = (q: number) => quantile(sorted, q);
-  const wonSorted = Float64Array.from(won).sort();
   return {
     claims,
     elapsedMs,
@@ -103,7 +102,7 @@ async function claimAll(load: ClaimLoad): Promise<ClaimRun> {
       p99: at(0.99),
       max: at(1),
     },
-    wonLatencyMs: { p50: quantile(wonSorted, 0.5), max: quantile(wonSorted, 1) },
+    wonLatencyMs: quantiles(won),
     winners,
   };
 }

@@ -100,9 +100,12 @@ function pop(): Entry {
   return top;
 }
 
-/** Whether the timer holds the process open: only while some expiry is pending. */
+/**
+ * Whether the timer holds the process open: while some expiry is pending,
+ * when it is armed and ref'd; otherwise it is unref'd or gone.
+ */
 export function timerHeld(): boolean {
-  return timer !== undefined && pending > 0;
+  return pending > 0;
 }
 
 /** How many entries the heap holds, cancelled ones included: none once none is pending. */
